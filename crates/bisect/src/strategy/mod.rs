@@ -1,0 +1,68 @@
+//! Bisection strategies: pure state machines that look at what is known and
+//! say which commit to evaluate next, how many runs to spend on it, or that
+//! they are done. The engine (and the simulator) own builds and runs.
+
+use culprit_git::CommitGraph;
+
+use crate::evidence::{Direction, Knowledge};
+
+/// What a strategy is told at each step.
+pub struct Context<'a> {
+    /// The suspect range: every commit that may be the culprit.
+    pub graph: &'a CommitGraph,
+    /// Everything learned so far.
+    pub knowledge: &'a Knowledge,
+    /// Cause or fix bisection.
+    pub direction: Direction,
+    /// How many evaluations may run at once (free builders or VMs).
+    pub parallelism: usize,
+}
+
+/// One evaluation the strategy asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Graph index of the commit.
+    pub commit: u32,
+    /// How many more runs of the test to make there (0: only build it).
+    pub runs: u32,
+}
+
+/// How a strategy ends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conclusion {
+    /// One commit is the first "new" one.
+    Culprit {
+        /// Graph index of the culprit.
+        commit: u32,
+        /// Probability that this is the right answer, in [0, 1].
+        confidence: f64,
+    },
+    /// Only commits that could not be tested remain.
+    Inconclusive {
+        /// Graph indices of the remaining suspects.
+        candidates: Vec<u32>,
+    },
+    /// The evidence says the culprit is not in the range (the old end is
+    /// not really old).
+    NoCulprit {
+        /// Probability of that conclusion.
+        confidence: f64,
+    },
+}
+
+/// What to do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextStep {
+    /// Evaluate these commits (at most `Context::parallelism` of them).
+    Evaluate(Vec<Request>),
+    /// The bisection is over.
+    Done(Conclusion),
+}
+
+/// A way of choosing commits and reading verdicts.
+pub trait Strategy {
+    /// The strategy's name, as given to `--strategy`.
+    fn name(&self) -> &'static str;
+    /// Looks at what is known and says what to do next.
+    fn next_step(&mut self, ctx: &Context<'_>) -> NextStep;
+}

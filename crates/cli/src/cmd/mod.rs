@@ -1,0 +1,44 @@
+//! Subcommands. Each lives in its own module and returns an exit code.
+use clap::{Parser, Subcommand};
+
+mod bisect;
+mod doctor;
+mod report;
+mod sim;
+
+/// Finds the commit that broke something, and the commit that fixed it.
+#[derive(Parser)]
+#[command(name = "culprit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bisect a repository to the commit that introduced (or fixed) a crash.
+    Bisect(bisect::Args),
+    /// Parse console output files and name the crashes in them.
+    Report(report::Args),
+    /// Tell what this machine has and lacks for kernel bisection.
+    Doctor(doctor::Args),
+    /// Run the bisection strategies on simulated histories.
+    Sim(sim::Args),
+}
+
+/// Parses the command line and runs the subcommand; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::Bisect(args) => bisect::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Sim(args) => sim::run(args),
+    }
+}

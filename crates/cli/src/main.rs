@@ -1,0 +1,6 @@
+//! The `culprit` command line: a thin layer over the library crates.
+mod cmd;
+
+fn main() {
+    std::process::exit(cmd::main());
+}
