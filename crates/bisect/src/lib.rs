@@ -6,4 +6,4 @@ pub mod evidence;
 pub mod strategy;
 
 pub use evidence::{CommitEvidence, Direction, Knowledge, RunClass};
-pub use strategy::{Conclusion, Context, NextStep, Request, Strategy};
+pub use strategy::{Conclusion, Context, NextStep, Request, Strategy, Verdict};

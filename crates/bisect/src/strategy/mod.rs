@@ -57,6 +57,25 @@ pub enum NextStep {
     Evaluate(Vec<Request>),
     /// The bisection is over.
     Done(Conclusion),
+    /// The bisection cannot go on (infrastructure problems dominate).
+    Abort {
+        /// One line saying why.
+        reason: String,
+    },
+}
+
+/// A strategy's reading of one commit, for the log and the JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Like the old end: good in a cause bisection, still crashing in a fix one.
+    Old,
+    /// Like the new end: crashing in a cause bisection, fixed in a fix one.
+    New,
+    /// Could not be decided from the runs made there, nor will more runs help.
+    Skip,
+    /// Not decided yet: more runs may come.
+    Undecided,
 }
 
 /// A way of choosing commits and reading verdicts.
@@ -65,4 +84,6 @@ pub trait Strategy {
     fn name(&self) -> &'static str;
     /// Looks at what is known and says what to do next.
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep;
+    /// The strategy's reading of commit `commit` given what is known now.
+    fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict;
 }
