@@ -59,7 +59,10 @@ pub struct Knowledge {
 impl Knowledge {
     /// Empty knowledge for a graph of `len` commits.
     pub fn new(len: usize) -> Self {
-        Knowledge { commits: vec![None; len], old_end: CommitEvidence::default() }
+        Knowledge {
+            commits: vec![None; len],
+            old_end: CommitEvidence::default(),
+        }
     }
 
     /// Evidence of commit `i`, if any.

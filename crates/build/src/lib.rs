@@ -1,3 +1,23 @@
 //! Build recipes (a shell command, a Linux kernel), build signatures and
 //! the caches that keep culprit from rebuilding what it has built.
+//!
+//! - [`signature`]: syzbot's ELF signature and whole-file hashes.
+//! - [`ShellRecipe`]: generic mode, `sh -c COMMAND` plus an artifact.
+//! - [`KernelRecipe`]: `.config` + `olddefconfig` + `make bzImage`,
+//!   reproducible, through ccache, with a time limit.
+//! - [`reproducer`]: the reproducer, compiled or checked once.
+//! - [`BuildCache`]: one remembered build per (tree, recipe).
 #![deny(missing_docs)]
+
+pub mod cache;
+pub mod kernel;
+pub mod reproducer;
+pub mod run;
+pub mod shell;
+pub mod signature;
+
+pub use cache::{BuildCache, CachedBuild};
+pub use kernel::{BuildError, KernelBuild, KernelRecipe};
+pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
+pub use shell::{Built, ShellBuildError, ShellRecipe};
+pub use signature::{elf_signature, file_signature, SignatureError};

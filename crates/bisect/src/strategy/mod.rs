@@ -4,6 +4,13 @@
 
 use culprit_git::CommitGraph;
 
+pub mod bayes;
+pub mod classic;
+pub mod plain;
+pub mod range;
+
+pub use classic::Classic;
+
 use crate::evidence::{Direction, Knowledge};
 
 /// What a strategy is told at each step.
@@ -87,3 +94,21 @@ pub trait Strategy {
     /// The strategy's reading of commit `commit` given what is known now.
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict;
 }
+
+/// The strategy called `name` on the command line, giving each commit
+/// `runs` runs as its base budget (strategies that choose their own number
+/// of runs ignore it); `None` for an unknown name.
+pub fn by_name(name: &str, runs: u32) -> Option<Box<dyn Strategy>> {
+    match name {
+        "classic" => Some(Box::new(Classic::new(runs))),
+        "plain" | "git-bisect" => Some(Box::new(plain::Plain)),
+        "bayes" => Some(Box::new(bayes::Bayes::default())),
+        _ => None,
+    }
+}
+
+/// Names accepted by [`by_name`], the default first.
+pub const NAMES: &[&str] = &["classic", "bayes", "plain", "git-bisect"];
+
+/// The strategy used when `--strategy` is not given.
+pub const DEFAULT: &str = "classic";

@@ -1,11 +1,96 @@
-//! `culprit report`.
+//! `culprit report`: names the crashes in console output files.
+
+use culprit_report::Report;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Arguments of `culprit report`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print one JSON line per file instead of a human-readable summary.
+    #[arg(long)]
+    json: bool,
+    /// Console output files (any encoding).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
 
-/// Runs `culprit report`; returns the exit code.
-pub fn run(_args: Args) -> i32 {
-    eprintln!("culprit report: not built yet");
-    3
+/// Runs `culprit report`; returns the exit code (2 when a file cannot be read).
+pub fn run(args: Args) -> i32 {
+    let mut status = 0;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in &args.files {
+        let log = match std::fs::read(path) {
+            Ok(log) => log,
+            Err(e) => {
+                eprintln!("culprit report: cannot read {}: {e}", path.display());
+                status = 2;
+                continue;
+            }
+        };
+        let reports = culprit_report::parse(&log);
+        let written = if args.json {
+            writeln!(out, "{}", json_line(path, &reports))
+        } else {
+            write!(out, "{}", human(path, &reports))
+        };
+        if written.is_err() {
+            return status.max(1);
+        }
+    }
+    status
+}
+
+/// The JSON line describing the first report of a file.
+fn json_line(path: &std::path::Path, reports: &[Report]) -> serde_json::Value {
+    let first = reports.first();
+    serde_json::json!({
+        "file": path.display().to_string(),
+        "crash": first.is_some(),
+        "title": first.map(|r| r.title.as_str()),
+        "alt_titles": first.map(|r| r.alt_titles.clone()).unwrap_or_default(),
+        "type": first.map(|r| r.kind.name()),
+        "corrupted": first.is_some_and(|r| r.corrupted),
+        "corrupted_reason": first.and_then(|r| r.corrupted_reason.as_deref()),
+        "suppressed": first.is_some_and(|r| r.suppressed),
+        "frame": first.and_then(|r| r.frame.as_deref()),
+        "reports": reports.len(),
+    })
+}
+
+/// A summary of every report of a file, with the first one's text.
+fn human(path: &std::path::Path, reports: &[Report]) -> String {
+    let mut s = format!("{}: ", path.display());
+    let Some(first) = reports.first() else {
+        s.push_str("no crash\n");
+        return s;
+    };
+    s.push_str(&format!("{} report(s)\n", reports.len()));
+    for (i, r) in reports.iter().enumerate() {
+        s.push_str(&format!(
+            "  #{} {} [{}] bytes {}..{}",
+            i + 1,
+            r.title,
+            r.kind,
+            r.start,
+            r.end
+        ));
+        if let Some(why) = &r.corrupted_reason {
+            s.push_str(&format!(" (corrupted: {why})"));
+        }
+        if r.suppressed {
+            s.push_str(" (suppressed)");
+        }
+        s.push('\n');
+        for alt in &r.alt_titles {
+            s.push_str(&format!("     also known as: {alt}\n"));
+        }
+    }
+    s.push_str("--- first report ---\n");
+    s.push_str(&first.text);
+    if !first.text.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }

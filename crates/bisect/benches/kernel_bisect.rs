@@ -1,0 +1,147 @@
+//! Time to the culprit on the kernel scenario (`tests/kernel`), our way
+//! against syzbot's, side by side in one run:
+//!
+//! - incremental: one checkout kept between steps (object files survive),
+//!   ccache, builds remembered per tree, results reused for identical
+//!   kernel signatures;
+//! - clean: `make distclean` (and `git clean`) before every build, no
+//!   ccache, no build cache, as syzbot builds.
+//!
+//! Target: incremental takes at most 0.35 of the clean time.
+//! Run: `cargo bench -p culprit-bisect --bench kernel_bisect` (add
+//! `-- incremental` or `-- clean` to run one side only).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use culprit_bisect::job::{self, Job};
+use culprit_bisect::OutcomeKind;
+
+const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+const CULPRIT_TITLE: &str = "prctl: factor out scratch value checking";
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root.canonicalize().unwrap_or(root);
+    if let Some(missing) = missing_tool() {
+        println!("kernel_bisect: skipped: {missing}");
+        return;
+    }
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |mode: &str| only.is_empty() || only.iter().any(|o| o == mode);
+    let scenario = match scenario(&root) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("kernel_bisect: cannot make the scenario: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut times = Vec::new();
+    for (mode, clean) in [("incremental", false), ("clean", true)] {
+        if wanted(mode) {
+            let took = bisect(&root, &scenario, mode, clean);
+            println!("kernel_bisect: {mode}: {:.1}s to the culprit", took.as_secs_f64());
+            times.push(took);
+        }
+    }
+    if let [incremental, clean] = times[..] {
+        let ratio = incremental.as_secs_f64() / clean.as_secs_f64();
+        println!(
+            "kernel_bisect: incremental/clean = {ratio:.3} (target <= 0.35) on {} CPUs",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
+}
+
+fn missing_tool() -> Option<String> {
+    let tools = [TARBALL, "/usr/bin/qemu-system-x86_64"];
+    if let Some(tool) = tools.iter().find(|t| !Path::new(t).exists()) {
+        return Some(format!("{tool} is absent (bash scripts/deps.sh)"));
+    }
+    culprit_vm::find_busybox().is_none().then(|| "no static busybox (busybox-static)".into())
+}
+
+/// One cause bisection in a fresh work directory; returns its wall time.
+fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
+    let work = root.join("target/culprit-bench").join(mode);
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("bench work directory");
+    // A cold ccache of our own: the incremental side must not profit from
+    // builds made before the benchmark.
+    std::env::set_var("CCACHE_DIR", work.join("ccache"));
+    let text = format!(
+        "repo = {scenario:?}\nbad = \"scenario-bad\"\nworkdir = {work:?}\nruns = 6\nvms = 2\n\
+         [kernel]\nconfig = {config:?}\nclean = {clean}\nccache = {ccache}\njobs = {jobs}\n\
+         build_timeout = \"30m\"\n\
+         [reproducer]\nc = {repro:?}\nrun_timeout = \"15s\"\nboot_timeout = \"90s\"\n",
+        work = work.join("work"),
+        config = root.join("tests/kernel/config"),
+        repro = root.join("tests/kernel/repro.c"),
+        ccache = !clean,
+        jobs = std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
+    let file = work.join("job.toml");
+    std::fs::write(&file, &text).expect("job file");
+    let job = Job::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let log_path = work.join("bisect.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut out = log.try_clone().expect("log file");
+    let start = Instant::now();
+    let outcome = job::run(&job, &mut out, Box::new(log)).unwrap_or_else(|e| panic!("{e}"));
+    let took = start.elapsed();
+    let culprit = outcome.culprit.as_ref().map(|c| c.title.as_str());
+    if outcome.outcome != OutcomeKind::Culprit || culprit != Some(CULPRIT_TITLE) {
+        eprintln!(
+            "kernel_bisect: {mode}: wrong outcome {:?} {culprit:?}; see {}",
+            outcome.outcome,
+            log_path.display()
+        );
+        std::process::exit(1);
+    }
+    println!(
+        "kernel_bisect: {mode}: {} revisions tested, build {:.0}s, test {:.0}s (log {})",
+        outcome.revisions_tested,
+        outcome.time.build,
+        outcome.time.test,
+        log_path.display()
+    );
+    took
+}
+
+/// The scenario repository, made once per version of the scenario script
+/// and patches (kept under target/).
+fn scenario(root: &Path) -> Result<PathBuf, String> {
+    let kernel = root.join("tests/kernel");
+    let mut inputs = std::fs::read(kernel.join("make-scenario.sh")).map_err(|e| e.to_string())?;
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(kernel.join("patches"))
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    patches.sort();
+    for patch in patches {
+        inputs.extend(std::fs::read(&patch).map_err(|e| e.to_string())?);
+    }
+    let key = culprit_build::signature::bytes_signature(&inputs);
+    let dir = root.join("target/culprit-scenario").join(&key[..16]);
+    let repo = dir.join("linux");
+    if repo.join(".git").is_dir() {
+        return Ok(repo);
+    }
+    let partial = dir.join(format!("linux.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let status = Command::new("bash")
+        .arg(kernel.join("make-scenario.sh"))
+        .arg(&partial)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("make-scenario.sh failed ({status})"));
+    }
+    // Another process may have finished first: its copy is as good.
+    if std::fs::rename(&partial, &repo).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    Ok(repo)
+}

@@ -1,0 +1,492 @@
+//! The kernel executor: builds each commit with a [`KernelRecipe`] in one
+//! private checkout (so builds are incremental: a checkout keeps object
+//! files, ccache keeps the rest), and tests a build by booting it in QEMU
+//! with an initramfs that runs the reproducer.
+//!
+//! Layout of the work directory:
+//! - `linux/`: the checkout (a shared clone of the user's repository);
+//! - `builds/<signature>/`: `bzImage`, `vmlinux` and the build log of each
+//!   distinct build (failed builds leave `builds/failed-*.log`);
+//! - `reproducer/`: the compiled reproducer and the initramfs, made once;
+//! - `consoles/<commit>/run-<i>.log`: the console of every run;
+//! - `ccache.sh`: the compiler wrapper (ccache with paths made irrelevant).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use culprit_build::reproducer::{self, ReproducerSpec};
+use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelRecipe};
+use culprit_git::{Commit, Repo, Worktree};
+use culprit_vm::{Accelerator, Initramfs, RunKind, VmConfig};
+
+use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
+use crate::job::Job;
+use crate::recipients::Recipients;
+
+/// How to test a build in QEMU.
+#[derive(Debug, Clone)]
+pub struct VmSettings {
+    /// The QEMU binary.
+    pub qemu: PathBuf,
+    /// Kernel command line; `None`: [`culprit_vm::DEFAULT_CMDLINE`].
+    pub cmdline: Option<String>,
+    /// Guest memory in MiB.
+    pub memory_mb: u32,
+    /// Guest CPUs.
+    pub cpus: u32,
+    /// From QEMU's start to the reproducer's start.
+    pub boot_timeout: Duration,
+    /// The reproducer's time limit in the guest.
+    pub run_timeout: Duration,
+    /// Test machines at once: runs are made in batches of this size.
+    pub vms: usize,
+    /// Forces an accelerator instead of probing.
+    pub accelerator: Option<Accelerator>,
+}
+
+/// Everything the kernel executor needs.
+#[derive(Debug, Clone)]
+pub struct KernelSettings {
+    /// The work directory (see the module docs for its layout).
+    pub workdir: PathBuf,
+    /// How to build; `ccache` is replaced by the work directory's wrapper.
+    pub recipe: KernelRecipe,
+    /// Use ccache (if installed).
+    pub ccache: bool,
+    /// The reproducer.
+    pub reproducer: ReproducerSpec,
+    /// How to run.
+    pub vm: VmSettings,
+}
+
+impl KernelSettings {
+    /// The settings a job file describes.
+    pub fn from_job(job: &Job) -> KernelSettings {
+        let mut recipe = KernelRecipe::new(&job.kernel.config, &job.kernel.compiler);
+        recipe.timeout = job.kernel.build_timeout;
+        recipe.clean = job.kernel.clean;
+        if let Some(jobs) = job.kernel.jobs {
+            recipe.jobs = jobs;
+        }
+        KernelSettings {
+            workdir: job.workdir.clone(),
+            recipe,
+            ccache: job.kernel.ccache,
+            reproducer: job.reproducer.spec.clone(),
+            vm: VmSettings {
+                qemu: job.vm.qemu.clone(),
+                cmdline: job.kernel.cmdline.clone(),
+                memory_mb: job.vm.memory_mb,
+                cpus: job.vm.cpus,
+                boot_timeout: job.reproducer.boot_timeout,
+                run_timeout: job.reproducer.run_timeout,
+                vms: job.vms,
+                accelerator: None,
+            },
+        }
+    }
+}
+
+/// What the first run prepares once: the initramfs and the accelerator.
+#[derive(Debug, Clone)]
+struct Prepared {
+    initramfs: PathBuf,
+    accelerator: Accelerator,
+}
+
+/// Builds kernels and runs the reproducer on them in QEMU.
+pub struct KernelExecutor {
+    repo: Repo,
+    settings: KernelSettings,
+    worktree: Option<Worktree>,
+    /// `Err` keeps the first failure so that it is not retried every run.
+    prepared: Option<Result<Prepared, String>>,
+    /// Runs made ahead in a batch, by (commit, index).
+    ahead: HashMap<(String, u32), RunOutcome>,
+    log: Box<dyn Write + Send>,
+}
+
+impl KernelExecutor {
+    /// An executor for `repo`; its own log lines (`building reproducer`,
+    /// `accelerator:`) go to `log`. Nothing is done until the first build.
+    pub fn new(repo: Repo, settings: KernelSettings, log: Box<dyn Write + Send>) -> Self {
+        KernelExecutor {
+            repo,
+            settings,
+            worktree: None,
+            prepared: None,
+            ahead: HashMap::new(),
+            log,
+        }
+    }
+
+    fn say(&mut self, line: &str) {
+        let _ = writeln!(self.log, "{line}");
+        let _ = self.log.flush();
+    }
+
+    fn dir(&self, name: &str) -> PathBuf {
+        self.settings.workdir.join(name)
+    }
+
+    fn worktree(&mut self) -> Result<&Worktree, String> {
+        if self.worktree.is_none() {
+            let dir = self.dir("linux");
+            let made = Worktree::create(&self.repo, &dir).map_err(|e| e.to_string())?;
+            self.worktree = Some(made);
+        }
+        self.worktree.as_ref().ok_or_else(|| "no worktree".to_string())
+    }
+
+    /// The recipe with the ccache wrapper, when ccache is wanted and found.
+    fn recipe(&self) -> Result<KernelRecipe, String> {
+        let mut recipe = self.settings.recipe.clone();
+        recipe.ccache = None;
+        if self.settings.ccache && culprit_vm::find_in_path("ccache").is_some() {
+            recipe.ccache = Some(self.ccache_wrapper()?);
+        }
+        Ok(recipe)
+    }
+
+    /// `ccache.sh`: ccache told to ignore where the checkout is, so that a
+    /// cache filled by one work directory serves another.
+    fn ccache_wrapper(&self) -> Result<PathBuf, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.dir("ccache.sh");
+        let base = self.dir("linux");
+        let text = format!(
+            "#!/bin/sh\nexport CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 \
+             CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime\n\
+             exec ccache \"$@\"\n",
+            base.display()
+        );
+        std::fs::create_dir_all(&self.settings.workdir)
+            .and_then(|()| std::fs::write(&path, text))
+            .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    fn try_build(&mut self, commit: &str) -> Result<BuildOutcome, String> {
+        let recipe = self.recipe()?;
+        let builds = self.dir("builds");
+        let cache = self.cache_key(&recipe, commit)?;
+        if let Some(cached) = cache.as_ref().and_then(|(c, tree, fp)| c.get(tree, fp)) {
+            return Ok(from_cache(commit, cached));
+        }
+        let worktree = self.worktree()?;
+        worktree.checkout(commit).map_err(|e| format!("checkout {commit}: {e}"))?;
+        if recipe.clean {
+            // syzbot's way: nothing of the previous build survives.
+            worktree.clean().map_err(|e| format!("cleaning the checkout: {e}"))?;
+        }
+        let started = std::time::Instant::now();
+        let result = recipe.build(worktree.path(), &builds);
+        if let Some((cache, tree, fingerprint)) = &cache {
+            let entry = cache_entry(&result, started.elapsed());
+            if let Some(entry) = entry {
+                // A cache that cannot be written only costs a rebuild later.
+                let _ = cache.put(tree, fingerprint, &entry);
+            }
+        }
+        Ok(match result {
+            Ok(build) => BuildOutcome::Built(Built {
+                commit: commit.to_owned(),
+                signature: build.signature,
+                compiler: Some(build.compiler_line),
+            }),
+            Err(error) => build_failure(&error),
+        })
+    }
+
+    /// The build cache and this commit's key in it; `None` for clean
+    /// builds (the baseline re-does everything, like syzbot).
+    fn cache_key(
+        &self,
+        recipe: &KernelRecipe,
+        commit: &str,
+    ) -> Result<Option<(BuildCache, String, String)>, String> {
+        if recipe.clean {
+            return Ok(None);
+        }
+        let tree = self.repo.tree_of(commit).map_err(|e| e.to_string())?;
+        let fingerprint = recipe.fingerprint().map_err(|e| e.to_string())?;
+        Ok(Some((BuildCache::new(self.dir("builds").join("cache")), tree, fingerprint)))
+    }
+
+    /// The initramfs (reproducer prepared once) and the accelerator (probed
+    /// once, with the first kernel built).
+    fn prepare(&mut self, bzimage: &Path) -> Result<Prepared, String> {
+        if let Some(done) = &self.prepared {
+            return done.clone();
+        }
+        let result = self.prepare_now(bzimage);
+        self.prepared = Some(result.clone());
+        result
+    }
+
+    fn prepare_now(&mut self, bzimage: &Path) -> Result<Prepared, String> {
+        let dir = self.dir("reproducer");
+        let compiler = self.settings.recipe.compiler.clone();
+        let spec = self.settings.reproducer.clone();
+        if let ReproducerSpec::CSource(source) = &spec {
+            let line = culprit_build::run::first_version_line(&compiler)
+                .unwrap_or_else(|| compiler.display().to_string());
+            self.say(&format!("building reproducer {} on {line}", source.display()));
+        }
+        let prepared = reproducer::prepare(&spec, &dir, &compiler).map_err(|e| e.to_string())?;
+        let initramfs = dir.join("initramfs.cpio");
+        Initramfs::from_file(&prepared.path)
+            .map(|i| i.default_time_limit(self.settings.vm.run_timeout))
+            .and_then(|i| i.write(&initramfs))
+            .map_err(|e| e.to_string())?;
+        let accelerator = match self.settings.vm.accelerator {
+            Some(forced) => {
+                self.say(&format!("accelerator: {} (as configured)", forced.name().to_lowercase()));
+                forced
+            }
+            None => {
+                let probe = culprit_vm::probe_accelerator(&self.settings.vm.qemu, Some(bzimage));
+                let name = probe.accelerator.name().to_lowercase();
+                self.say(&format!("accelerator: {name} ({})", probe.reason));
+                probe.accelerator
+            }
+        };
+        Ok(Prepared { initramfs, accelerator })
+    }
+
+    fn vm_config(&self, bzimage: &Path, prepared: &Prepared) -> VmConfig {
+        let vm = &self.settings.vm;
+        let mut config = VmConfig::new(bzimage, &prepared.initramfs);
+        config.qemu = vm.qemu.clone();
+        if let Some(cmdline) = &vm.cmdline {
+            config.cmdline = cmdline.clone();
+        }
+        config.memory_mb = vm.memory_mb;
+        config.cpus = vm.cpus;
+        config.accelerator = prepared.accelerator;
+        config.boot_timeout = vm.boot_timeout;
+        config.run_timeout = vm.run_timeout;
+        config
+    }
+
+    /// Runs `index` and, with several VMs, the next ones alongside it (kept
+    /// for when the engine asks for them).
+    fn run_batch(&mut self, built: &Built, index: u32) -> Result<RunOutcome, String> {
+        let bzimage = self.dir("builds").join(&built.signature).join("bzImage");
+        if !bzimage.is_file() {
+            return Err(format!("{} is missing", bzimage.display()));
+        }
+        let prepared = self.prepare(&bzimage)?;
+        let config = self.vm_config(&bzimage, &prepared);
+        let consoles = self.dir("consoles").join(&built.commit);
+        std::fs::create_dir_all(&consoles)
+            .map_err(|e| format!("creating {}: {e}", consoles.display()))?;
+        let indices: Vec<u32> = (index..index + self.settings.vm.vms.max(1) as u32).collect();
+        let outcomes = std::thread::scope(|scope| {
+            let handles: Vec<_> = indices
+                .iter()
+                .map(|i| {
+                    let console = consoles.join(format!("run-{i}.log"));
+                    let config = &config;
+                    scope.spawn(move || run_outcome(culprit_vm::run_once(config, &console)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| infra("a VM thread panicked")))
+                .collect::<Vec<_>>()
+        });
+        let mut outcomes = indices.into_iter().zip(outcomes);
+        let first = outcomes.next().map(|(_, o)| o);
+        for (i, outcome) in outcomes {
+            self.ahead.insert((built.commit.clone(), i), outcome);
+        }
+        first.ok_or_else(|| "no run made".to_string())
+    }
+
+    /// The maintainers of `commit` from the kernel's `get_maintainer.pl`,
+    /// in the checkout moved to `commit`.
+    fn maintainers(&mut self, commit: &str) -> Result<Recipients, String> {
+        let worktree = self.worktree()?;
+        worktree.checkout(commit).map_err(|e| e.to_string())?;
+        crate::maintainers::maintainers(worktree.path(), commit).map_err(|e| e.to_string())
+    }
+}
+
+impl Executor for KernelExecutor {
+    fn kind(&self) -> &'static str {
+        "kernel"
+    }
+
+    fn build(&mut self, commit: &str) -> BuildOutcome {
+        self.try_build(commit).unwrap_or_else(|reason| BuildOutcome::Infra { reason })
+    }
+
+    fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
+        if let Some(outcome) = self.ahead.remove(&(build.commit.clone(), index)) {
+            return outcome;
+        }
+        self.run_batch(build, index).unwrap_or_else(|reason| infra(&reason))
+    }
+
+    /// The culprit's trailers merged with its maintainers (when
+    /// `get_maintainer.pl` can be run; otherwise a note is logged).
+    fn recipients(&mut self, culprit: &Commit) -> Recipients {
+        let trailers = crate::recipients::recipients(culprit);
+        match self.maintainers(&culprit.hash) {
+            Ok(maintainers) => crate::maintainers::merge(&trailers, &maintainers),
+            Err(why) => {
+                self.say(&format!("get_maintainer.pl not used ({why}): recipients from trailers only"));
+                trailers
+            }
+        }
+    }
+}
+
+/// What to remember of a build: its signature and files, or the failure
+/// of a commit that does not build (not a timeout nor the machine's fault).
+fn cache_entry(result: &Result<KernelBuild, BuildError>, took: Duration) -> Option<CachedBuild> {
+    let seconds = took.as_secs_f64();
+    match result {
+        Ok(build) => Some(CachedBuild {
+            signature: Some(build.signature.clone()),
+            artifacts: vec![build.bzimage.clone(), build.vmlinux.clone()],
+            compiler_line: Some(build.compiler_line.clone()),
+            failure: None,
+            seconds,
+        }),
+        Err(error @ BuildError::Failed { .. }) => match build_failure(error) {
+            BuildOutcome::Failed { reason } => Some(CachedBuild {
+                signature: None,
+                artifacts: Vec::new(),
+                compiler_line: None,
+                failure: Some(reason),
+                seconds,
+            }),
+            _ => None,
+        },
+        Err(_) => None,
+    }
+}
+
+/// A remembered build of the same tree with the same recipe.
+fn from_cache(commit: &str, cached: CachedBuild) -> BuildOutcome {
+    match (cached.signature, cached.failure) {
+        (Some(signature), _) => BuildOutcome::Built(Built {
+            commit: commit.to_owned(),
+            signature,
+            compiler: cached.compiler_line,
+        }),
+        (None, failure) => BuildOutcome::Failed {
+            reason: failure.unwrap_or_else(|| "kernel build failed".into()),
+        },
+    }
+}
+
+/// A failed build: the commit is skipped, unless the machine is to blame.
+fn build_failure(error: &BuildError) -> BuildOutcome {
+    let Some(tail) = error.output_tail().filter(|_| error.is_commit_failure()) else {
+        return BuildOutcome::Infra { reason: one_line(&error.to_string()) };
+    };
+    if tail.contains("No space left on device") {
+        return BuildOutcome::Infra { reason: "no space left on device".into() };
+    }
+    // make's status for a command that does not exist: the machine lacks
+    // a tool (or the compiler wrapper is gone), no commit builds here.
+    if tail.contains("Error 127") {
+        let line = tail.lines().find(|l| l.contains("not found")).unwrap_or("a tool is missing");
+        return BuildOutcome::Infra { reason: format!("cannot build: {}", line.trim()) };
+    }
+    let first_error = tail
+        .lines()
+        .find(|l| l.contains("error:") || l.contains("Error "))
+        .or_else(|| tail.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no output");
+    let what = match error {
+        BuildError::TimedOut { limit, .. } => format!("timed out after {}s", limit.as_secs()),
+        _ => "failed".into(),
+    };
+    BuildOutcome::Failed { reason: format!("kernel build {what}: {}", first_error.trim()) }
+}
+
+fn one_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_owned()
+}
+
+fn infra(reason: &str) -> RunOutcome {
+    RunOutcome::Infra { reason: reason.to_owned() }
+}
+
+/// A VM run as the engine sees it, in the reference log's words.
+fn run_outcome(result: Result<culprit_vm::RunOutput, culprit_vm::VmError>) -> RunOutcome {
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => return infra(&e.to_string()),
+    };
+    let words = output.kind.describe();
+    match output.kind {
+        RunKind::Crashed { title, report } => RunOutcome::Crashed { title, report },
+        RunKind::Ok => RunOutcome::Ok,
+        RunKind::BootFailed(_) | RunKind::NoOutput | RunKind::LostConnection => {
+            RunOutcome::Invalid { reason: words }
+        }
+        RunKind::Infra(_) => RunOutcome::Infra { reason: words },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(tail: &str) -> BuildError {
+        BuildError::Failed { log: PathBuf::from("log"), tail: tail.into() }
+    }
+
+    #[test]
+    fn failed_build_is_a_skip_with_the_first_error_line() {
+        let tail = "  CC      kernel/sys.o\nkernel/sys.c:12:1: error: expected ';'\nmake: *** Error 2\n";
+        let BuildOutcome::Failed { reason } = build_failure(&failed(tail)) else {
+            panic!("not a failure");
+        };
+        assert_eq!(reason, "kernel build failed: kernel/sys.c:12:1: error: expected ';'");
+    }
+
+    #[test]
+    fn full_disk_and_missing_toolchain_are_infrastructure() {
+        let full = failed("cc1: fatal error: kernel/sys.o: No space left on device\n");
+        assert_eq!(build_failure(&full), BuildOutcome::Infra { reason: "no space left on device".into() });
+        let toolchain = BuildError::Toolchain(PathBuf::from("/nope/gcc"));
+        assert!(matches!(build_failure(&toolchain), BuildOutcome::Infra { .. }));
+    }
+
+    #[test]
+    fn vm_outcomes_use_the_reference_words() {
+        let out = |kind: RunKind| {
+            run_outcome(Ok(culprit_vm::RunOutput {
+                kind,
+                console: PathBuf::new(),
+                duration: Duration::ZERO,
+                repro_status: None,
+            }))
+        };
+        assert_eq!(out(RunKind::Ok), RunOutcome::Ok);
+        let crashed = out(RunKind::Crashed { title: "WARNING in f".into(), report: "r".into() });
+        assert_eq!(crashed, RunOutcome::Crashed { title: "WARNING in f".into(), report: "r".into() });
+        assert_eq!(
+            out(RunKind::NoOutput),
+            RunOutcome::Invalid { reason: "no output from test machine".into() }
+        );
+        assert_eq!(
+            out(RunKind::BootFailed("x".into())),
+            RunOutcome::Invalid { reason: "boot failed: x".into() }
+        );
+        assert_eq!(
+            out(RunKind::LostConnection),
+            RunOutcome::Invalid { reason: "lost connection to test machine".into() }
+        );
+        assert!(matches!(out(RunKind::Infra("q".into())), RunOutcome::Infra { .. }));
+    }
+}

@@ -1,0 +1,158 @@
+//! The result of a bisection, as written to `--json`.
+
+use crate::evidence::Direction;
+use crate::recipients::Recipients;
+
+/// How a bisection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    /// A culprit was found.
+    Culprit,
+    /// Only skipped commits remain; `candidates` lists them.
+    Inconclusive,
+    /// Cause: the oldest release tested still crashes. Fix: the good end
+    /// still crashes.
+    AlwaysBad,
+    /// The bisection could not be done; `error` says why.
+    Error,
+}
+
+impl OutcomeKind {
+    /// The process exit code for this outcome (see the README's table).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            OutcomeKind::Culprit => 0,
+            OutcomeKind::Inconclusive | OutcomeKind::AlwaysBad => 1,
+            OutcomeKind::Error => 3,
+        }
+    }
+}
+
+/// A commit as reported.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CommitSummary {
+    /// Full hash.
+    pub hash: String,
+    /// Subject line.
+    pub title: String,
+    /// `Name <email>`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub author: String,
+    /// Author date as git prints it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
+}
+
+/// The crash being bisected.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Crash {
+    /// Its title.
+    pub title: String,
+    /// One report of it (from the bad end).
+    pub report: String,
+}
+
+/// One tested commit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Step {
+    /// Full hash.
+    pub commit: String,
+    /// Why it was tested: `bad`, `good`, `release`, `bisect` or `parent`.
+    pub kind: String,
+    /// The release tag, for `release` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// `good`, `bad`, `skip` (fix bisection: `fixed`, `crashing`, `skip`),
+    /// or `undecided`.
+    pub verdict: String,
+    /// Build signature; `None` when the build failed.
+    pub signature: Option<String>,
+    /// Why the build failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_failure: Option<String>,
+    /// Commit whose identical build's results were reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+    /// One line per run, e.g. `OK`, `crashed: WARNING in foo`.
+    pub runs: Vec<String>,
+}
+
+/// Time spent, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Times {
+    /// Builds plus runs.
+    pub total: f64,
+    /// Builds.
+    pub build: f64,
+    /// Runs.
+    pub test: f64,
+}
+
+/// Everything a bisection found out.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// How it ended.
+    pub outcome: OutcomeKind,
+    /// Cause or fix bisection.
+    pub direction: Direction,
+    /// The strategy's name.
+    pub strategy: String,
+    /// Why it failed, for `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The commit given as `--bad` (full hash).
+    pub bad: String,
+    /// The good end(s) used (given or found), full hashes.
+    pub good: Vec<String>,
+    /// The culprit, for `culprit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<CommitSummary>,
+    /// Remaining suspects, for `inconclusive`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<CommitSummary>,
+    /// `noop`, `merge`, `release`.
+    pub flags: Vec<String>,
+    /// The strategy's confidence in the culprit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// The crash bisected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash: Option<Crash>,
+    /// Distinct commits tested.
+    pub revisions_tested: usize,
+    /// Who to tell, for `culprit`.
+    pub recipients: Recipients,
+    /// Every tested commit, in order.
+    pub steps: Vec<Step>,
+    /// Time spent.
+    pub time: Times,
+}
+
+impl Outcome {
+    /// An outcome saying only that the bisection failed before it began.
+    pub fn failed(direction: Direction, strategy: &str, bad: &str, error: String) -> Outcome {
+        Outcome {
+            outcome: OutcomeKind::Error,
+            direction,
+            strategy: strategy.to_owned(),
+            error: Some(error),
+            bad: bad.to_owned(),
+            good: Vec::new(),
+            culprit: None,
+            candidates: Vec::new(),
+            flags: Vec::new(),
+            confidence: None,
+            crash: None,
+            revisions_tested: 0,
+            recipients: Recipients::default(),
+            steps: Vec::new(),
+            time: Times::default(),
+        }
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        self.outcome.exit_code()
+    }
+}

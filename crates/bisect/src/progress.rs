@@ -1,0 +1,97 @@
+//! Progress on a terminal: while a build or a run takes time, a line on
+//! standard error says what is going on and for how long. Nothing is
+//! printed when standard error is not a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
+
+/// Wraps an executor with a progress line on a terminal.
+pub struct Progress<'a> {
+    inner: &'a mut dyn Executor,
+    enabled: bool,
+}
+
+impl<'a> Progress<'a> {
+    /// Shows progress if standard error is a terminal.
+    pub fn new(inner: &'a mut dyn Executor) -> Self {
+        Progress {
+            inner,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn ticker(&self, label: String) -> Option<Ticker> {
+        self.enabled.then(|| Ticker::start(label))
+    }
+}
+
+impl Executor for Progress<'_> {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+
+    fn build(&mut self, commit: &str) -> BuildOutcome {
+        let _ticker = self.ticker(format!("building {}", short(commit)));
+        self.inner.build(commit)
+    }
+
+    fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
+        let _ticker = self.ticker(format!("testing {} run #{index}", short(&build.commit)));
+        self.inner.run(build, index)
+    }
+
+    fn recipients(&mut self, culprit: &culprit_git::Commit) -> crate::recipients::Recipients {
+        self.inner.recipients(culprit)
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// A thread redrawing `label elapsed` until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(label: String) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            // Short steps stay silent: only draw after a second.
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                let elapsed = start.elapsed().as_secs();
+                if elapsed >= 1 {
+                    let spin =
+                        ['|', '/', '-', '\\'][(start.elapsed().as_millis() / 250 % 4) as usize];
+                    let _ = write!(std::io::stderr(), "\r{spin} {label} {elapsed}s\x1b[K");
+                }
+            }
+            if start.elapsed().as_secs() >= 1 {
+                let _ = write!(std::io::stderr(), "\r\x1b[K");
+            }
+        });
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

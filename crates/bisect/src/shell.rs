@@ -1,0 +1,272 @@
+//! The generic executor: `--build` and `--test` are shell commands run in a
+//! private checkout under the work directory.
+//!
+//! The test's exit status says what happened: 0 ran without crashing, 125
+//! could not test, 1..=127 crashed (named by the crash report in its output,
+//! or `exit status N`), 128 and above or a signal: infrastructure problem.
+
+use std::fs::File;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use culprit_build::run::{tail_of_file, RunError};
+use culprit_build::{ShellBuildError, ShellRecipe};
+use culprit_git::{Repo, Worktree, WorktreeError};
+
+use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
+
+/// Lines of output kept as the "report" of a crash without a crash report.
+const TAIL_LINES: usize = 40;
+
+/// Why the shell executor could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// The private checkout could not be made.
+    #[error("cannot make the worktree: {0}")]
+    Worktree(#[from] WorktreeError),
+    /// A directory of the work directory could not be made.
+    #[error("cannot create {}: {source}", path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What the shell executor runs.
+#[derive(Debug, Clone)]
+pub struct ShellConfig {
+    /// `--build`.
+    pub build: String,
+    /// `--test`.
+    pub test: String,
+    /// `--artifact`: the output file whose bytes make the build signature.
+    pub artifact: Option<PathBuf>,
+    /// Time limit of one build.
+    pub build_timeout: Duration,
+    /// Time limit of one run of the test.
+    pub test_timeout: Duration,
+}
+
+/// Builds and tests with shell commands in `WORKDIR/worktree`; build logs
+/// go to `WORKDIR/builds/HASH.log`, run output to `WORKDIR/runs/HASH/I.log`.
+pub struct ShellExecutor {
+    repo: Repo,
+    worktree: Worktree,
+    recipe: ShellRecipe,
+    config: ShellConfig,
+    workdir: PathBuf,
+}
+
+impl ShellExecutor {
+    /// Sets up the worktree (reusing one an earlier run left).
+    pub fn new(repo: &Repo, workdir: &Path, config: ShellConfig) -> Result<Self, ShellError> {
+        for dir in ["builds", "runs"] {
+            let path = workdir.join(dir);
+            std::fs::create_dir_all(&path).map_err(|source| ShellError::Io { path, source })?;
+        }
+        let worktree = Worktree::create(repo, &workdir.join("worktree"))?;
+        let recipe = ShellRecipe {
+            command: config.build.clone(),
+            artifact: config.artifact.clone(),
+            timeout: config.build_timeout,
+        };
+        Ok(ShellExecutor {
+            repo: repo.clone(),
+            worktree,
+            recipe,
+            config,
+            workdir: workdir.to_owned(),
+        })
+    }
+
+    fn build_log(&self, commit: &str) -> PathBuf {
+        self.workdir.join("builds").join(format!("{commit}.log"))
+    }
+
+    fn signature(
+        &self,
+        commit: &str,
+        artifact_signature: Option<String>,
+    ) -> Result<String, String> {
+        match artifact_signature {
+            Some(s) => Ok(s),
+            None => self.repo.tree_of(commit).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Makes sure the worktree holds `built`: a resumed run finds it there;
+    /// a strategy coming back to an earlier commit needs it rebuilt.
+    fn ensure_checked_out(&mut self, built: &Built) -> Result<(), String> {
+        if self.worktree.head().ok().flatten().as_deref() == Some(built.commit.as_str()) {
+            return Ok(());
+        }
+        match self.build(&built.commit) {
+            BuildOutcome::Built(_) => Ok(()),
+            BuildOutcome::Failed { reason } | BuildOutcome::Infra { reason } => {
+                Err(format!("cannot rebuild {}: {reason}", built.commit))
+            }
+        }
+    }
+}
+
+impl Executor for ShellExecutor {
+    fn kind(&self) -> &'static str {
+        "build"
+    }
+
+    fn build(&mut self, commit: &str) -> BuildOutcome {
+        // A build that exits 0 without writing the artifact must not be
+        // signed with the previous commit's: remove it first (a tracked
+        // artifact comes back with the checkout).
+        if let Some(artifact) = &self.config.artifact {
+            let _ = std::fs::remove_file(self.worktree.path().join(artifact));
+        }
+        if let Err(e) = self.worktree.checkout(commit) {
+            return BuildOutcome::Infra {
+                reason: format!("checkout failed: {e}"),
+            };
+        }
+        let log = self.build_log(commit);
+        match self.recipe.build(self.worktree.path(), &log) {
+            Ok(b) => match self.signature(commit, b.signature) {
+                Ok(signature) => BuildOutcome::Built(Built {
+                    commit: commit.to_owned(),
+                    signature,
+                    compiler: None,
+                }),
+                Err(e) => BuildOutcome::Infra { reason: e },
+            },
+            Err(ShellBuildError::Run(RunError::Spawn { source, .. })) => BuildOutcome::Infra {
+                reason: format!("cannot run the build command: {source}"),
+            },
+            Err(ShellBuildError::Run(RunError::Failed { status, .. })) => {
+                // sh exits 127 (126) when the command is missing (not executable).
+                let missing = status.ends_with(" 127") || status.ends_with(" 126");
+                let what = if missing {
+                    "command not found or not executable, "
+                } else {
+                    ""
+                };
+                BuildOutcome::Failed {
+                    reason: format!("{what}{status} (output in {})", log.display()),
+                }
+            }
+            Err(ShellBuildError::Run(RunError::TimedOut { limit, .. })) => BuildOutcome::Failed {
+                reason: format!(
+                    "timed out after {}s (output in {})",
+                    limit.as_secs(),
+                    log.display()
+                ),
+            },
+            Err(e @ ShellBuildError::Artifact(_)) => BuildOutcome::Failed {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    fn run(&mut self, built: &Built, index: u32) -> RunOutcome {
+        if let Err(reason) = self.ensure_checked_out(built) {
+            return RunOutcome::Infra { reason };
+        }
+        let dir = self.workdir.join("runs").join(&built.commit);
+        let log = dir.join(format!("{index}.log"));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            return RunOutcome::Infra {
+                reason: format!("cannot create {}: {e}", dir.display()),
+            };
+        }
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(&self.config.test)
+            .current_dir(self.worktree.path())
+            .env("CULPRIT_RUN", index.to_string())
+            .env("CULPRIT_COMMIT", &built.commit);
+        match run_with_limit(command, &log, self.config.test_timeout) {
+            Ok(Some(status)) => classify_exit(status, &log),
+            Ok(None) => RunOutcome::Infra {
+                reason: format!(
+                    "test timed out after {}s",
+                    self.config.test_timeout.as_secs()
+                ),
+            },
+            Err(e) => RunOutcome::Infra {
+                reason: format!("cannot run the test command: {e}"),
+            },
+        }
+    }
+}
+
+/// Runs `command` in its own process group with output to `log`; `None`
+/// when it ran past `limit` (the whole group is then killed).
+fn run_with_limit(
+    mut command: Command,
+    log: &Path,
+    limit: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    let out = File::create(log)?;
+    let err = out.try_clone()?;
+    command
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let mut child = command.spawn()?;
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            // SAFETY: kill(2) on our own child's process group.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// The test's exit status, read as the README's table says.
+fn classify_exit(status: ExitStatus, log: &Path) -> RunOutcome {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => RunOutcome::Ok,
+        (Some(125), _) => RunOutcome::Invalid {
+            reason: "could not test (exit status 125)".into(),
+        },
+        (Some(code @ 1..=127), _) => crashed(code, log),
+        (Some(code), _) => RunOutcome::Infra {
+            reason: format!("infrastructure problem (exit status {code})"),
+        },
+        (None, Some(signal)) => RunOutcome::Infra {
+            reason: format!("infrastructure problem (killed by signal {signal})"),
+        },
+        (None, None) => RunOutcome::Infra {
+            reason: "infrastructure problem (unknown exit)".into(),
+        },
+    }
+}
+
+/// A crash named by the first report in the output, else `exit status N`.
+fn crashed(code: i32, log: &Path) -> RunOutcome {
+    let output = std::fs::read(log).unwrap_or_default();
+    let report = culprit_report::parse(&output)
+        .into_iter()
+        .find(|r| !r.suppressed);
+    match report {
+        Some(r) => RunOutcome::Crashed {
+            title: r.title,
+            report: r.text,
+        },
+        None => RunOutcome::Crashed {
+            title: format!("exit status {code}"),
+            report: tail_of_file(log, TAIL_LINES),
+        },
+    }
+}

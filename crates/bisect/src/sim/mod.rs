@@ -1,0 +1,232 @@
+//! The simulator behind `culprit sim`: runs the real strategies on
+//! generated histories and measures how often they are right and what they
+//! spend.
+//!
+//! A cell is one strategy on one kind of history: a range of commit counts,
+//! a per-run reproduction rate, a build failure rate, an unrelated crash
+//! rate, and whether there is a culprit at all. Every trial of a cell gets
+//! its own seed, derived from the base seed, so results do not depend on the
+//! number of threads, and all strategies see the same histories.
+
+mod history;
+mod rng;
+mod table;
+mod trial;
+
+use std::thread;
+
+pub use history::{generate, History};
+pub use rng::Rng;
+pub use table::table;
+pub use trial::{drive, ends, Behaviour, Outcome};
+
+use crate::strategy::{self, bayes::Bayes, plain::Plain, Strategy};
+
+/// The kind of history a cell simulates.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Scenario {
+    /// Fewest commits in the range.
+    pub min_commits: usize,
+    /// Most commits in the range.
+    pub max_commits: usize,
+    /// Chance that a run of a crashing commit shows the crash.
+    pub rate: f64,
+    /// Chance that a commit fails to build.
+    pub build_failure: f64,
+    /// Chance that a run shows an unrelated crash.
+    pub unrelated: f64,
+    /// Whether the range holds the culprit (otherwise the bug is older).
+    pub culprit: bool,
+}
+
+/// How to run a simulation.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Trials per cell.
+    pub trials: usize,
+    /// Base seed.
+    pub seed: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Strategy names.
+    pub strategies: Vec<String>,
+    /// Runs at the new end until the crash shows, at most this many.
+    pub repro_runs: u32,
+    /// Runs at the old end before bisecting.
+    pub old_end_runs: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            trials: 1000,
+            seed: 1,
+            threads: 2,
+            strategies: STRATEGIES.iter().map(|s| s.to_string()).collect(),
+            repro_runs: 100,
+            old_end_runs: 10,
+        }
+    }
+}
+
+/// The strategies the simulator knows.
+pub const STRATEGIES: &[&str] = &["plain", "classic", "bayes"];
+
+/// Base runs per commit of the classic strategy (syzbot's).
+const CLASSIC_RUNS: u32 = 10;
+
+/// A fresh strategy called `name`.
+pub fn strategy(name: &str) -> Option<Box<dyn Strategy>> {
+    match name {
+        "plain" => Some(Box::new(Plain)),
+        "bayes" => Some(Box::new(Bayes::default())),
+        _ => strategy::by_name(name, CLASSIC_RUNS),
+    }
+}
+
+/// A simulation that cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// No such strategy.
+    #[error("unknown strategy {0:?} (known: {known})", known = STRATEGIES.join(", "))]
+    UnknownStrategy(String),
+    /// A commit range that is empty or reversed.
+    #[error("bad commit range {0}..{1}")]
+    BadRange(usize, usize),
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Row {
+    /// Strategy name.
+    pub strategy: String,
+    /// The kind of history.
+    #[serde(flatten)]
+    pub scenario: Scenario,
+    /// Trials run.
+    pub trials: usize,
+    /// Fraction of trials with the right answer.
+    pub accuracy: f64,
+    /// Mean commits built per bisection.
+    pub mean_builds: f64,
+    /// Mean test runs per bisection.
+    pub mean_runs: f64,
+}
+
+/// Every combination of the given commit range and rates with build
+/// failures 0% and 5%, unrelated crashes 0% and 2%, with and without a
+/// culprit.
+pub fn grid(min_commits: usize, max_commits: usize, rates: &[f64]) -> Vec<Scenario> {
+    let mut cells = Vec::new();
+    for &culprit in &[true, false] {
+        for &rate in rates {
+            for &build_failure in &[0.0, 0.05] {
+                for &unrelated in &[0.0, 0.02] {
+                    cells.push(Scenario { min_commits, max_commits, rate, build_failure, unrelated, culprit });
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// Sums over the trials of one cell.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    trials: usize,
+    correct: usize,
+    builds: u64,
+    runs: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.trials += o.trials;
+        self.correct += o.correct;
+        self.builds += o.builds;
+        self.runs += o.runs;
+    }
+}
+
+/// Runs every strategy of `config` on every scenario; one row per
+/// (scenario, strategy), scenarios in order.
+pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError> {
+    for name in &config.strategies {
+        strategy(name).ok_or_else(|| SimError::UnknownStrategy(name.clone()))?;
+    }
+    if let Some(s) = scenarios.iter().find(|s| s.min_commits == 0 || s.min_commits > s.max_commits) {
+        return Err(SimError::BadRange(s.min_commits, s.max_commits));
+    }
+    let threads = config.threads.max(1);
+    let k = config.strategies.len();
+    let tallies: Vec<Vec<Tally>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || worker(config, scenarios, t, threads)))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+    });
+    let mut total = vec![Tally::default(); scenarios.len() * k];
+    for part in &tallies {
+        total.iter_mut().zip(part).for_each(|(t, p)| t.add(p));
+    }
+    let rows = total.iter().enumerate().map(|(i, t)| {
+        let per = |x: f64| if t.trials == 0 { 0.0 } else { x / t.trials as f64 };
+        Row {
+            strategy: config.strategies[i % k].clone(),
+            scenario: scenarios[i / k],
+            trials: t.trials,
+            accuracy: per(t.correct as f64),
+            mean_builds: per(t.builds as f64),
+            mean_runs: per(t.runs as f64),
+        }
+    });
+    Ok(rows.collect())
+}
+
+/// The trials `part`, `part + parts`, ... of every scenario.
+fn worker(config: &Config, scenarios: &[Scenario], part: usize, parts: usize) -> Vec<Tally> {
+    let k = config.strategies.len();
+    let mut tally = vec![Tally::default(); scenarios.len() * k];
+    for (si, s) in scenarios.iter().enumerate() {
+        for trial in (part..config.trials).step_by(parts) {
+            for (j, (o, correct)) in one_trial(config, s, si as u64, trial as u64).into_iter().enumerate() {
+                let t = &mut tally[si * k + j];
+                t.trials += 1;
+                t.correct += correct as usize;
+                t.builds += o.builds;
+                t.runs += o.runs;
+            }
+        }
+    }
+    tally
+}
+
+/// One trial of one scenario with each strategy of `config`: the outcomes
+/// and whether they were right. The history, the end checks and the run
+/// draws depend only on the seed, the scenario and the trial, so every
+/// strategy faces the same history.
+pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(Outcome, bool)> {
+    let mut rng = Rng::derived(config.seed, cell, trial);
+    let span = (s.max_commits - s.min_commits + 1) as u64;
+    let n = s.min_commits + rng.below(span) as usize;
+    let history = generate(&mut rng, n, s.culprit, s.build_failure);
+    let behaviour = Behaviour {
+        rate: s.rate,
+        unrelated: s.unrelated,
+        repro_runs: config.repro_runs,
+        old_end_runs: config.old_end_runs,
+        max_runs: 20_000,
+    };
+    let knowledge = ends(&history, &behaviour, &mut rng);
+    let mut out = Vec::with_capacity(config.strategies.len());
+    for name in &config.strategies {
+        let (Some(k), Some(mut strat)) = (knowledge.clone(), strategy(name)) else {
+            out.push((Outcome { conclusion: None, builds: 0, runs: 0 }, false));
+            continue;
+        };
+        let outcome = drive(strat.as_mut(), &history, k, &behaviour, &mut rng.clone());
+        let correct = outcome.correct(&history);
+        out.push((outcome, correct));
+    }
+    out
+}

@@ -1,0 +1,436 @@
+//! Flake-aware Bayesian bisection (`--strategy bayes`).
+//!
+//! The strategy keeps a probability for every suspect commit being the
+//! culprit, plus one for "no culprit in the range" (the crash predates the
+//! old end), jointly with the per-run reproduction rate on a grid, so the
+//! rate is learned from the runs instead of assumed. Each run updates it:
+//! a target crash on a commit is near-proof that the commit crashes, a clean
+//! run only makes it less likely by the factor `1 - r`; other crashes,
+//! invalid runs and infrastructure problems carry no information.
+//!
+//! The next commit is the one whose chance of crashing carries the most
+//! information per unit of cost: in a noiseless bisection that is the commit
+//! whose probability of containing the culprit is closest to one half; with
+//! a flaky reproducer, rerunning an already built commit is cheaper than a
+//! new build (`build_cost` runs), so it keeps testing a commit while its
+//! verdict is uncertain. With `k` free builders it evaluates `k` commits at
+//! the quantiles `1/(k+1) .. k/(k+1)`. It stops when the most likely
+//! hypothesis reaches the target confidence, after checking that the
+//! culprit itself showed the crash (cause) or ran clean (fix) and that its
+//! parents are sure to be old.
+
+mod ancestry;
+mod posterior;
+
+use std::collections::HashMap;
+
+use crate::evidence::{CommitEvidence, Direction, RunClass};
+
+use self::ancestry::Ancestry;
+use self::posterior::{Masses, Posterior};
+use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+
+/// Hypotheses lighter than this are never reported as candidates.
+const NEGLIGIBLE: f64 = 1e-6;
+/// At most this many hypotheses are compared when looking for commits that
+/// no testable commit can tell apart.
+const HEAVY: usize = 32;
+/// Below this the top hypothesis, even with the commits no run can tell
+/// from it, is far from any useful target.
+const MAYBE_DONE: f64 = 0.25;
+
+/// The Bayesian strategy and its tuning.
+#[derive(Debug, Clone)]
+pub struct Bayes {
+    /// Stop when the top hypothesis reaches this probability.
+    pub target_confidence: f64,
+    /// What one build costs, counted in test runs.
+    pub build_cost: f64,
+    /// Prior probability that the culprit is not in the range at all.
+    pub no_culprit_prior: f64,
+    /// Prior probability that the reproducer crashes on every run.
+    pub reliable_prior: f64,
+    /// Chance that a commit without the bug shows the target crash anyway.
+    pub false_positive: f64,
+    /// Give up (inconclusive) after this many runs in total.
+    pub max_runs: usize,
+    state: Option<State>,
+}
+
+impl Default for Bayes {
+    fn default() -> Self {
+        Bayes::new(0.99)
+    }
+}
+
+/// What the strategy has computed from the knowledge so far.
+#[derive(Debug, Clone)]
+struct State {
+    ancestry: Ancestry,
+    posterior: Posterior,
+    /// Runs of each commit already folded into the posterior.
+    seen: Vec<usize>,
+    seen_old: usize,
+    /// Per evaluated commit: the hypotheses under which it is "new".
+    new_under: HashMap<u32, Vec<u32>>,
+    masses: Masses,
+    /// Probability that each commit is "new" (contains the culprit).
+    new_prob: Vec<f64>,
+    /// Cached answers to "can any testable commit tell these apart".
+    same: HashMap<(u32, u32, usize), bool>,
+}
+
+impl Bayes {
+    /// A Bayesian strategy stopping at `target_confidence`.
+    pub fn new(target_confidence: f64) -> Self {
+        Bayes {
+            target_confidence: target_confidence.clamp(0.5, 0.999_999),
+            build_cost: 10.0,
+            no_culprit_prior: 0.05,
+            reliable_prior: 0.05,
+            false_positive: 1e-3,
+            max_runs: 5000,
+            state: None,
+        }
+        .tuned()
+    }
+
+    // TEMPORARY: tuning overrides.
+    fn tuned(mut self) -> Self {
+        let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+        if let Some(v) = get("B_BUILD") { self.build_cost = v; }
+        if let Some(v) = get("B_NONE") { self.no_culprit_prior = v; }
+        if let Some(v) = get("B_REL") { self.reliable_prior = v; }
+        if let Some(v) = get("B_EPS") { self.false_positive = v; }
+        self
+    }
+
+    fn state(&mut self, ctx: &Context<'_>) -> &mut State {
+        let n = ctx.graph.len();
+        if self.state.as_ref().is_some_and(|s| s.seen.len() != n) {
+            self.state = None;
+        }
+        let (no_culprit, reliable, eps) = (self.no_culprit_prior, self.reliable_prior, self.false_positive);
+        self.state.get_or_insert_with(|| State {
+            ancestry: Ancestry::new(ctx.graph),
+            posterior: Posterior::new(n, no_culprit, reliable, eps),
+            seen: vec![0; n],
+            seen_old: 0,
+            new_under: HashMap::new(),
+            masses: Masses::default(),
+            new_prob: Vec::new(),
+            same: HashMap::new(),
+        })
+    }
+}
+
+fn informative(runs: &[RunClass]) -> (u32, u32) {
+    runs.iter().fold((0, 0), |(k, o), r| match r {
+        RunClass::Crash => (k + 1, o),
+        RunClass::Ok => (k, o + 1),
+        _ => (k, o),
+    })
+}
+
+/// A commit that cannot be tested: its build failed or most runs could not
+/// tell anything.
+fn untestable(e: Option<&CommitEvidence>) -> bool {
+    e.is_some_and(|e| {
+        let useless = e.count(RunClass::Infra) + e.count(RunClass::Invalid);
+        e.build_failed || (useless >= 3 && useless * 2 > e.runs.len())
+    })
+}
+
+fn entropy(p: f64) -> f64 {
+    let h = |x: f64| if x > 0.0 { -x * x.ln() } else { 0.0 };
+    h(p) + h(1.0 - p)
+}
+
+/// Expected information about the culprit from one run at a commit that
+/// crashes with probability `q`, given the reproduction rate.
+struct Gain {
+    rate: f64,
+    eps: f64,
+    constant: [f64; 2],
+}
+
+impl Gain {
+    fn new(rate: f64, eps: f64) -> Self {
+        let rate = rate.clamp(0.01, 1.0);
+        Gain { rate, eps, constant: [entropy(rate), entropy(eps)] }
+    }
+
+    fn at(&self, q: f64) -> f64 {
+        entropy(q * self.rate + (1.0 - q) * self.eps) - q * self.constant[0] - (1.0 - q) * self.constant[1]
+    }
+
+    /// The `q` with the largest gain (the gain is concave in `q`).
+    fn best_q(&self) -> f64 {
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..60 {
+            let (a, b) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
+            if self.at(a) < self.at(b) {
+                lo = a;
+            } else {
+                hi = b;
+            }
+        }
+        (lo + hi) / 2.0
+    }
+}
+
+impl State {
+    /// Folds the runs not seen yet into the posterior.
+    fn absorb(&mut self, ctx: &Context<'_>) {
+        let n = self.seen.len() as u32;
+        let fix = ctx.direction == Direction::Fix;
+        let old = &ctx.knowledge.old_end.runs;
+        if old.len() > self.seen_old {
+            let (k, o) = informative(&old[self.seen_old..]);
+            self.posterior.add(&[n], fix, k, o);
+            self.seen_old = old.len();
+        }
+        for i in 0..n {
+            let Some(e) = ctx.knowledge.get(i) else { continue };
+            if e.runs.len() <= self.seen[i as usize] {
+                continue;
+            }
+            let (k, o) = informative(&e.runs[self.seen[i as usize]..]);
+            self.seen[i as usize] = e.runs.len();
+            if k + o == 0 {
+                continue;
+            }
+            let ancestry = &self.ancestry;
+            let under = self.new_under.entry(i).or_insert_with(|| {
+                let mut a = ancestry.ancestors(i);
+                a.push(n);
+                a
+            });
+            self.posterior.add(under, fix, k, o);
+        }
+        self.posterior.masses(&mut self.masses);
+        let n = n as usize;
+        self.ancestry.sums(&self.masses.mass[..n], &mut self.new_prob);
+        let none = self.masses.mass[n];
+        self.new_prob.iter_mut().for_each(|p| *p += none);
+    }
+
+    /// Probability that commit `i` shows the crash at all.
+    fn crash_prob(&self, ctx: &Context<'_>, i: usize) -> f64 {
+        match ctx.direction {
+            Direction::Cause => self.new_prob[i],
+            Direction::Fix => 1.0 - self.new_prob[i],
+        }
+    }
+
+    /// The commits with the most mass, heaviest first.
+    fn heavy(&self) -> Vec<u32> {
+        let n = self.seen.len();
+        let mass = &self.masses.mass;
+        let mut h: Vec<u32> = (0..n as u32).filter(|&c| mass[c as usize] > NEGLIGIBLE).collect();
+        let heavier = |a: &u32, b: &u32| mass[*b as usize].total_cmp(&mass[*a as usize]);
+        if h.len() > HEAVY {
+            h.select_nth_unstable_by(HEAVY, heavier);
+            h.truncate(HEAVY);
+        }
+        h.sort_by(heavier);
+        h
+    }
+
+    /// Whether every testable commit is new under both `a` and `b` or under
+    /// neither, so no run can tell the two apart.
+    fn indistinguishable(&mut self, ctx: &Context<'_>, a: u32, b: u32, failed: &[bool]) -> bool {
+        // Two different culprits differ at one of themselves at least.
+        if !failed[a as usize] && !failed[b as usize] {
+            return false;
+        }
+        let key = (a.min(b), a.max(b), failed.iter().filter(|f| **f).count());
+        if let Some(&same) = self.same.get(&key) {
+            return same;
+        }
+        let (da, db) = (descendants(ctx, a), descendants(ctx, b));
+        let same = (0..failed.len()).all(|x| failed[x] || da[x] == db[x]);
+        self.same.insert(key, same);
+        same
+    }
+}
+
+/// Marks commit `c` and its descendants.
+fn descendants(ctx: &Context<'_>, c: u32) -> Vec<bool> {
+    let mut d = vec![false; ctx.graph.len()];
+    d[c as usize] = true;
+    for x in c as usize + 1..d.len() {
+        d[x] = ctx.graph.parents(x as u32).iter().any(|&p| d[p as usize]);
+    }
+    d
+}
+
+impl Bayes {
+    /// The conclusion, a verification run, or `None` to keep bisecting.
+    fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
+        let target = self.target_confidence;
+        let n = ctx.graph.len();
+        let failed: Vec<bool> = (0..n as u32).map(|i| untestable(ctx.knowledge.get(i))).collect();
+        let s = self.state.as_mut()?;
+        let mass = &s.masses.mass;
+        let top = (0..=n).max_by(|a, b| mass[*a].total_cmp(&mass[*b]))?;
+        if top == n {
+            return (mass[n] >= target).then_some(NextStep::Done(Conclusion::NoCulprit { confidence: mass[n] }));
+        }
+        if mass[top] < MAYBE_DONE {
+            return None;
+        }
+        let top = top as u32;
+        let mut class = vec![top];
+        for c in s.heavy() {
+            if c != top && s.indistinguishable(ctx, top, c, &failed) {
+                class.push(c);
+            }
+        }
+        let mass = &s.masses.mass;
+        let class_mass: f64 = class.iter().map(|&c| mass[c as usize]).sum();
+        if class_mass < target {
+            return None;
+        }
+        if class.len() > 1 {
+            class.sort();
+            return Some(NextStep::Done(Conclusion::Inconclusive { candidates: class }));
+        }
+        if let Some(commit) = self.unverified(ctx, top, &failed) {
+            return Some(NextStep::Evaluate(vec![Request { commit, runs: 1 }]));
+        }
+        let confidence = self.state.as_ref().map_or(0.0, |s| s.masses.mass[top as usize]);
+        Some(NextStep::Done(Conclusion::Culprit { commit: top, confidence }))
+    }
+
+    /// A commit next to the culprit that still needs a run: the culprit
+    /// itself until it showed its "new" behaviour once, or a parent that is
+    /// not yet surely old.
+    fn unverified(&self, ctx: &Context<'_>, culprit: u32, failed: &[bool]) -> Option<u32> {
+        let s = self.state.as_ref()?;
+        let wanted = match ctx.direction {
+            Direction::Cause => RunClass::Crash,
+            Direction::Fix => RunClass::Ok,
+        };
+        let seen = ctx.knowledge.get(culprit).is_some_and(|e| e.count(wanted) > 0);
+        if !seen && !failed[culprit as usize] {
+            return Some(culprit);
+        }
+        let limit = 1.0 - self.target_confidence;
+        ctx.graph
+            .parents(culprit)
+            .iter()
+            .copied()
+            .find(|&p| !failed[p as usize] && s.new_prob[p as usize] > limit)
+    }
+
+    /// The most informative commits to evaluate next.
+    fn choose(&self, ctx: &Context<'_>) -> Vec<Request> {
+        let Some(s) = self.state.as_ref() else { return Vec::new() };
+        let k = ctx.parallelism.max(1);
+        if k > 1 {
+            return self.quantiles(ctx, k);
+        }
+        let gain = Gain::new(s.masses.rate, self.false_positive);
+        let best = gain.best_q();
+        // Since the gain is concave in q, the best commit of each kind (built
+        // or not) is the nearest one on either side of the best q.
+        let mut near: [[Option<(u32, f64)>; 2]; 2] = [[None; 2]; 2];
+        for i in 0..ctx.graph.len() {
+            let e = ctx.knowledge.get(i as u32);
+            let q = s.crash_prob(ctx, i);
+            if !(1e-12..=1.0 - 1e-12).contains(&q) || untestable(e) {
+                continue;
+            }
+            let slot = &mut near[e.is_some() as usize][(q > best) as usize];
+            if slot.is_none_or(|(_, b)| (q - best).abs() < (b - best).abs()) {
+                *slot = Some((i as u32, q));
+            }
+        }
+        // Runs a commit typically needs before its verdict is sure.
+        let rate = s.masses.rate.clamp(0.01, 1.0);
+        let settle = ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
+        let cost = [1.0 + self.build_cost / settle, 1.0];
+        let scored = (0..2).flat_map(|built| near[built].iter().flatten().map(move |&(i, q)| (i, q, cost[built])));
+        scored
+            .map(|(i, q, c)| (i, gain.at(q) / c))
+            .filter(|c| c.1 > 1e-12)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(commit, _)| vec![Request { commit, runs: 1 }])
+            .unwrap_or_default()
+    }
+
+    /// `k` testable commits whose chance of being new is closest to the
+    /// quantiles `1/(k+1) .. k/(k+1)`.
+    fn quantiles(&self, ctx: &Context<'_>, k: usize) -> Vec<Request> {
+        let Some(s) = self.state.as_ref() else { return Vec::new() };
+        let testable: Vec<u32> = (0..ctx.graph.len() as u32)
+            .filter(|&i| !untestable(ctx.knowledge.get(i)))
+            .filter(|&i| (1e-12..=1.0 - 1e-12).contains(&s.new_prob[i as usize]))
+            .collect();
+        let mut picks: Vec<Request> = Vec::new();
+        for j in 1..=k {
+            let quantile = j as f64 / (k + 1) as f64;
+            let d = |c: &u32| (s.new_prob[*c as usize] - quantile).abs();
+            let best = testable.iter().filter(|c| !picks.iter().any(|p| p.commit == **c)).min_by(|a, b| d(a).total_cmp(&d(b)));
+            if let Some(&commit) = best {
+                picks.push(Request { commit, runs: 1 });
+            }
+        }
+        picks
+    }
+
+    fn give_up(&self) -> NextStep {
+        let candidates = self.state.as_ref().map(|s| s.heavy()).unwrap_or_default();
+        NextStep::Done(Conclusion::Inconclusive { candidates })
+    }
+}
+
+fn runs_so_far(ctx: &Context<'_>) -> (usize, usize) {
+    let all = ctx.knowledge.commits.iter().flatten().chain([&ctx.knowledge.old_end]);
+    all.fold((0, 0), |(runs, infra), e| (runs + e.runs.len(), infra + e.count(RunClass::Infra)))
+}
+
+impl Strategy for Bayes {
+    fn name(&self) -> &'static str {
+        "bayes"
+    }
+
+    fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
+        if ctx.graph.is_empty() {
+            return NextStep::Done(Conclusion::NoCulprit { confidence: 1.0 });
+        }
+        self.state(ctx).absorb(ctx);
+        let (runs, infra) = runs_so_far(ctx);
+        if infra >= 10 && infra * 2 > runs {
+            return NextStep::Abort { reason: format!("{infra} of {runs} runs hit infrastructure problems") };
+        }
+        if let Some(step) = self.conclude(ctx) {
+            return step;
+        }
+        if runs >= self.max_runs {
+            return self.give_up();
+        }
+        let requests = self.choose(ctx);
+        if requests.is_empty() {
+            return self.give_up();
+        }
+        NextStep::Evaluate(requests)
+    }
+
+    fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
+        if untestable(ctx.knowledge.get(commit)) {
+            return Verdict::Skip;
+        }
+        let Some(p) = self.state.as_ref().and_then(|s| s.new_prob.get(commit as usize)) else {
+            return Verdict::Undecided;
+        };
+        if *p >= self.target_confidence {
+            Verdict::New
+        } else if *p <= 1.0 - self.target_confidence {
+            Verdict::Old
+        } else {
+            Verdict::Undecided
+        }
+    }
+}

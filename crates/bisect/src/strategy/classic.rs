@@ -1,0 +1,390 @@
+//! syzbot's rules (`--strategy classic`): a fixed number of runs per commit,
+//! a verdict per commit from thresholds, git's choice of the next commit.
+//!
+//! Differences from syzbot: a run that crashed with another crash than the
+//! one bisected is no evidence either way ([`RunClass::OtherCrash`]).
+//!
+//! Confidence: the product, over the commits read as not crashing, of the
+//! chance that a crashing commit would have shown at least one crash in that
+//! many OK runs, with the crash rate estimated from the crashing commits.
+//! It is 1.0 when the reproducer crashed in every run where it crashed at
+//! all, and lower once it is flaky.
+
+use std::collections::HashMap;
+
+use crate::evidence::{CommitEvidence, Direction, RunClass};
+
+use super::range::{bisect_choice, suspects};
+use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+
+/// How one commit's runs read under syzbot's thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The crash is there.
+    Crashing,
+    /// The crash is not there.
+    Clean,
+    /// Neither: the commit is skipped.
+    Unclear,
+    /// Infrastructure problems dominate the runs.
+    Infra,
+    /// Fewer runs than asked for so far.
+    Incomplete,
+}
+
+/// Reads one commit's runs; `asked` is how many runs it was given, and
+/// the three-quarter rule for "clean" applies when that is more than the
+/// base number `base` (the reproducer was known to be flaky then).
+pub fn read(e: &CommitEvidence, asked: u32, base: u32) -> Reading {
+    if e.build_failed {
+        return Reading::Unclear;
+    }
+    let total = e.runs.len();
+    if total < asked as usize {
+        return Reading::Incomplete;
+    }
+    let (ok, crash) = (e.count(RunClass::Ok), e.count(RunClass::Crash));
+    if e.count(RunClass::Infra) * 2 > total {
+        return Reading::Infra;
+    }
+    let valid = ok + crash;
+    let flaky = asked > base;
+    if crash == 0
+        && ok > 0
+        && (if flaky {
+            ok * 4 >= total * 3
+        } else {
+            ok * 2 >= total
+        })
+    {
+        return Reading::Clean;
+    }
+    if crash >= 2.min(total).max(valid / 6) && valid * 2 >= total {
+        return Reading::Crashing;
+    }
+    Reading::Unclear
+}
+
+/// syzbot's bisection rules.
+#[derive(Debug, Clone)]
+pub struct Classic {
+    runs: u32,
+    asked: HashMap<u32, u32>,
+}
+
+impl Classic {
+    /// A classic strategy giving each commit `runs` runs (twice that once
+    /// the reproducer is known to be flaky).
+    pub fn new(runs: u32) -> Self {
+        Classic {
+            runs: runs.max(1),
+            asked: HashMap::new(),
+        }
+    }
+
+    fn asked(&self, commit: u32) -> u32 {
+        self.asked.get(&commit).copied().unwrap_or(self.runs)
+    }
+
+    fn reading(&self, ctx: &Context<'_>, commit: u32) -> Option<Reading> {
+        ctx.knowledge
+            .get(commit)
+            .map(|e| read(e, self.asked(commit), self.runs))
+    }
+
+    fn crashing_evidence<'a>(&self, ctx: &'a Context<'_>) -> Vec<&'a CommitEvidence> {
+        let in_graph = (0..ctx.graph.len() as u32)
+            .filter(|&i| self.reading(ctx, i) == Some(Reading::Crashing))
+            .filter_map(|i| ctx.knowledge.get(i));
+        let old = &ctx.knowledge.old_end;
+        let old_crashes = ctx.direction == Direction::Fix && old.count(RunClass::Crash) > 0;
+        in_graph.chain(old_crashes.then_some(old)).collect()
+    }
+
+    /// The reproducer is flaky once a crashing commit crashed in fewer than
+    /// half of its runs.
+    fn flaky(&self, ctx: &Context<'_>) -> bool {
+        self.crashing_evidence(ctx)
+            .iter()
+            .any(|e| e.count(RunClass::Crash) * 2 < e.runs.len())
+    }
+
+    fn confidence(&self, ctx: &Context<'_>) -> f64 {
+        let (crashes, runs) = self
+            .crashing_evidence(ctx)
+            .iter()
+            .fold((0, 0), |(c, r), e| {
+                (c + e.count(RunClass::Crash), r + e.runs.len())
+            });
+        if runs == 0 {
+            return 0.0;
+        }
+        let miss = 1.0 - crashes as f64 / runs as f64;
+        (0..ctx.graph.len() as u32)
+            .filter(|&i| self.reading(ctx, i) == Some(Reading::Clean))
+            .filter_map(|i| ctx.knowledge.get(i))
+            .chain((ctx.direction == Direction::Cause).then_some(&ctx.knowledge.old_end))
+            .map(|e| 1.0 - miss.powi(e.count(RunClass::Ok) as i32))
+            .product()
+    }
+
+    fn infra_abort(&self, ctx: &Context<'_>) -> Option<NextStep> {
+        let bad =
+            (0..ctx.graph.len() as u32).find(|&i| self.reading(ctx, i) == Some(Reading::Infra))?;
+        Some(NextStep::Abort {
+            reason: format!("too many infrastructure problems at {}", ctx.graph.id(bad)),
+        })
+    }
+
+    fn unfinished(&self, ctx: &Context<'_>) -> Option<Request> {
+        (0..ctx.graph.len() as u32).find_map(|i| {
+            let e = ctx.knowledge.get(i)?;
+            let have = e.runs.len() as u32;
+            (self.reading(ctx, i) == Some(Reading::Incomplete)).then(|| Request {
+                commit: i,
+                runs: self.asked(i).saturating_sub(have),
+            })
+        })
+    }
+}
+
+impl Strategy for Classic {
+    fn name(&self) -> &'static str {
+        "classic"
+    }
+
+    fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
+        if let Some(abort) = self.infra_abort(ctx) {
+            return abort;
+        }
+        if let Some(request) = self.unfinished(ctx) {
+            return NextStep::Evaluate(vec![request]);
+        }
+        let verdicts: Vec<Verdict> = (0..ctx.graph.len() as u32)
+            .map(|i| self.verdict(ctx, i))
+            .collect();
+        let suspect = suspects(ctx.graph, &verdicts);
+        let untested: Vec<bool> = verdicts.iter().map(|v| *v == Verdict::Undecided).collect();
+        match bisect_choice(ctx.graph, &suspect, &untested) {
+            Some((commit, _)) => {
+                let runs = if self.flaky(ctx) {
+                    self.runs * 2
+                } else {
+                    self.runs
+                };
+                self.asked.insert(commit, runs);
+                NextStep::Evaluate(vec![Request { commit, runs }])
+            }
+            None => {
+                let left: Vec<u32> = (0..ctx.graph.len() as u32)
+                    .filter(|&i| suspect[i as usize])
+                    .collect();
+                NextStep::Done(match left.as_slice() {
+                    [one] => Conclusion::Culprit {
+                        commit: *one,
+                        confidence: self.confidence(ctx),
+                    },
+                    _ => Conclusion::Inconclusive { candidates: left },
+                })
+            }
+        }
+    }
+
+    fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
+        let (crashing, clean) = match ctx.direction {
+            Direction::Cause => (Verdict::New, Verdict::Old),
+            Direction::Fix => (Verdict::Old, Verdict::New),
+        };
+        match self.reading(ctx, commit) {
+            None | Some(Reading::Incomplete) => Verdict::Undecided,
+            Some(Reading::Crashing) => crashing,
+            Some(Reading::Clean) => clean,
+            Some(Reading::Unclear | Reading::Infra) => Verdict::Skip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{Knowledge, RunClass::*};
+    use culprit_git::CommitGraph;
+
+    fn ev(runs: &[RunClass]) -> CommitEvidence {
+        CommitEvidence {
+            build_failed: false,
+            runs: runs.to_vec(),
+        }
+    }
+
+    fn times(class: RunClass, n: usize) -> Vec<RunClass> {
+        vec![class; n]
+    }
+
+    #[test]
+    fn readings_follow_syzbot_thresholds() {
+        let cases: Vec<(Vec<RunClass>, u32, Reading)> = vec![
+            (times(Ok, 10), 10, Reading::Clean),
+            (times(Crash, 10), 10, Reading::Crashing),
+            (
+                [times(Crash, 2), times(Ok, 8)].concat(),
+                10,
+                Reading::Crashing,
+            ),
+            (
+                [times(Crash, 1), times(Ok, 9)].concat(),
+                10,
+                Reading::Unclear,
+            ),
+            (
+                [times(Ok, 5), times(Invalid, 5)].concat(),
+                10,
+                Reading::Clean,
+            ),
+            (
+                [times(Ok, 4), times(Invalid, 6)].concat(),
+                10,
+                Reading::Unclear,
+            ),
+            (
+                [times(Crash, 4), times(Invalid, 6)].concat(),
+                10,
+                Reading::Unclear,
+            ),
+            (
+                [times(Crash, 5), times(Invalid, 5)].concat(),
+                10,
+                Reading::Crashing,
+            ),
+            ([times(OtherCrash, 10)].concat(), 10, Reading::Unclear),
+            (
+                [times(OtherCrash, 3), times(Ok, 7)].concat(),
+                10,
+                Reading::Clean,
+            ),
+            ([times(Infra, 6), times(Ok, 4)].concat(), 10, Reading::Infra),
+            (times(Ok, 5), 10, Reading::Incomplete),
+            // Twenty runs (flaky): clean needs three quarters OK.
+            (
+                [times(Ok, 14), times(Invalid, 6)].concat(),
+                20,
+                Reading::Unclear,
+            ),
+            (
+                [times(Ok, 15), times(Invalid, 5)].concat(),
+                20,
+                Reading::Clean,
+            ),
+            // One run per commit: one crash is enough.
+            (times(Crash, 1), 1, Reading::Crashing),
+        ];
+        for (runs, asked, want) in cases {
+            let base = if asked == 20 { 10 } else { asked };
+            assert_eq!(read(&ev(&runs), asked, base), want, "{runs:?}");
+        }
+        let failed = CommitEvidence {
+            build_failed: true,
+            runs: vec![],
+        };
+        assert_eq!(read(&failed, 10, 10), Reading::Unclear);
+    }
+
+    fn linear(n: usize) -> CommitGraph {
+        let ids = (0..n).map(|i| format!("{i:040x}")).collect();
+        let parents = (0..n)
+            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
+            .collect();
+        CommitGraph::from_parents(ids, parents).unwrap()
+    }
+
+    /// Drives the strategy on a linear history where commits from
+    /// `culprit` on crash in `crash_runs` of every 10 runs; `None` in
+    /// `skip` builds fail. Returns the conclusion and the runs asked for.
+    fn drive(
+        n: usize,
+        culprit: usize,
+        crash_every: usize,
+        skip: &[usize],
+    ) -> (Conclusion, Vec<Request>) {
+        let graph = linear(n);
+        let mut k = Knowledge::new(n);
+        k.commits[n - 1] = Some(ev(&(0..10)
+            .map(|i: usize| {
+                if i.is_multiple_of(crash_every) {
+                    Crash
+                } else {
+                    Ok
+                }
+            })
+            .collect::<Vec<_>>()));
+        k.old_end = ev(&times(Ok, 10));
+        let mut s = Classic::new(10);
+        let mut asked = Vec::new();
+        loop {
+            let ctx = Context {
+                graph: &graph,
+                knowledge: &k,
+                direction: Direction::Cause,
+                parallelism: 1,
+            };
+            match s.next_step(&ctx) {
+                NextStep::Evaluate(reqs) => {
+                    for r in reqs {
+                        asked.push(r);
+                        let e = k.entry(r.commit);
+                        if skip.contains(&(r.commit as usize)) {
+                            e.build_failed = true;
+                            continue;
+                        }
+                        for _ in 0..r.runs {
+                            let i = e.runs.len();
+                            let bad = r.commit as usize >= culprit && i.is_multiple_of(crash_every);
+                            e.runs.push(if bad { Crash } else { Ok });
+                        }
+                    }
+                }
+                NextStep::Done(c) => return (c, asked),
+                NextStep::Abort { reason } => panic!("abort: {reason}"),
+            }
+        }
+    }
+
+    #[test]
+    fn finds_the_culprit_with_a_reliable_reproducer() {
+        for culprit in 0..16 {
+            let (c, asked) = drive(16, culprit, 1, &[]);
+            assert_eq!(
+                c,
+                Conclusion::Culprit {
+                    commit: culprit as u32,
+                    confidence: 1.0
+                },
+                "culprit {culprit}"
+            );
+            assert!(asked.len() <= 5, "{asked:?}");
+            assert!(asked.iter().all(|r| r.runs == 10));
+        }
+    }
+
+    #[test]
+    fn a_flaky_reproducer_doubles_the_runs_and_lowers_confidence() {
+        let (c, asked) = drive(16, 6, 5, &[]);
+        let Conclusion::Culprit { commit, confidence } = c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(commit, 6);
+        assert!(confidence < 0.95 && confidence > 0.8, "{confidence}");
+        assert!(asked.iter().all(|r| r.runs == 20), "{asked:?}");
+    }
+
+    #[test]
+    fn only_skipped_commits_left_is_inconclusive() {
+        let (c, _) = drive(8, 4, 1, &[3, 4]);
+        assert_eq!(
+            c,
+            Conclusion::Inconclusive {
+                candidates: vec![3, 4, 5]
+            }
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The suspect range under verdicts, and git's choice of the next commit.
+//!
+//! Shared by the strategies that read each commit as old, new or skipped:
+//! the culprit is a "new" commit none of whose ancestors in the graph is new.
+
+use culprit_git::CommitGraph;
+
+use super::Verdict;
+
+/// Commits that may still be the culprit given per-commit verdicts.
+///
+/// A new commit keeps only its ancestors (itself included) suspect; an old
+/// commit clears itself and its ancestors. The new end of the graph (its
+/// last commit) is new by definition.
+pub fn suspects(graph: &CommitGraph, verdicts: &[Verdict]) -> Vec<bool> {
+    let mut suspect = vec![true; graph.len()];
+    if graph.is_empty() {
+        return suspect;
+    }
+    let tip = graph.len() as u32 - 1;
+    let news =
+        (0..graph.len() as u32).filter(|&i| i == tip || verdicts[i as usize] == Verdict::New);
+    for i in news {
+        for (s, a) in suspect.iter_mut().zip(graph.ancestors(i)) {
+            *s &= a;
+        }
+    }
+    for i in (0..graph.len() as u32).filter(|&i| verdicts[i as usize] == Verdict::Old) {
+        for (s, a) in suspect.iter_mut().zip(graph.ancestors(i)) {
+            *s &= !a;
+        }
+    }
+    suspect
+}
+
+/// git's pick among the suspects: the untested suspect whose ancestors
+/// (among the suspects) come closest to half of them. Returns the pick and
+/// how many suspects it reaches. Ties go to the earliest index.
+pub fn bisect_choice(
+    graph: &CommitGraph,
+    suspect: &[bool],
+    untested: &[bool],
+) -> Option<(u32, usize)> {
+    let total = suspect.iter().filter(|s| **s).count();
+    let ones: Vec<f64> = suspect.iter().map(|&s| if s { 1.0 } else { 0.0 }).collect();
+    let reach = graph.ancestor_weights(&ones);
+    let mut best: Option<(u32, usize, usize)> = None;
+    for i in 0..graph.len() {
+        if !(suspect[i] && untested[i]) {
+            continue;
+        }
+        let r = reach[i].round() as usize;
+        let score = r.min(total - r);
+        if best.is_none_or(|(_, _, s)| score > s) {
+            best = Some((i as u32, r, score));
+        }
+    }
+    best.map(|(i, r, _)| (i, r))
+}
+
+/// git's estimate of the steps left for `all` suspects.
+pub fn estimate_steps(all: usize) -> usize {
+    if all < 3 {
+        return 0;
+    }
+    let n = usize::BITS as usize - 1 - all.leading_zeros() as usize;
+    let e = 1usize << n;
+    let x = all - e;
+    if e < 3 * x {
+        n
+    } else {
+        n - 1
+    }
+}
+
+/// git's "Bisecting: N revisions left to test after this (roughly K steps)".
+pub fn bisecting_line(all: usize, reaches: usize) -> String {
+    let left = all.saturating_sub(reaches + 1);
+    let steps = estimate_steps(all);
+    format!(
+        "Bisecting: {left} revision{} left to test after this (roughly {steps} step{})",
+        if left == 1 { "" } else { "s" },
+        if steps == 1 { "" } else { "s" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linear(n: usize) -> CommitGraph {
+        let ids = (0..n).map(|i| format!("c{i}")).collect();
+        let parents = (0..n)
+            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
+            .collect();
+        CommitGraph::from_parents(ids, parents).unwrap()
+    }
+
+    #[test]
+    fn old_and_new_verdicts_narrow_the_range() {
+        let g = linear(8);
+        let mut v = vec![Verdict::Undecided; 8];
+        v[2] = Verdict::Old;
+        v[5] = Verdict::New;
+        let s = suspects(&g, &v);
+        assert_eq!(s, [false, false, false, true, true, true, false, false]);
+    }
+
+    #[test]
+    fn choice_halves_a_linear_range() {
+        let g = linear(8);
+        let s = vec![true; 8];
+        let mut untested = vec![true; 8];
+        untested[7] = false;
+        assert_eq!(bisect_choice(&g, &s, &untested), Some((3, 4)));
+    }
+
+    #[test]
+    fn choice_on_a_merge_counts_both_sides() {
+        // 0 - 1 - 2 - 4(merge) ; 0 - 3 - 4
+        let ids = (0..5).map(|i| format!("c{i}")).collect();
+        let g = CommitGraph::from_parents(ids, vec![vec![], vec![0], vec![1], vec![0], vec![2, 3]])
+            .unwrap();
+        let s = vec![true; 5];
+        let mut untested = vec![true; 5];
+        untested[4] = false;
+        let (pick, reach) = bisect_choice(&g, &s, &untested).unwrap();
+        assert_eq!((pick, reach), (1, 2));
+    }
+
+    #[test]
+    fn steps_match_git() {
+        assert_eq!(estimate_steps(2), 0);
+        assert_eq!(estimate_steps(3), 1);
+        assert_eq!(estimate_steps(13831), 13);
+        assert_eq!(
+            bisecting_line(2, 1),
+            "Bisecting: 0 revisions left to test after this (roughly 0 steps)"
+        );
+        assert_eq!(
+            bisecting_line(3, 1),
+            "Bisecting: 1 revision left to test after this (roughly 1 step)"
+        );
+    }
+}

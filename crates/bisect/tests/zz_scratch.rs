@@ -1,0 +1,31 @@
+use culprit_bisect::sim::*;
+use culprit_bisect::strategy::Conclusion;
+
+#[test]
+#[ignore]
+fn scratch() {
+    let rate: f64 = std::env::var("RATE").unwrap().parse().unwrap();
+    let bf: f64 = std::env::var("BF").unwrap().parse().unwrap();
+    let name = std::env::var("STRAT").unwrap_or("bayes".into());
+    let n: usize = std::env::var("N").map(|v| v.parse().unwrap()).unwrap_or(2000);
+    let trials: u64 = std::env::var("TRIALS").map(|v| v.parse().unwrap()).unwrap_or(100);
+    let culprit = std::env::var("NONE").is_err();
+    let config = Config::default();
+    let s = Scenario { min_commits: n, max_commits: n, rate, build_failure: bf, unrelated: 0.0, culprit };
+    let (mut ok, mut runs, mut builds) = (0, 0, 0);
+    let t0 = std::time::Instant::now();
+    for t in 0..trials {
+        let mut config = config.clone(); config.strategies = vec![name.clone()];
+        let (o, c) = one_trial(&config, &s, 99, t).pop().unwrap();
+        runs += o.runs; builds += o.builds;
+        if c { ok += 1 } else {
+            let mut rng = Rng::derived(config.seed, 99, t);
+            let _ = rng.below(1);
+            let h = generate(&mut rng, n, culprit, bf);
+            let cul = h.culprit;
+            let info = match &o.conclusion { Some(Conclusion::Culprit{commit, ..}) => format!("named {commit} broken={} crashing={} parents={:?} culpritparents={:?}", h.broken[*commit as usize], h.crashing[*commit as usize], h.graph.parents(*commit), cul.map(|c| h.graph.parents(c).to_vec())), x => format!("{x:?}") };
+            println!("trial {t}: truth {cul:?} broken={:?} -> {info} runs {}", cul.map(|c| h.broken[c as usize]), o.runs);
+        }
+    }
+    println!("{name}: {ok}/{trials} builds {} runs {} time {:?}", builds as f64 / trials as f64, runs as f64 / trials as f64, t0.elapsed());
+}

@@ -1,0 +1,421 @@
+//! `culprit bisect` end to end: real git repositories, the real binary,
+//! shell build and test commands stored in the repositories.
+
+mod common;
+
+use common::{bisect_args, culprit, TestRepo};
+
+fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn culprit_found_in_a_linear_history_with_a_dirty_checkout_left_alone() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(12, 7, "BUG");
+    // The user's checkout is dirty: a staged change, an unstaged one, an
+    // untracked file. None of it may change.
+    repo.write("code.c", "int staged;\n");
+    repo.git(&["add", "code.c"]);
+    repo.write("code.c", "int unstaged;\n");
+    repo.write("notes.txt", "mine\n");
+    let before = repo.checkout_state();
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "3"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[7]);
+    let lines = r.lines();
+    assert_eq!(
+        lines[0],
+        format!("bisecting cause commit starting from {}", h[11])
+    );
+    assert_eq!(lines[1], format!("testing commit {}", h[11]));
+    assert!(
+        lines[2].starts_with("build signature: ")
+            && lines[2].len() == "build signature: ".len() + 64
+    );
+    assert_eq!(lines[3], "all runs: crashed: WARNING in foo");
+    assert!(r
+        .stdout
+        .contains(&format!("# git bisect start {} {}\n", h[11], h[0])));
+    assert!(r
+        .stdout
+        .contains("Bisecting: 5 revisions left to test after this (roughly 3 steps)\n"));
+    let first = format!(
+        "{} is the first bad commit\ncommit {}\nAuthor: Ann Author <ann@example.com>\n",
+        h[7], h[7]
+    );
+    assert!(r.stdout.contains(&first), "{}", r.stdout);
+    assert!(r
+        .stdout
+        .contains(" code.c | 2 ++\n 1 file changed, 2 insertions(+)\n"));
+    assert!(r
+        .stdout
+        .contains(&format!("first bad commit: {} commit 7\n", h[7])));
+    assert!(r.stdout.contains(
+        "recipients (to): [\"ann@example.com\"]\nrecipients (cc): []\ncrash: WARNING in foo\n"
+    ));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("revisions tested: 6, total time: ")));
+    let j = r.json();
+    assert_eq!(j["outcome"], "culprit");
+    assert_eq!(j["culprit"]["title"], "commit 7");
+    assert_eq!(j["culprit"]["author"], "Ann Author <ann@example.com>");
+    assert_eq!(j["crash"]["title"], "WARNING in foo");
+    assert_eq!(j["revisions_tested"], 6);
+    assert_eq!(j["steps"][0]["runs"][0], "crashed: WARNING in foo");
+    assert_eq!(j["steps"][1]["verdict"], "good");
+    assert_eq!(j["flags"], serde_json::json!([]));
+    assert_eq!(repo.checkout_state(), before, "the user's checkout changed");
+}
+
+#[test]
+fn culprit_on_a_merged_side_branch() {
+    let mut repo = TestRepo::new();
+    let base = repo.commit_code("base", "int a;\n");
+    repo.git(&["switch", "-q", "-c", "topic"]);
+    repo.write("side.c", "int s1;\n");
+    repo.commit("topic 1");
+    repo.write("side.c", "int s1;\n");
+    repo.write("code.c", "int a;\nBUG\n");
+    let culprit_hash = repo.commit("topic 2: the bug");
+    repo.write("side.c", "int s3;\n");
+    repo.commit("topic 3");
+    repo.git(&["switch", "-q", "main"]);
+    for i in 0..4 {
+        repo.write("main.c", &format!("int m{i};\n"));
+        repo.commit(&format!("main {i}"));
+    }
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge topic", "topic"]);
+    repo.write("main.c", "int after;\n");
+    repo.commit("after");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &base, "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), culprit_hash, "{}", r.stdout);
+    assert_eq!(r.json()["flags"], serde_json::json!([]));
+}
+
+#[test]
+fn untestable_middle_is_inconclusive_with_candidates() {
+    let mut repo = TestRepo::new();
+    let mut h = Vec::new();
+    for i in 0..8 {
+        let code = match i {
+            0..=2 => format!("int a{i};\n"),
+            3 | 4 => format!("BROKEN\nint a{i};\n"),
+            _ => format!("BUG\nint a{i};\n"),
+        };
+        h.push(repo.commit_code(&format!("commit {i}"), &code));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["outcome"], "inconclusive");
+    let candidates: Vec<&str> = j["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(candidates, [&h[3], &h[4], &h[5]]);
+    assert!(r
+        .stdout
+        .contains("There are only 'skip'ped commits left to test.\n"));
+    assert!(r
+        .stdout
+        .contains("build failed: exit status: 1 (output in "));
+    let log = work.path().join("builds").join(format!("{}.log", h[3]));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains("code.c:1: error: broken"),
+        "build output kept in {}",
+        log.display()
+    );
+}
+
+#[test]
+fn always_bad_when_the_oldest_release_crashes() {
+    let mut repo = TestRepo::new();
+    for i in 0..6 {
+        repo.commit_code(&format!("commit {i}"), &format!("BUG\nint a{i};\n"));
+        if i % 2 == 1 {
+            repo.git(&["tag", &format!("v1.{i}")]);
+        }
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["outcome"], "always-bad");
+    let releases: Vec<&str> = r
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("testing release"))
+        .collect();
+    assert_eq!(releases, ["testing release v1.3", "testing release v1.1"]);
+    assert!(r
+        .stdout
+        .contains("the crash happens on the oldest tested release v1.1\n"));
+}
+
+#[test]
+fn release_tags_give_the_good_end() {
+    let mut repo = TestRepo::new();
+    let mut code = String::new();
+    let mut h = Vec::new();
+    for i in 0..9 {
+        code.push_str(&format!("int a{i};\n"));
+        if i == 6 {
+            code.push_str("BUG\n");
+        }
+        h.push(repo.commit_code(&format!("commit {i}"), &code));
+        if i % 2 == 0 {
+            repo.git(&["tag", "-a", "-m", "release", &format!("v2.{}", i / 2)]);
+        }
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[6]);
+    assert!(r.stdout.contains("testing release v2.3\n"));
+    assert_eq!(r.json()["good"][0], h[4].as_str());
+}
+
+#[test]
+fn no_crash_at_bad_is_an_error_with_json() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 99, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["outcome"], "error");
+    assert_eq!(
+        j["error"],
+        format!("crash does not reproduce at --bad {}", h[2])
+    );
+    assert!(r.stdout.contains("all runs: OK\n"));
+}
+
+#[test]
+fn flaky_reproducer_two_of_ten() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(10, 6, "FLAKY");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0]]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[6]);
+    assert!(r
+        .stdout
+        .contains("run #0: crashed: WARNING in foo\nrun #1: OK\n"));
+    let j = r.json();
+    let steps = j["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["runs"].as_array().unwrap().len(), 10);
+    assert!(steps[1..]
+        .iter()
+        .filter(|s| s["kind"] != "parent")
+        .all(|s| s["runs"].as_array().unwrap().len() == 20));
+    let confidence = j["confidence"].as_f64().unwrap();
+    assert!(confidence > 0.5 && confidence < 1.0, "{confidence}");
+}
+
+#[test]
+fn another_crash_in_part_of_the_history_does_not_make_commits_bad() {
+    // Commits 3..=5 crash differently; the bug arrives at 6. syzbot would
+    // blame commit 3.
+    let mut repo = TestRepo::new();
+    let mut h = Vec::new();
+    for i in 0..10 {
+        let marker = match i {
+            3..=5 => "OTHER\n",
+            6.. => "BUG\n",
+            _ => "",
+        };
+        h.push(repo.commit_code(&format!("commit {i}"), &format!("{marker}int a{i};\n")));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert!(
+        r.stdout.contains("(another crash, not counted)\n"),
+        "{}",
+        r.stdout
+    );
+    let j = r.json();
+    assert_ne!(r.culprit_hash(), h[3]);
+    let blamed: Vec<&str> = match j["outcome"].as_str() {
+        Some("culprit") => vec![r.culprit_hash()],
+        _ => j["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["hash"].as_str().unwrap())
+            .collect(),
+    };
+    assert!(blamed.contains(&h[6].as_str()), "{}", r.stdout);
+    assert!(!blamed.contains(&h[2].as_str()));
+}
+
+#[test]
+fn fix_bisection_finds_the_first_commit_without_the_crash() {
+    let mut repo = TestRepo::new();
+    let mut h = Vec::new();
+    for i in 0..10 {
+        let marker = if i < 7 { "BUG\n" } else { "" };
+        h.push(repo.commit_code(&format!("commit {i}"), &format!("{marker}int a{i};\n")));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, &h[1]);
+    args.extend(["--fix", "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[7]);
+    assert!(r
+        .stdout
+        .starts_with(&format!("bisecting fixing commit starting from {}\n", h[1])));
+    assert!(r
+        .stdout
+        .contains(&format!("{} is the first fixed commit\n", h[7])));
+    assert!(r
+        .stdout
+        .contains(&format!("first fixed commit: {} commit 7\n", h[7])));
+    assert_eq!(r.json()["direction"], "fix");
+}
+
+#[test]
+fn noop_culprit_is_flagged() {
+    // The side branch forks before the good end and changes only a comment
+    // in code.c (same out.bin) -- but the test script reads the comment.
+    let mut repo = TestRepo::new();
+    let base = repo.commit_code("base", "int a;\n");
+    repo.git(&["switch", "-q", "-c", "side"]);
+    let side = repo.commit_code("side: comment only", "// BUG mentioned here\nint a;\n");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("main.c", "int m;\n");
+    let good = repo.commit("main work");
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge side", "side"]);
+    repo.write("main.c", "int m2;\n");
+    repo.commit("after");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &good, "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), side);
+    assert_eq!(r.json()["flags"], serde_json::json!(["noop"]));
+    let sig = |prefix: &str| {
+        r.lines()
+            .into_iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_owned)
+    };
+    assert_eq!(sig("culprit signature: "), sig("parent  signature: "));
+    assert!(sig("culprit signature: ").is_some());
+    let _ = base;
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            bisect_args(&path, &workdir, "nosuchrev"),
+            "--bad: unknown revision \"nosuchrev\"",
+        ),
+        (
+            [bisect_args(&path, &workdir, &h[0]), vec!["--good", &h[2]]].concat(),
+            "is not an ancestor of --bad",
+        ),
+        (
+            bisect_args("/nonexistent/repo", &workdir, "HEAD"),
+            "/nonexistent/repo",
+        ),
+        (
+            bisect_args(&workdir, &workdir, "HEAD"),
+            "is not a git repository",
+        ),
+        (
+            [bisect_args(&path, "/proc/culprit-work", "HEAD")].concat(),
+            "/proc/culprit-work",
+        ),
+        (
+            [
+                bisect_args(&path, &workdir, "HEAD"),
+                vec!["--strategy", "magic"],
+            ]
+            .concat(),
+            "unknown strategy \"magic\"",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = culprit(repo.home.path(), &args);
+        assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty());
+        assert_eq!(r.json()["outcome"], "error");
+    }
+}
+
+#[test]
+fn missing_test_command_is_one_clear_error() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    let i = args.iter().position(|a| *a == "sh test.sh").unwrap();
+    args[i] = "no-such-program-xyz";
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let error = r.json()["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("test command could not be run"), "{error}");
+}
+
+#[test]
+fn missing_build_command_is_one_clear_error() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    let i = args.iter().position(|a| *a == "sh build.sh").unwrap();
+    args[i] = "no-such-compiler-xyz";
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let error = r.json()["error"].as_str().unwrap().to_owned();
+    assert!(error.starts_with(&format!("cannot build --bad {}: command not found", h[2])), "{error}");
+    assert_eq!(error.lines().count(), 1);
+}

@@ -1,0 +1,182 @@
+//! Resume after `kill -9`: the journal keeps every finished build and run,
+//! so the same command run again finishes without redoing them.
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{culprit, locked, TestRepo};
+
+fn journal_builds(path: &std::path::Path) -> HashSet<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["record"] == "build")
+        .filter_map(|v| v["commit"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn killed_bisection_resumes_without_redoing_finished_builds() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(16, 9, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let builds_file = work.path().join("builds.txt");
+    let build = format!(
+        "git rev-parse HEAD >> {} && sh build.sh",
+        builds_file.display()
+    );
+    let (path, workdir) = (
+        repo.path().display().to_string(),
+        work.path().join("w").display().to_string(),
+    );
+    let args = [
+        "bisect",
+        "--repo",
+        &path,
+        "--bad",
+        "HEAD",
+        "--good",
+        &h[0],
+        "--build",
+        &build,
+        "--test",
+        "sleep 0.02; sh test.sh",
+        "--runs",
+        "3",
+        "--artifact",
+        "out.bin",
+        "--workdir",
+        &workdir,
+    ];
+    let journal = work.path().join("w/journal.jsonl");
+
+    let mut child = locked(
+        Command::new(env!("CARGO_BIN_EXE_culprit")),
+        repo.home.path(),
+    )
+    .args(args)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journal_builds(&journal).len() < 3 {
+        assert!(Instant::now() < deadline, "no progress in the journal");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "culprit finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let journaled = journal_builds(&journal);
+    let built_before = std::fs::read_to_string(&builds_file)
+        .unwrap()
+        .lines()
+        .count();
+
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[9]);
+    assert!(r.stderr.contains("resuming from"), "{}", r.stderr);
+    assert!(r.stdout.starts_with(&format!(
+        "bisecting cause commit starting from {}\ntesting commit",
+        h[15]
+    )));
+    let all = std::fs::read_to_string(&builds_file).unwrap();
+    let rebuilt: Vec<&str> = all
+        .lines()
+        .skip(built_before)
+        .filter(|c| journaled.contains(*c))
+        .collect();
+    assert!(rebuilt.is_empty(), "rebuilt after resume: {rebuilt:?}");
+    // Each commit built once, except at most the one in flight at the kill.
+    let mut seen = HashSet::new();
+    let twice = all.lines().filter(|c| !seen.insert(*c)).count();
+    assert!(twice <= 1, "{all}");
+
+    // A third run replays everything: no build at all.
+    let lines_now = all.lines().count();
+    let again = culprit(repo.home.path(), &args);
+    assert_eq!(again.culprit_hash(), h[9]);
+    assert_eq!(
+        std::fs::read_to_string(&builds_file)
+            .unwrap()
+            .lines()
+            .count(),
+        lines_now
+    );
+}
+
+#[test]
+fn same_workdir_for_another_bisection_is_refused() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(4, 2, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (
+        repo.path().display().to_string(),
+        work.path().display().to_string(),
+    );
+    let base = [
+        "bisect",
+        "--repo",
+        &path,
+        "--build",
+        "sh build.sh",
+        "--test",
+        "sh test.sh",
+        "--runs",
+        "1",
+        "--workdir",
+        &workdir,
+    ];
+    let first = culprit(
+        repo.home.path(),
+        &[&base[..], &["--bad", &h[3], "--good", &h[0]]].concat(),
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let second = culprit(
+        repo.home.path(),
+        &[&base[..], &["--bad", &h[2], "--good", &h[0]]].concat(),
+    );
+    assert_eq!(second.code, 2);
+    assert!(
+        second.stderr.contains("holds another bisection"),
+        "{}",
+        second.stderr
+    );
+}
+
+#[test]
+fn default_workdir_is_outside_the_repository() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(4, 2, "BUG");
+    let before = repo.checkout_state();
+    let path = repo.path().display().to_string();
+    let args = [
+        "bisect",
+        "--repo",
+        &path,
+        "--bad",
+        "HEAD",
+        "--good",
+        &h[0],
+        "--build",
+        "sh build.sh",
+        "--test",
+        "sh test.sh",
+        "--runs",
+        "1",
+    ];
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let cache = repo.home.path().join(".cache/culprit");
+    let dirs: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(dirs.len(), 1);
+    assert!(dirs[0].path().join("journal.jsonl").exists());
+    assert_eq!(repo.checkout_state(), before);
+}

@@ -1,0 +1,263 @@
+//! The kernel scenario end to end: a real git history on Debian's
+//! linux-source-6.1 (`tests/kernel/make-scenario.sh`), real kernel builds,
+//! real QEMU, the real `culprit` binary. A cause bisection, then a fix
+//! bisection sharing the work directory (checkout, builds, ccache).
+//!
+//! Skips, saying why, when the kernel source, QEMU or a static busybox is
+//! absent (`bash scripts/deps.sh` installs them). The scenario repository
+//! is made once per version of the script and patches, under
+//! `target/culprit-scenario/`; ccache lives in `target/culprit-ccache/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+const CAUSE_TITLE: &str = "prctl: factor out scratch value checking";
+const FIX_TITLE: &str = "prctl: do not warn on out-of-range scratch values";
+/// The crash the culprit adds (the reproducer also hits an unrelated
+/// lseek warning in some runs: it must never make a commit bad).
+const CRASH: &str = "WARNING in prctl_scratch_check";
+
+fn root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn missing_resource() -> Option<String> {
+    for path in [TARBALL, "/bin/busybox"] {
+        if !Path::new(path).exists() {
+            return Some(format!("{path} is absent (bash scripts/deps.sh)"));
+        }
+    }
+    let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
+    if !qemu.is_ok_and(|o| o.status.success()) {
+        return Some("qemu-system-x86_64 cannot be run (bash scripts/deps.sh)".into());
+    }
+    None
+}
+
+#[test]
+fn kernel_cause_and_fix_bisections_find_their_culprits() {
+    if let Some(why) = missing_resource() {
+        eprintln!("skipping the kernel end-to-end test: {why}");
+        return;
+    }
+    let started = Instant::now();
+    let root = root();
+    let scenario = scenario(&root);
+    let work = tempfile::Builder::new()
+        .prefix("culprit-e2e-")
+        .tempdir_in(root.join("target"))
+        .expect("work directory");
+    let cause = bisect(&root, &scenario, work.path(), "cause", "");
+    check_cause(&scenario, &cause);
+    eprintln!("cause bisection done after {:?}", started.elapsed());
+    let fix = bisect(&root, &scenario, work.path(), "fix", "fix = true\ngood_end = \"master\"\n");
+    check_fix(&scenario, &fix);
+    eprintln!("kernel end-to-end test took {:?}", started.elapsed());
+}
+
+/// What one bisection printed and wrote.
+struct Run {
+    log: String,
+    json: serde_json::Value,
+}
+
+fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) -> Run {
+    let json = work.join(format!("{name}.json"));
+    let job = format!(
+        "{extra}repo = {scenario:?}\nbad = \"scenario-bad\"\nworkdir = {workdir:?}\n\
+         json = {json:?}\nruns = 6\nvms = 2\n\
+         [kernel]\nconfig = {config:?}\nbuild_timeout = \"20m\"\n\
+         [reproducer]\nc = {repro:?}\nrun_timeout = \"10s\"\nboot_timeout = \"60s\"\n",
+        workdir = work.join("work"),
+        config = root.join("tests/kernel/config"),
+        repro = root.join("tests/kernel/repro.c"),
+    );
+    let file = work.join(format!("{name}.toml"));
+    std::fs::write(&file, job).expect("job file");
+    let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
+        .arg("bisect")
+        .arg(&file)
+        .env("CCACHE_DIR", root.join("target/culprit-ccache"))
+        .output()
+        .expect("run culprit");
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::write(work.join(format!("{name}.log")), &log).expect("keep the log");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{name} bisection failed:\n{log}\n{stderr}");
+    let text = std::fs::read_to_string(&json).expect("JSON outcome");
+    let json = serde_json::from_str(&text).expect("JSON outcome parses");
+    Run { log, json }
+}
+
+fn check_cause(scenario: &Path, run: &Run) {
+    let culprit = commit_titled(scenario, CAUSE_TITLE);
+    let log = &run.log;
+    let bad = rev_parse(scenario, "scenario-bad");
+    for line in [
+        format!("bisecting cause commit starting from {bad}"),
+        format!("testing commit {bad}"),
+        "building reproducer ".to_string(),
+        "accelerator: ".to_string(),
+        "compiler: gcc".to_string(),
+        "kernel signature: ".to_string(),
+        "testing release v6.1".to_string(),
+        format!("all runs: crashed: {CRASH}"),
+        "all runs: OK".to_string(),
+        "# git bisect start ".to_string(),
+        "# git bisect skip ".to_string(),
+        format!("{culprit} is the first bad commit"),
+        format!("first bad commit: {culprit} {CAUSE_TITLE}"),
+        "culprit signature: ".to_string(),
+        "parent  signature: ".to_string(),
+        "revisions tested: ".to_string(),
+        format!("crash: {CRASH}"),
+    ] {
+        assert!(log.contains(&line), "missing {line:?} in:\n{log}");
+    }
+    assert!(has_line_like(log, "Bisecting: ", " (roughly ", " steps)"), "{log}");
+    check_common(log);
+    check_noop(log);
+    check_unrelated_crash_not_bad(log);
+    // A docs-only commit builds the same kernel as its parent: its runs
+    // are reused, not repeated.
+    assert!(log.contains("reusing its results"), "no signature reuse in:\n{log}");
+    let json = &run.json;
+    assert_eq!(json["outcome"], "culprit", "{json}");
+    assert_eq!(json["direction"], "cause");
+    assert_eq!(json["culprit"]["hash"], culprit.as_str());
+    assert_eq!(json["culprit"]["title"], CAUSE_TITLE);
+    assert_eq!(json["crash"]["title"], CRASH);
+    let skipped = json["steps"].as_array().expect("steps").iter().any(|s| s["verdict"] == "skip");
+    assert!(skipped, "no skipped step in {json}");
+    // Trailers: the author and her reviewer; never the Cc: or stable@.
+    let to = json["recipients"]["to"].to_string();
+    assert!(to.contains("jane.developer@") && to.contains("rob.reviewer@"), "{to}");
+    assert!(!to.contains("mia.maintainer@") && !to.contains("stable@"), "{to}");
+    // get_maintainer.pl ran: kernel/sys.c goes to the kernel's list.
+    let cc = json["recipients"]["cc"].to_string();
+    assert!(cc.contains("linux-kernel@vger.kernel.org"), "{cc}");
+}
+
+fn check_fix(scenario: &Path, run: &Run) {
+    let culprit = commit_titled(scenario, FIX_TITLE);
+    let log = &run.log;
+    let bad = rev_parse(scenario, "scenario-bad");
+    for line in [
+        format!("bisecting fixing commit starting from {bad}"),
+        "# git bisect start --term-old=crashing --term-new=fixed ".to_string(),
+        format!("{culprit} is the first fixed commit"),
+        format!("first fixed commit: {culprit} {FIX_TITLE}"),
+        "culprit signature: ".to_string(),
+        "parent  signature: ".to_string(),
+        "revisions tested: ".to_string(),
+    ] {
+        assert!(log.contains(&line), "missing {line:?} in:\n{log}");
+    }
+    check_common(log);
+    check_noop(log);
+    let json = &run.json;
+    assert_eq!(json["outcome"], "culprit", "{json}");
+    assert_eq!(json["direction"], "fix");
+    assert_eq!(json["culprit"]["hash"], culprit.as_str());
+}
+
+/// Lines both bisections print.
+fn check_common(log: &str) {
+    assert!(log.contains("is the first"), "{log}");
+    let recipients = log.lines().find(|l| l.starts_with("recipients (to): [\""));
+    assert!(recipients.is_some(), "no recipients line in:\n{log}");
+    assert!(has_line_like(log, "revisions tested: ", ", total time: ", ")"), "{log}");
+}
+
+/// The culprit changes code: its kernel differs from its parent's.
+fn check_noop(log: &str) {
+    let signature = |prefix: &str| {
+        log.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{log}"))
+    };
+    let culprit = signature("culprit signature: ");
+    let parent = signature("parent  signature: ");
+    assert_eq!(culprit.len(), 64, "{culprit}");
+    assert_ne!(culprit, parent, "the culprit was flagged a no-op:\n{log}");
+}
+
+/// No commit was marked bad on the strength of the unrelated crash alone:
+/// every `# git bisect bad` follows a test where the bisected crash showed.
+fn check_unrelated_crash_not_bad(log: &str) {
+    let mut block = String::new();
+    for line in log.lines() {
+        if line.starts_with("testing commit ") {
+            block.clear();
+        }
+        block.push_str(line);
+        block.push('\n');
+        if line.starts_with("# git bisect bad ") {
+            assert!(block.contains(CRASH), "marked bad without {CRASH}:\n{block}");
+        }
+    }
+}
+
+fn has_line_like(log: &str, start: &str, middle: &str, end: &str) -> bool {
+    log.lines().any(|l| l.starts_with(start) && l.contains(middle) && l.ends_with(end))
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").current_dir(repo).args(args).output().expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn rev_parse(repo: &Path, rev: &str) -> String {
+    git(repo, &["rev-parse", &format!("{rev}^{{commit}}")])
+}
+
+/// The one commit with this subject.
+fn commit_titled(repo: &Path, title: &str) -> String {
+    let found = git(repo, &["log", "--format=%H %s", "master"]);
+    let hashes: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.split_once(' ').filter(|(_, s)| *s == title).map(|(h, _)| h))
+        .collect();
+    assert_eq!(hashes.len(), 1, "commits titled {title:?}: {hashes:?}");
+    hashes[0].to_owned()
+}
+
+/// The scenario repository, made once per version of the scenario script
+/// and patches.
+fn scenario(root: &Path) -> PathBuf {
+    let kernel = root.join("tests/kernel");
+    let mut inputs = std::fs::read(kernel.join("make-scenario.sh")).expect("scenario script");
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(kernel.join("patches"))
+        .expect("scenario patches")
+        .map(|e| e.expect("patch").path())
+        .collect();
+    patches.sort();
+    for patch in patches {
+        inputs.extend(std::fs::read(&patch).expect("patch"));
+    }
+    let key = culprit_build::signature::bytes_signature(&inputs);
+    let dir = root.join("target/culprit-scenario").join(&key[..16]);
+    let repo = dir.join("linux");
+    if repo.join(".git").is_dir() {
+        return repo;
+    }
+    let partial = dir.join(format!("linux.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&dir).expect("scenario directory");
+    let status = Command::new("bash")
+        .arg(kernel.join("make-scenario.sh"))
+        .arg(&partial)
+        .status()
+        .expect("run make-scenario.sh");
+    assert!(status.success(), "make-scenario.sh failed ({status})");
+    // Another test process may have finished first: its copy is as good.
+    if std::fs::rename(&partial, &repo).is_err() {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    repo
+}

@@ -1,0 +1,97 @@
+//! Parser throughput: MB/s over the shared test data, and over generated
+//! console logs of 10 and 100 MB with one crash at the very end (the cost must
+//! grow linearly with the input).
+//!
+//! Run with `cargo bench -p culprit-report --bench throughput`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/linux-reports"));
+    match test_logs(dir) {
+        Some(logs) => {
+            let bytes: usize = logs.iter().map(Vec::len).sum();
+            let (elapsed, reports) = best_of(5, || logs.iter().map(|l| culprit_report::parse(l).len()).sum());
+            println!(
+                "test data: {} files, {:.1} MB, {} reports: {:.1} MB/s",
+                logs.len(),
+                mb(bytes),
+                reports,
+                mb(bytes) / elapsed.as_secs_f64()
+            );
+        }
+        None => println!("SKIPPED test data: {} is absent", dir.display()),
+    }
+    for size in [10usize << 20, 100 << 20] {
+        let log = generated_log(size);
+        let (elapsed, reports) = best_of(3, || culprit_report::parse(&log).len());
+        println!(
+            "generated {:.0} MB log, crash at the end: {} report(s), {:.2} s, {:.1} MB/s",
+            mb(log.len()),
+            reports,
+            elapsed.as_secs_f64(),
+            mb(log.len()) / elapsed.as_secs_f64()
+        );
+    }
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+/// The fastest of `runs` runs of `work`, and its result.
+fn best_of(runs: usize, mut work: impl FnMut() -> usize) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut result = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        result = std::hint::black_box(work());
+        best = best.min(start.elapsed());
+    }
+    (best, result)
+}
+
+/// The console logs of the test files (their headers and expected reports cut off).
+fn test_logs(dir: &Path) -> Option<Vec<Vec<u8>>> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut logs = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(data) = std::fs::read(entry.path()) else { continue };
+        let body = memchr::memmem::find(&data, b"\n\n").map_or(&data[..], |i| &data[i + 2..]);
+        let body = memchr::memmem::find(body, b"\n\nREPORT:\n").map_or(body, |i| &body[..i + 1]);
+        logs.push(body.to_vec());
+    }
+    Some(logs)
+}
+
+/// A realistic fuzzing console log of about `size` bytes ending in a KASAN report.
+fn generated_log(size: usize) -> Vec<u8> {
+    const NOISE: [&str; 6] = [
+        "audit: type=1400 audit(1700000000.123:42): avc:  denied  { read } for  pid=5012 comm=\"syz-executor.3\" name=\"fuse\" dev=\"devtmpfs\" ino=87 scontext=root:sysadm_r:sysadm_t tclass=chr_file permissive=1",
+        "netdevsim netdevsim0 netdevsim1: set [1, 0] type 2 family 0 port 6081 - 0",
+        "IPv6: ADDRCONF(NETDEV_CHANGE): veth1_to_bridge: link becomes ready",
+        "EXT4-fs (loop2): mounted filesystem without journal. Opts: ,errors=continue",
+        "loop3: detected capacity change from 0 to 264192",
+        "FAULT_INJECTION: forcing a failure.",
+    ];
+    const CRASH: &str = "==================================================================\n\
+BUG: KASAN: use-after-free in tcp_v4_rcv+0x1a/0x20\n\
+Read of size 8 at addr ffff88801c2f3a08 by task syz-executor.0/5071\n\
+Call Trace:\n <IRQ>\n dump_stack_lvl+0x48/0x70\n kasan_report+0xb0/0xe0\n tcp_v4_rcv+0x1a/0x20\n ip_local_deliver+0x1/0x2\n</IRQ>\n\
+==================================================================\n";
+    let mut log = Vec::with_capacity(size + 4096);
+    let mut i = 0usize;
+    while log.len() < size {
+        let line = format!("[{:>5}.{:06}][T{:>5}] {}\n", i / 1000, i % 1_000_000, 1000 + i % 5000, NOISE[i % NOISE.len()]);
+        log.extend_from_slice(line.as_bytes());
+        if i % 97 == 0 {
+            log.extend_from_slice(b"executing program 3:\nr0 = openat$fuse(0xffffffffffffff9c, &(0x7f0000000000), 0x2, 0x0)\n");
+        }
+        i += 1;
+    }
+    for line in CRASH.lines() {
+        log.extend_from_slice(format!("[ 9999.000000][T 5071] {line}\n").as_bytes());
+    }
+    log
+}

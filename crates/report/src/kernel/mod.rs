@@ -1,0 +1,229 @@
+//! Kernel console output: finding oopses, cutting them out, naming them.
+
+mod extract;
+mod oopses;
+
+use crate::lines::{self, Line};
+use crate::title;
+use crate::{CrashType, Report};
+use aho_corasick::AhoCorasick;
+use oopses::{Format, Oops};
+use std::sync::OnceLock;
+
+/// Lines looked at after an oops header; reports are much shorter.
+const MAX_REPORT_LINES: usize = 2000;
+
+/// Every kernel crash report in `log`, in order.
+pub fn parse(log: &[u8]) -> Vec<Report> {
+    let mut reports = Vec::new();
+    let mut pos = 0;
+    while let Some((line, oops)) = next_oops(log, pos) {
+        let report = build_report(log, line, oops);
+        pos = report.end.max(line.end);
+        reports.push(report);
+    }
+    reports
+}
+
+/// Finds the first line at or after `from` that starts an oops.
+fn next_oops(log: &[u8], from: usize) -> Option<(Line<'_>, &'static Oops)> {
+    let mut pos = from;
+    while pos < log.len() {
+        let found = searcher().find(&log[pos..])?;
+        let line = lines::line_at(log, pos + found.start());
+        if let Some(oops) = oops_of(line.text) {
+            if line.start >= from && (!oops.needs_earlier_output() || ran_before(&log[..line.start])) {
+                return Some((line, oops));
+            }
+        }
+        pos = line.end;
+    }
+    None
+}
+
+/// Whether `before` shows something ran before a boot banner (firmware
+/// chatter aside): then the banner means the machine rebooted.
+fn ran_before(before: &[u8]) -> bool {
+    const FIRMWARE: [&str; 8] = ["SeaBIOS", "iPXE", "Booting from", "Machine UUID", "Press", "virtio", "found ", "Total RAM"];
+    lines::lines_from(before, 0).any(|l| {
+        let text = String::from_utf8_lossy(l.text);
+        let text = text.trim();
+        !text.is_empty() && !FIRMWARE.iter().any(|f| text.starts_with(f)) && !text.contains("BIOS") && !text.starts_with("CPUs found")
+            && !text.starts_with("Failed to get")
+    })
+}
+
+/// The oops a line starts, if any.
+pub(crate) fn oops_of(text: &[u8]) -> Option<&'static Oops> {
+    if !searcher().is_match(text) {
+        return None;
+    }
+    oopses::table().iter().find(|oops| oops.starts(text))
+}
+
+fn searcher() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        let headers = oopses::table().iter().map(|o| o.header);
+        AhoCorasick::new(headers).unwrap_or_else(|e| panic!("oops headers: {e}"))
+    })
+}
+
+/// Everything about the report whose header is `header`.
+fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
+    let (lines, end) = report_lines(log, header, oops);
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| String::from_utf8_lossy(l.text).into_owned())
+        .collect();
+    let named = name(oops, &text);
+    Report {
+        title: named.title,
+        alt_titles: named.alt_titles,
+        kind: named.kind,
+        corrupted: named.corrupted_reason.is_some(),
+        corrupted_reason: named.corrupted_reason,
+        suppressed: named.suppressed,
+        frame: named.frame,
+        start: header.start,
+        end,
+        text: text.join("\n") + "\n",
+    }
+}
+
+/// The lines of the report (other contexts' output left out) and the offset
+/// where it ends.
+fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'a>>, usize) {
+    let mut kept = vec![header];
+    let mut end = header.end;
+    let mut following = lines::lines_from(log, header.end).take(MAX_REPORT_LINES).peekable();
+    while let Some(line) = following.next() {
+        if is_new_report(line.text, oops) {
+            // A one-line message printed in the middle of our stack trace
+            // belongs to someone else; anything else starts a new report.
+            let inside_trace = kept.last().is_some_and(|l| is_frame(l.text)) && following.peek().is_some_and(|l| is_frame(l.text));
+            if !inside_trace {
+                break;
+            }
+            end = line.end;
+            continue;
+        }
+        end = line.end;
+        let foreign = header.stamped && !line.stamped && !line.text.is_empty();
+        if same_context(header.context, line.context) && !foreign {
+            kept.push(line);
+        }
+        if is_last_line(line.text) {
+            break;
+        }
+    }
+    (kept, end)
+}
+
+fn is_frame(text: &[u8]) -> bool {
+    crate::frames::parse_frame(&String::from_utf8_lossy(text)).is_some()
+}
+
+fn same_context(header: Option<&[u8]>, line: Option<&[u8]>) -> bool {
+    match (header, line) {
+        (Some(h), Some(l)) => h == l,
+        _ => true,
+    }
+}
+
+/// A header that starts a separate crash rather than continuing this one.
+fn is_new_report(text: &[u8], current: &Oops) -> bool {
+    match oops_of(text) {
+        Some(next) => !next.continues(current),
+        None => false,
+    }
+}
+
+/// Lines the kernel prints as the very last words of a report.
+fn is_last_line(text: &[u8]) -> bool {
+    const ENDS: [&[u8]; 4] = [b"Kernel Offset:", b"Rebooting in ", b"---[ end Kernel panic", b"---[ end trace"];
+    ENDS.iter().any(|e| memchr::memmem::find(text, e).is_some())
+}
+
+/// A report's name and classification.
+pub(crate) struct Named {
+    pub title: String,
+    pub alt_titles: Vec<String>,
+    pub kind: CrashType,
+    pub corrupted_reason: Option<String>,
+    pub suppressed: bool,
+    pub frame: Option<String>,
+}
+
+/// Names the report whose lines (header first) are `text`.
+fn name(oops: &Oops, text: &[String]) -> Named {
+    let head: String = text.iter().take(40).map(|l| l.as_str()).collect::<Vec<_>>().join("\n");
+    for format in &oops.formats {
+        if let Some(caps) = format.re.captures(&head) {
+            return name_with(format, &caps, text);
+        }
+    }
+    let title = title::normalize(&String::from_utf8_lossy(oops.header.as_bytes()));
+    Named {
+        title: format!("{} in corrupted", title.trim_end_matches(':')),
+        alt_titles: Vec::new(),
+        kind: oops.kind,
+        corrupted_reason: Some("unrecognised report format".into()),
+        suppressed: false,
+        frame: None,
+    }
+}
+
+fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Named {
+    let mut head = String::new();
+    caps.expand(format.title, &mut head);
+    let head = title::normalize(&head);
+    let mut corrupted_reason = format.corrupted.map(str::to_string);
+    let found = if format.frame.is_empty() {
+        None
+    } else {
+        extract::frame(&format.frame, caps, text, format.skip)
+    };
+    let (title, frame, alt_titles) = match (&found, format.frame.is_empty()) {
+        (_, true) => (head, None, Vec::new()),
+        (Some(raw), false) => {
+            let canonical = title::canonical_frame(raw);
+            let t = title::with_frame(&head, &canonical);
+            let mut alts = alt_titles(format, &head, &canonical);
+            if canonical != *raw {
+                alts.push(title::with_frame(&head, raw));
+                alts.extend(alt_titles(format, &head, raw));
+            }
+            alts.sort();
+            alts.dedup();
+            alts.retain(|a| *a != t);
+            (t, Some(canonical), alts)
+        }
+        (None, false) => {
+            corrupted_reason.get_or_insert_with(|| "no stack trace".into());
+            let frame = "corrupted".to_string();
+            let alts = alt_titles(format, &head, &frame);
+            (title::with_frame(&head, &frame), Some(frame), alts)
+        }
+    };
+    if corrupted_reason.is_none() {
+        corrupted_reason = extract::damage(text, format);
+    }
+    let kind = format.kind_of.map_or(format.kind, |kind_of| kind_of(caps));
+    Named {
+        title,
+        alt_titles,
+        kind,
+        corrupted_reason,
+        suppressed: format.suppressed,
+        frame,
+    }
+}
+
+fn alt_titles(format: &Format, _head: &str, frame: &str) -> Vec<String> {
+    format
+        .alt
+        .iter()
+        .map(|alt| title::with_frame(alt, frame))
+        .collect()
+}

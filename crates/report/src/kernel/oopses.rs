@@ -1,0 +1,556 @@
+//! The kernel oopses we know: how each starts, and how syzbot names it.
+//!
+//! Every oops has a header (a string that starts the report) and formats
+//! tried in order; a format's regex runs over the first lines of the report
+//! (header line first), its title template expands the regex's groups and
+//! `{FRAME}`, and its parts say where to look for the frame.
+
+use crate::CrashType::{self, *};
+use regex::{Captures, Regex};
+use std::sync::OnceLock;
+
+/// Where a format looks for its frame.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// The regex group with that index.
+    Group(usize),
+    /// The crashing PC (`RIP:`, `pc :`, `PC is at`).
+    Pc,
+    /// The PC, or the stack trace after it when the PC is a generic helper.
+    PcThenTrace,
+    /// The first stack trace of the report.
+    Trace,
+    /// The first stack trace after a line containing the marker.
+    TraceAfter(&'static str),
+    /// The first lockdep `at: func` line after a line containing the marker.
+    LockAt(&'static str),
+    /// The stalled function of an RCU stall or soft lockup.
+    Stall,
+}
+
+/// One way an oops is printed, and its title.
+pub struct Format {
+    pub re: Regex,
+    pub title: &'static str,
+    pub frame: Vec<Part>,
+    pub skip: &'static [&'static str],
+    pub alt: Vec<&'static str>,
+    pub kind: CrashType,
+    pub kind_of: Option<fn(&Captures<'_>) -> CrashType>,
+    pub corrupted: Option<&'static str>,
+    pub suppressed: bool,
+    pub needs_trace: bool,
+}
+
+/// A kind of oops.
+pub struct Oops {
+    /// The text that starts its report.
+    pub header: &'static str,
+    /// Lines containing one of these are not this oops.
+    pub excludes: &'static [&'static str],
+    /// The type when no format matches.
+    pub kind: CrashType,
+    pub formats: Vec<Format>,
+    /// When set, the header line must match it too.
+    pub line_filter: Option<Regex>,
+}
+
+impl Oops {
+    /// Whether the (prefix-stripped) line starts this oops.
+    pub fn starts(&self, text: &[u8]) -> bool {
+        let Some(at) = memchr::memmem::find(text, self.header.as_bytes()) else {
+            return false;
+        };
+        if self.header_at_start() && !text[..at].iter().all(|c| c.is_ascii_whitespace()) && !after_prompt(&text[..at]) {
+            return false;
+        }
+        if at > 0 && text[at - 1].is_ascii_alphanumeric() {
+            return false;
+        }
+        if self.excludes.iter().any(|e| memchr::memmem::find(text, e.as_bytes()).is_some()) {
+            return false;
+        }
+        match &self.line_filter {
+            Some(filter) => filter.is_match(&String::from_utf8_lossy(&text[at..])),
+            None => true,
+        }
+    }
+
+    /// Generic words must start the line (after a login prompt, at most).
+    fn header_at_start(&self) -> bool {
+        matches!(self.header, "panic: " | "fatal error: " | "SYZFAIL:" | "SYZFATAL:" | "INFO:" | "Internal error:" | "BUG ")
+    }
+
+    /// Whether this oops only counts where earlier output shows a kernel was
+    /// already running (a boot banner in the middle of a log).
+    pub fn needs_earlier_output(&self) -> bool {
+        self.kind == Reboot
+    }
+
+    /// Whether a report of `self` printed inside a `current` report belongs to it.
+    pub fn continues(&self, current: &Oops) -> bool {
+        self.header == "Kernel panic" || self.kind == Reboot || (self.header == "kernel BUG at" && current.header.contains("panicked")) || (self.header == "Internal error:" && current.header != self.header) || (self.header == current.header && current.kind == Hang)
+    }
+}
+
+/// Text before a header that still lets it start the report: "login: ",
+/// a timestamp, a syslog prefix, or "rcu: ".
+fn after_prompt(before: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(before);
+    let s = s.trim_end();
+    s.ends_with("login:") || s.ends_with(']') || is_clock(s) || s.ends_with('[') || s.ends_with("rcu:") || s.ends_with("Oops:") || s.ends_with("BUG:")
+}
+
+/// A `2022/04/21 07:35:27` or `07:35:27` log timestamp.
+fn is_clock(s: &str) -> bool {
+    let last = s.rsplit(' ').next().unwrap_or("");
+    last.len() == 8 && last.bytes().filter(|&c| c == b':').count() == 2 && last.bytes().all(|c| c.is_ascii_digit() || c == b':')
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("oops regex {pattern:?}: {e}"))
+}
+
+/// Builds a format; refine it with the builder methods.
+fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
+    Format {
+        re: re(pattern),
+        title,
+        frame: Vec::new(),
+        skip: &[],
+        alt: Vec::new(),
+        kind,
+        kind_of: None,
+        corrupted: None,
+        suppressed: false,
+        needs_trace: false,
+    }
+}
+
+impl Format {
+    fn frame(mut self, parts: &[Part]) -> Self {
+        self.frame = parts.to_vec();
+        // A title naming a function rests on a stack trace; without one the
+        // report is damaged even when the function could be read elsewhere.
+        self.needs_trace = true;
+        self
+    }
+    fn skip(mut self, skip: &'static [&'static str]) -> Self {
+        self.skip = skip;
+        self
+    }
+    fn alt(mut self, alt: &'static str) -> Self {
+        self.alt.push(alt);
+        self
+    }
+    fn kind_of(mut self, kind_of: fn(&Captures<'_>) -> CrashType) -> Self {
+        self.kind_of = Some(kind_of);
+        self
+    }
+    fn corrupted(mut self, why: &'static str) -> Self {
+        self.corrupted = Some(why);
+        self
+    }
+    fn no_trace(mut self) -> Self {
+        self.needs_trace = false;
+        self
+    }
+    fn suppressed(mut self) -> Self {
+        self.suppressed = true;
+        self
+    }
+    fn needs_trace(mut self) -> Self {
+        self.needs_trace = true;
+        self
+    }
+}
+
+fn oops(header: &'static str, excludes: &'static [&'static str], kind: CrashType, formats: Vec<Format>) -> Oops {
+    Oops {
+        header,
+        excludes,
+        kind,
+        formats,
+        line_filter: None,
+    }
+}
+
+impl Oops {
+    fn only(mut self, filter: &str) -> Self {
+        self.line_filter = Some(re(filter));
+        self
+    }
+}
+
+/// All oopses, most specific first: a line is the oops of the first match.
+pub fn table() -> &'static [Oops] {
+    static TABLE: OnceLock<Vec<Oops>> = OnceLock::new();
+    TABLE.get_or_init(build)
+}
+
+use Part::*;
+
+/// Allocation wrappers a leak is not named after.
+const LEAK_SKIP: &[&str] = &["*alloc*", "kmem*", "__kmem*", "kstrdup*", "kmemdup*", "slab_*", "__slab*", "kmemleak_*", "create_object", "sget_userns", "__list_lru_init*"];
+const BAD_ACCESS: &str = "bad-access in {FRAME}";
+const STACK: &[Part] = &[Trace];
+const PC_FIRST: &[Part] = &[PcThenTrace];
+/// Functions a hang or stall title never names: the waiting itself.
+const WAITING: &[&str] = &[
+    "synchronize_rcu_tasks*", "wait_*", "__wait_*", "rcu_barrier*", "__flush_work*", "__lock_sock", "lock_sock_nested",
+    "do_wait*", "io_wq_*", "rtnl_lock_killable", "__rtnl_lock", "folio_wait*", "__folio_lock*", "__bio_wait*", "bit_wait*",
+    "out_of_line_wait_on_bit*", "__wait_on_bit*", "wb_wait_for_completion", "__refrigerator", "futex_wait*",
+];
+
+fn build() -> Vec<Oops> {
+    let mut t = vec![
+        kasan(),
+        oops("KMSAN:", &[], KmsanUninitValue, vec![
+            f(r"KMSAN: (kernel-infoleak|kernel-usb-infoleak)", "KMSAN: $1 in {FRAME}", KmsanInfoLeak)
+                .frame(STACK).skip(&["copy_*", "_copy_*", "usb_submit_urb", "copyout", "instrument_*", "kmsan_*"]).alt(BAD_ACCESS).needs_trace(),
+            f(r"KMSAN: ([a-z\-]+) in", "KMSAN: $1 in {FRAME}", KmsanUninitValue).frame(STACK).alt(BAD_ACCESS).needs_trace(),
+        ]),
+        oops("KCSAN:", &[], KcsanDataRace, vec![
+            f(r"KCSAN: data-race in ([^\s/+]+)(?:\+\S+)? / ([^\s/+]+)", "KCSAN: data-race in $1 / $2", KcsanDataRace),
+            f(r"KCSAN: ([a-z\-]+) in", "KCSAN: $1 in {FRAME}", KcsanDataRace).frame(STACK),
+        ]),
+        oops("KFENCE:", &[], KfenceMemoryCorruption, vec![
+            f(r"KFENCE: memory corruption in", "KFENCE: memory corruption in {FRAME}", KfenceMemoryCorruption).frame(STACK),
+            f(r"KFENCE: (invalid free|double free)", "KFENCE: invalid free in {FRAME}", KfenceInvalidFree).frame(STACK).alt("invalid-free in {FRAME}"),
+            f(r"KFENCE: ([a-z\-]+ (?:read|write))", "KFENCE: $1 in {FRAME}", KfenceRead).frame(STACK).alt(BAD_ACCESS).kind_of(kfence_kind),
+        ]),
+        oops("UBSAN:", &[], Ubsan, vec![
+            f(r"UBSAN: Undefined behaviour in", "UBSAN: undefined-behaviour in {FRAME}", Ubsan).frame(STACK)
+                .skip(&["ubsan_*", "__ubsan_*", "val_to_string", "handle_overflow", "handle_*"]),
+            f(r"UBSAN: ([a-z\-]+) in", "UBSAN: $1 in {FRAME}", Ubsan).frame(STACK).skip(&["ubsan_*", "__ubsan_*"]),
+        ]),
+        oops("BUG: memory leak", &[], Leak, vec![
+            f(r"memory leak", "memory leak in {FRAME}", Leak).frame(&[TraceAfter("backtrace")]).skip(LEAK_SKIP),
+        ]),
+        oops("Kernel panic", &[], DoS, kernel_panic()),
+        oops("WARNING:", &["WARNING: /etc/ssh", "WARNING: Unsafe core", "WARNING: the mand mount"], Warning, warnings())
+            .only(r"^WARNING: (?:CPU: |.*\S\.(?:c|h|rs):\d+|possible |inconsistent |suspicious |\S+ still has locks|lock held |nested lock|Nested lock|bad unlock|held lock|kernel stack|(?:SOFT|HARD)IRQ-)"),
+        oops("INFO:", &["INFO: lockdep is turned off", "INFO: Stall ended", "INFO: NMI handler", "INFO: recovery required",
+            "INFO: Slab 0x", "INFO: Object 0x", "INFO: Redzone", "INFO: 0x", "INFO: task hung in"], Hang, infos())
+            .only(r"^INFO: (?:task |rcu_|possible |inconsistent |suspicious |trying to register|Allocated in|Freed in|(?:SOFT|HARD)IRQ-|\s*\]?\s*$)"),
+        oops("BUG:", &["BUG: KASAN", "BUG: KMSAN", "BUG: KCSAN", "BUG: KFENCE"], Bug, bugs()),
+        oops("BUG ", &["BUG: "], Bug, vec![
+            f(r"BUG \S+ \([^)]*\): (Object already free|Poison overwritten|Redzone overwritten|Padding overwritten)", "BUG: $1", MemorySafetyBug).kind_of(|_| DoS),
+        ]),
+        oops("general protection fault", &[], DoS, vec![
+            f(r"general protection fault", "general protection fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
+        ]),
+        oops("stack segment: ", &[], DoS, vec![
+            f(r"stack segment: ", "stack segment fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS),
+        ]),
+        oops("divide error:", &[], DoS, vec![f(r"divide error", "divide error in {FRAME}", DoS).frame(PC_FIRST).needs_trace()]),
+        oops("int3:", &[], DoS, vec![f(r"int3", "int3 in {FRAME}", DoS).frame(PC_FIRST)]),
+        oops("PANIC: double fault", &[], DoS, vec![f(r"PANIC: double fault", "PANIC: double fault in {FRAME}", DoS).frame(&[Pc]).needs_trace()]),
+        oops("kernel BUG at", &[], Bug, kernel_bug()),
+        oops("kernel stack overflow", &["BUG: stack guard"], DoS, vec![
+            f(r"kernel stack overflow", "kernel stack overflow in {FRAME}", DoS).frame(PC_FIRST).alt("stack-overflow in {FRAME}"),
+        ]),
+        oops("Unable to handle kernel", &[], MemorySafetyBug, arm_faults()),
+        oops("Internal error:", &["Oops - BUG"], DoS, vec![
+            f(r"Internal error:", "Internal error in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS),
+        ]),
+        oops("Unhandled fault:", &[], DoS, vec![f(r"Unhandled fault", "Unhandled fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS)]),
+        oops("Alignment trap:", &[], DoS, vec![f(r"Alignment trap", "Alignment trap in {FRAME}", DoS).frame(PC_FIRST)]),
+        oops("unregister_netdevice: waiting for", &[], DoS, vec![
+            f(r"unregister_netdevice: waiting for \S+ to become free", "unregister_netdevice: waiting for DEV to become free", DoS),
+        ]),
+        oops("ASSERT FAILED at (", &[], DoS, vec![f(r"ASSERT FAILED at \([^)]*\): (.*)", "trusty: ASSERT FAILED: $1", DoS)]),
+        oops("SeaBIOS (version", &[], Reboot, vec![f(r"SeaBIOS", "unexpected kernel reboot", Reboot)]),
+        oops("Booting the kernel", &[], Reboot, vec![f(r"Booting the kernel", "unexpected kernel reboot", Reboot)]),
+        oops("VFS: Busy inodes after unmount", &[], DoS, vec![f(r"VFS: Busy inodes", "VFS: Busy inodes after unmount (use-after-free)", DoS)]),
+        oops("VFS: Close: file count is 0", &[], DoS, vec![f(r"VFS: Close", "VFS: Close: file count is zero (use-after-free)", DoS)]),
+        oops("rust_kernel: panicked at", &[], DoS, vec![
+            f(r"(attempt to \w+ with overflow)", "$1 in {FRAME}", DoS).frame(STACK).skip(&["*panic*", "rust_*", "core::*", "<core::*", "rust_helper_*"]),
+            f(r"panicked at [^:]+:\d+:\d+:\n?(.+)", "kernel panic: $1", DoS),
+        ]),
+        oops("fatal error: ", &[], DoS, vec![f(r"fatal error: runtime", "go runtime error", DoS), f(r"fatal error: (.*)", "fatal error: $1", DoS)]),
+        oops("SYZFATAL:", &[], SyzFailure, vec![f(r"(SYZFATAL: .*)", "$1", SyzFailure).alt("SYZFATAL")]),
+        oops("SYZFAIL:", &[], SyzFailure, vec![f(r"(SYZFAIL: .*)", "$1", SyzFailure)]),
+        oops("panic: ", &[], DoS, vec![
+            f(r"panic: (cannot allocate memory|out of memory)", "panic: $1", DoS).suppressed(),
+            f(r"panic: (.*)", "panic: $1", DoS),
+        ]),
+    ];
+    t.retain(|o| !o.formats.is_empty());
+    t
+}
+
+fn kasan() -> Oops {
+    let size = r"(?:.*\n){0,4}?\s*(Read|Write) (?:of size|at addr)";
+    let kasan_new = format!(r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?.*\n{size}");
+    oops("KASAN:", &["KASAN: probably", "KASAN: maybe", "in range [", "KASAN: CONFIG_", "KASAN: Kernel"], KasanUnknown, vec![
+        f(&kasan_new, "KASAN: $1 $3 in {FRAME}", KasanRead).frame(&[Trace, Group(2)]).alt(BAD_ACCESS).kind_of(kasan_kind).needs_trace()
+            .skip(&["kasan_*", "__kasan_*", "check_*", "memcpy*", "memmove*", "memset*"]),
+        f(r"KASAN: (double-free or invalid-free|invalid-free|double-free) in ([^\s+]+)", "KASAN: invalid-free in {FRAME}", KasanInvalidFree)
+            .frame(&[Trace, Group(2)]).alt("invalid-free in {FRAME}").skip(&["kfree*", "kmem_cache_free*", "__kasan*", "kasan_*", "slab_free*"]),
+        f(r"KASAN: ([a-z\-]+) on address.*\n(?:.*\n){0,3}?\s*(Read|Write) of size", "KASAN: $1 $2", KasanRead).kind_of(kasan_kind).corrupted("no stack trace"),
+        f(r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)? at addr", "KASAN: $1 in $2 at addr ADDR", KasanRead).kind_of(kasan_kind).corrupted("old format"),
+        f(r"KASAN: ([a-z\-]+) in ([^\s+]+)", "KASAN: $1 in $2", KasanRead).kind_of(kasan_kind).corrupted("no access type"),
+    ])
+}
+
+fn kasan_kind(caps: &Captures<'_>) -> CrashType {
+    let bug = caps.get(1).map_or("", |m| m.as_str());
+    let write = caps.iter().flatten().any(|m| m.as_str() == "Write");
+    match (bug, write) {
+        ("use-after-free" | "slab-use-after-free", false) => KasanUseAfterFreeRead,
+        ("use-after-free" | "slab-use-after-free", true) => KasanUseAfterFreeWrite,
+        ("null-ptr-deref", false) => KasanNullPointerDereferenceRead,
+        ("null-ptr-deref", true) => KasanNullPointerDereferenceWrite,
+        (_, false) => KasanRead,
+        (_, true) => KasanWrite,
+    }
+}
+
+fn kfence_kind(caps: &Captures<'_>) -> CrashType {
+    match caps.get(1).map_or("", |m| m.as_str()) {
+        "use-after-free read" => KfenceUseAfterFreeRead,
+        "use-after-free write" => KfenceUseAfterFreeWrite,
+        s if s.ends_with("write") => KfenceWrite,
+        _ => KfenceRead,
+    }
+}
+
+fn kernel_panic() -> Vec<Format> {
+    vec![
+        f(r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ([^\s+]+)", "kernel panic: stack is corrupted in {FRAME}", DoS)
+            .frame(&[Group(1), Trace]).no_trace(),
+        f(r"Kernel panic - not syncing: corrupted stack end detected inside scheduler", "kernel panic: corrupted stack end in {FRAME}", DoS)
+            .frame(STACK).alt("stack-overflow in {FRAME}").skip(&["schedule*", "__schedule*", "preempt_schedule*"]),
+        f(r"Kernel panic - not syncing: (Attempted to kill init!)", "kernel panic: $1", DoS).suppressed(),
+        f(r"Kernel panic - not syncing: (Fatal exception|panic_on_warn set)", "kernel panic: $1", DoS).corrupted("only the panic was printed"),
+        f(r"Kernel panic - not syncing: (VFS: Unable to mount root fs on [^\s]+)", "kernel panic: $1", DoS),
+        f(r"Kernel panic - not syncing: ([^:\n]*?)(?: in: \S+)?\s*$", "kernel panic: $1", DoS),
+        f(r"Kernel panic - not syncing: (.*)", "kernel panic: $1", DoS),
+    ]
+}
+
+fn warnings() -> Vec<Format> {
+    let warn_at = |file: &str| format!(r"WARNING: .*\b{file}:\d+");
+    vec![
+        f(r"WARNING: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"WARNING: possible recursive locking detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"WARNING: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state of lock"), LockAt("")]),
+        f(r"WARNING: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep)
+            .frame(&[LockAt("is trying to acquire"), LockAt("")]),
+        f(r"WARNING: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
+        f(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
+            .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]).needs_trace(),
+        f(r"WARNING: kernel stack (?:frame pointer|regs) .* has bad value", "WARNING: kernel stack frame pointer has bad value", Warning),
+        f(r"WARNING: \S+ still has locks held!", "WARNING: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        f(r"WARNING: lock held when returning to user space", "WARNING: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
+        f(r"WARNING: nested lock was not taken", "WARNING: nested lock was not taken in {FRAME}", Lockdep).frame(STACK),
+        f(r"WARNING: bad unlock balance detected", "WARNING: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
+        f(r"WARNING: held lock freed", "WARNING: held lock freed in {FRAME}", Lockdep).frame(STACK),
+        f(&warn_at(r"lib/refcount\.c"), "WARNING: refcount bug in {FRAME}", RefcountWarning).frame(PC_FIRST).skip(&["refcount_*", "__refcount_*"]),
+        f(&warn_at(r"lib/debugobjects\.c"), "WARNING: ODEBUG bug in {FRAME}", Warning).frame(PC_FIRST).skip(&["debug_*", "__debug_*"]),
+        f(&warn_at(r"lib/kobject\.c"), "WARNING: kobject bug in {FRAME}", Warning).frame(PC_FIRST).skip(&["kobject_*"]),
+        f(&warn_at(r"kernel/locking/lockdep\.c"), "WARNING: locking bug in {FRAME}", Lockdep).frame(PC_FIRST),
+        f(&warn_at(r"mm/usercopy\.c"), "WARNING: bad usercopy in {FRAME}", Warning).frame(PC_FIRST).skip(&["usercopy_*", "__check_*", "check_*"]),
+        f(r"WARNING: .*\bmm/(?:slab_common\.c:\d+ kmalloc_slab|util\.c:\d+ kvmalloc_node)",
+            "WARNING: kmalloc bug in {FRAME}", Warning).frame(PC_FIRST).skip(&["kmalloc*", "__kmalloc*", "kvmalloc*", "__kvmalloc*"]),
+        f(r"WARNING: .*\bmm/vmalloc\.c:\d+ __vmalloc_node_range", "WARNING: zero-size vmalloc in {FRAME}", Warning).frame(PC_FIRST)
+            .skip(&["vmalloc*", "__vmalloc*", "vzalloc*", "vmalloc_user"]),
+        f(r"WARNING: .*\bdrivers/usb/core/urb\.c:\d+ usb_submit_urb", "WARNING in {FRAME}/usb_submit_urb", Warning).frame(&[Trace])
+            .skip(&["usb_submit_urb", "usb_start_wait_urb", "usb_*_msg", "usb_bulk_msg"]),
+        f(r"WARNING: (?:CPU: |.*\S\.(?:c|h|rs):\d+)", "WARNING in {FRAME}", Warning).frame(PC_FIRST).needs_trace(),
+        f(r"WARNING: Nested lock was not taken", "WARNING: nested lock was not taken in {FRAME}", Lockdep).frame(STACK),
+    ]
+}
+
+fn infos() -> Vec<Format> {
+    let stall = |pattern: &str| f(pattern, "INFO: rcu detected stall in {FRAME}", Hang).frame(&[Stall]).alt("stall in {FRAME}");
+    vec![
+        f(r"INFO: task \S+ blocked for more than", "INFO: task hung in {FRAME}", Hang).frame(STACK).skip(WAITING).alt("hang in {FRAME}").needs_trace(),
+        f(r"INFO: task \S+ can't die for more than", "INFO: task can't die in {FRAME}", Hang).frame(STACK).skip(WAITING).alt("hang in {FRAME}"),
+        stall(r"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall"),
+        stall(r"INFO: rcu_(?:preempt|sched|bh) detected stalls"),
+        stall(r"INFO: rcu_tasks detected stalls"),
+        f(r"INFO: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"INFO: possible recursive locking detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"INFO: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state"), LockAt("")]),
+        f(r"INFO: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("")]),
+        f(r"INFO: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
+        f(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
+            .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]),
+        f(r"INFO: trying to register non-static key", "INFO: trying to register non-static key in {FRAME}", Lockdep).frame(STACK)
+            .skip(&["register_lock_class", "__lock_acquire*", "lockdep_init_map*", "assign_lock_key", "lock_acquire*"]),
+        f(r"INFO: (Allocated|Freed) in ([^\s+]+)\S* (age=\d+ cpu=\d+ pid=\d+)", "INFO: $1 in $2 $3", Bug).corrupted("slab debug output"),
+        f(r"INFO: ([^\n]*\S)", "INFO: $1", Hang),
+        f(r"INFO:", "INFO: corrupted", Hang).corrupted("empty INFO line"),
+    ]
+}
+
+fn bugs() -> Vec<Format> {
+    vec![
+        f(r"BUG: (?:unable to handle kernel paging request|unable to handle page fault for address)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
+        f(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
+            .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
+        f(r"BUG: unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"BUG: unable to handle kernel\s*$", "BUG: unable to handle kernel", MemorySafetyBug).corrupted("cut header"),
+        f(r"BUG: (spinlock|rwlock) (bad magic|recursion|lockup suspected|already unlocked|wrong owner|wrong CPU|cpu recursion)", "BUG: $1 $2 in {FRAME}", Lockdep)
+            .frame(STACK).skip(&["spin_*", "do_raw_*", "_raw_*", "__raw_*", "spin_dump", "spin_bug", "rwlock_bug"]),
+        f(r"BUG: soft lockup", "BUG: soft lockup in {FRAME}", Hang).frame(&[Stall]).alt("stall in {FRAME}"),
+        f(r"BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in {FRAME}", AtomicSleep).frame(STACK),
+        f(r"BUG: scheduling while atomic", "BUG: scheduling while atomic in {FRAME}", AtomicSleep).frame(STACK)
+            .skip(&["__schedule_bug", "schedule*", "__schedule*", "preempt_schedule*"]),
+        f(r"BUG: using (\S+) in preemptible", "BUG: using $1 in preemptible code in {FRAME}", Lockdep).frame(STACK)
+            .skip(&["check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check"]),
+        f(r"BUG: workqueue lockup", "BUG: workqueue lockup", Hang),
+        f(r"BUG: workqueue leaked lock or atomic.*\n\s*last function: ([^\s+]+)", "BUG: workqueue leaked lock or atomic in $1", Lockdep),
+        f(r"BUG: Bad page state", "BUG: Bad page state in {FRAME}", MemorySafetyBug).frame(STACK)
+            .skip(&["set_page_owner*", "__set_page_owner*", "post_alloc_hook", "get_page_from_freelist", "page_pool_*", "__page_pool_*", "bad_page", "free_*", "__free_*"]),
+        f(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", MemorySafetyBug),
+        f(r"BUG: Dentry .*still in use \(\d+\) \[(unmount) of", "BUG: Dentry still in use in $1", Bug).alt("BUG: Dentry still in use [unmount of ...]"),
+        f(r"BUG: held lock freed", "BUG: held lock freed in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        f(r"BUG: bad unlock balance detected", "BUG: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
+        f(r"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
+        f(r"BUG: MAX_STACK_TRACE_ENTRIES too low", "BUG: MAX_STACK_TRACE_ENTRIES too low!", Lockdep),
+        f(r"BUG: (?:TASK |IRQ )?stack guard page was hit", "BUG: stack guard page was hit in {FRAME}", DoS).frame(PC_FIRST).alt("stack-overflow in {FRAME}"),
+        f(r"BUG: memory leak", "memory leak in {FRAME}", Leak).frame(&[TraceAfter("backtrace")]).skip(LEAK_SKIP),
+        f(r"BUG: ([^:\n]+?)(?: in | at |:|$)", "BUG: $1 in {FRAME}", Bug).frame(STACK),
+    ]
+}
+
+fn kernel_bug() -> Vec<Format> {
+    vec![
+        f(r"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS)
+            .skip(&["__list_*", "list_*", "__hlist_*"]),
+        f(r"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in {FRAME}", Bug).frame(PC_FIRST).skip(&["usercopy_*", "__check_*", "check_*"]),
+        f(r"kernel BUG at", "kernel BUG in {FRAME}", Bug).frame(PC_FIRST).needs_trace(),
+    ]
+}
+
+fn arm_faults() -> Vec<Format> {
+    vec![
+        f(r"Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference).frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel (?:paging request|execute from non-executable|write to read-only)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+    ]
+}
+
+/// Functions that only hand work on: a stall is named after what they called.
+const DISPATCHERS: &[&str] = &[
+    "vfs_ioctl", "do_vfs_ioctl", "sock_sendmsg*", "__sock_sendmsg", "sock_recvmsg*", "__sock_recvmsg", "sock_write_iter", "sock_read_iter",
+    "vfs_write", "__vfs_write", "vfs_read", "__vfs_read", "new_sync_write", "new_sync_read", "do_iter_write", "do_iter_read",
+    "do_iter_readv_writev", "vfs_writev", "vfs_readv", "vfs_iter_write", "vfs_iter_read", "call_write_iter", "call_read_iter",
+    "netlink_rcv_skb", "nfnetlink_rcv_msg", "nfnetlink_rcv_batch", "genl_rcv_msg", "genl_family_rcv_msg*", "rtnetlink_rcv_msg",
+    "process_one_work", "call_timer_fn", "__run_timers", "expire_timers", "run_timer_softirq", "tasklet_action_common", "tasklet_action",
+    "tasklet_hi_action", "__do_softirq", "handle_softirqs", "net_rx_action", "__napi_poll", "process_backlog", "__netif_receive_skb_core",
+    "__netif_receive_skb_one_core", "__netif_receive_skb", "do_softirq", "kthread", "worker_thread", "ret_from_fork", "__sys_setsockopt",
+    "sock_common_setsockopt", "vfs_fallocate", "do_sys_ftruncate", "__handle_mm_fault", "handle_mm_fault", "do_page_fault", "__do_page_fault",
+    "do_user_addr_fault", "exc_page_fault", "page_fault", "asm_exc_page_fault", "flush_smp_call_function_queue", "generic_exec_single",
+    "__sys_sendmsg", "___sys_sendmsg", "____sys_sendmsg", "__sys_sendto", "__sys_recvmsg", "___sys_recvmsg", "__sys_recvfrom",
+    "compat_sys_ioctl", "do_mmap", "mmap_region", "vm_mmap_pgoff", "__mmap_region", "filemap_fault", "__do_fault", "do_fault", "do_read_fault",
+    "__x64_sys_ioctl", "__ia32_sys_ioctl", "__arm64_sys_ioctl", "__se_sys_ioctl", "__do_sys_ioctl", "ksys_ioctl", "__ia32_compat_sys_ioctl",
+    "__x64_compat_sys_ioctl", "kvm_vm_compat_ioctl_dispatch", "blkdev_ioctl", "sock_ioctl", "do_writev", "do_sys_open", "do_sys_openat2",
+    "do_filp_open", "path_openat",
+    "__fput", "____fput", "task_work_run", "*netlink_dump*", "genl_lock_dumpit", "genl_family_rcv_msg_dumpit", "run_ksoftirqd", "smpboot_thread_fn", "__irq_exit_rcu", "irq_exit", "irq_exit_rcu", "sysvec_*", "__sysvec_*",
+];
+
+/// Syscalls that dispatch to drivers or protocols: named by what they called.
+const DISPATCHING_SYSCALLS: &[&str] = &[
+    "ioctl", "sendmsg", "sendmmsg", "sendto", "send", "write", "writev", "pwrite64", "pwritev", "read", "readv", "pread64", "recvmsg",
+    "recvfrom", "setsockopt", "getsockopt", "compat_ioctl", "mmap", "mmap_pgoff", "open", "openat", "splice", "sendfile", "sendfile64",
+];
+
+/// Functions a stall is named after themselves.
+fn is_self_anchor(func: &str) -> bool {
+    if let Some(call) = syscall_name(func) {
+        return !DISPATCHING_SYSCALLS.contains(&call);
+    }
+    func.starts_with("smp_call_function")
+}
+
+/// The syscall a syscall entry function implements.
+fn syscall_name(func: &str) -> Option<&str> {
+    let unprefixed = ["__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__se_", "__do_", "__"]
+        .iter()
+        .find_map(|p| func.strip_prefix(p))
+        .unwrap_or(func);
+    ["sys_", "compat_sys_", "SyS_", "compat_SyS_", "ksys_"].iter().find_map(|p| unprefixed.strip_prefix(p))
+}
+
+
+/// The stalled function of an RCU stall or soft lockup report: in the stack
+/// of the interrupted code, what the first dispatcher called, or the
+/// syscall itself.
+pub fn stall_frame(text: &[String]) -> Option<String> {
+    let blocks = trace_blocks(text);
+    let interrupted = blocks.iter().map(|b| match b.iter().rposition(|f| is_interrupt_entry(f)) {
+        Some(i) => &b[i + 1..],
+        None => &b[..],
+    });
+    for frames in interrupted {
+        if let Some(found) = anchored(frames) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The reliable frames of every stack trace in the report, except the RCU
+/// grace-period kthread's own.
+fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
+    use super::extract::trace_frames;
+    let mut blocks = Vec::new();
+    let mut i = 1;
+    while i < text.len() {
+        if !is_frame_line(&text[i]) {
+            i += 1;
+            continue;
+        }
+        let frames = trace_frames(text, i);
+        let len = frames.len().max(1);
+        let kthread = text[i.saturating_sub(3)..i].iter().any(|l| l.contains("kthread stack dump") || l.contains("rcu_") && l.contains(" R  running"));
+        if !kthread {
+            blocks.push(frames.into_iter().filter(|f| f.reliable).map(|f| f.func).collect());
+        }
+        // Skip the block: frames, plus whatever non-frame lines sat inside it.
+        let mut seen = 0;
+        while i < text.len() && seen < len {
+            if is_frame_line(&text[i]) {
+                seen += 1;
+            }
+            i += 1;
+        }
+    }
+    blocks
+}
+
+fn is_frame_line(line: &str) -> bool {
+    crate::frames::parse_frame(line).is_some() || super::extract::pc_func(line).is_some()
+}
+
+/// The frame a stack (innermost first) is named after, if it has an anchor.
+fn anchored(frames: &[String]) -> Option<String> {
+    use super::extract::matches_any;
+    use crate::frames::is_generic;
+    let anchor = frames.iter().position(|f| is_self_anchor(f) || matches_any(f, DISPATCHERS) || is_syscall_entry(f))?;
+    if is_self_anchor(&frames[anchor]) {
+        return Some(frames[anchor].clone());
+    }
+    frames[..anchor].iter().rev().find(|f| !is_generic(f) && !is_boring_in_stall(f)).cloned()
+}
+
+fn is_syscall_entry(func: &str) -> bool {
+    syscall_name(func).is_some() || func.starts_with("entry_SYSCALL") || func.starts_with("do_syscall")
+}
+
+/// Scheduler and interrupt plumbing at the top of a stalled stack.
+fn is_boring_in_stall(func: &str) -> bool {
+    func.starts_with("finish_task_switch") || func.contains("irq") && func.contains("restore") || func.starts_with("__sysvec")
+}
+
+fn is_interrupt_entry(func: &str) -> bool {
+    ["apic_timer_interrupt", "sysvec_apic_timer_interrupt", "asm_sysvec_apic_timer_interrupt", "__irq_svc", "el1_irq", "el1h_64_irq",
+        "smp_apic_timer_interrupt", "call_function_single_interrupt", "asm_sysvec_call_function_single", "irq_exit_rcu", "gic_handle_irq"]
+        .contains(&func)
+}

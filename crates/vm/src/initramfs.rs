@@ -1,0 +1,244 @@
+//! The initramfs culprit boots: busybox, the reproducer, and an `/init` that
+//! runs the reproducer under a time limit, reports how it ended, and powers off.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cpio::CpioWriter;
+use crate::error::InitramfsError;
+
+/// Printed by `/init` just before it starts the reproducer: the kernel booted.
+pub const START_MARKER: &str = "culprit: running reproducer";
+/// Printed by `/init` with the reproducer's exit status, e.g. `...status=0`.
+pub const STATUS_MARKER: &str = "culprit: reproducer exited status=";
+/// Printed by `/init` after the reproducer ended, just before powering off.
+pub const DONE_MARKER: &str = "culprit: done";
+/// Kernel command line parameter read by `/init`: the reproducer's time limit
+/// in seconds. Unknown to the kernel, it is only passed on to user space.
+pub const TIME_LIMIT_PARAM: &str = "culprit.timeout";
+
+/// Builds the initramfs archive for one reproducer.
+///
+/// The reproducer is stored as `/repro` (mode 0755): a static binary or a
+/// script with a `#!/bin/sh` line. The archive's bytes depend only on the
+/// inputs (fixed mtimes, owners and inode numbers).
+#[derive(Debug, Clone)]
+pub struct Initramfs {
+    reproducer: Vec<u8>,
+    busybox: Option<PathBuf>,
+    default_time_limit: Duration,
+}
+
+impl Initramfs {
+    /// An initramfs running `reproducer` (the program's bytes).
+    pub fn new(reproducer: Vec<u8>) -> Self {
+        Initramfs {
+            reproducer,
+            busybox: None,
+            default_time_limit: Duration::from_secs(60),
+        }
+    }
+
+    /// An initramfs running the program in file `path`.
+    pub fn from_file(path: &Path) -> Result<Self, InitramfsError> {
+        let reproducer = std::fs::read(path).map_err(|source| InitramfsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self::new(reproducer))
+    }
+
+    /// Uses this busybox instead of the one found by [`crate::find_busybox`].
+    pub fn busybox(mut self, path: &Path) -> Self {
+        self.busybox = Some(path.to_owned());
+        self
+    }
+
+    /// The time limit used when the kernel command line has no
+    /// `culprit.timeout=` (whole seconds; default 60).
+    pub fn default_time_limit(mut self, limit: Duration) -> Self {
+        self.default_time_limit = limit;
+        self
+    }
+
+    /// The archive's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, InitramfsError> {
+        let busybox_path = match &self.busybox {
+            Some(p) => p.clone(),
+            None => crate::tools::find_busybox().ok_or(InitramfsError::NoBusybox)?,
+        };
+        let busybox = std::fs::read(&busybox_path).map_err(|source| InitramfsError::Read {
+            path: busybox_path,
+            source,
+        })?;
+        let script = init_script(self.default_time_limit);
+        archive(&busybox, &script, &self.reproducer).map_err(|source| InitramfsError::Write {
+            path: PathBuf::from("<memory>"),
+            source,
+        })
+    }
+
+    /// Writes the archive to `path` (through a temporary file, so a full disk
+    /// never leaves a truncated archive behind under the final name).
+    pub fn write(&self, path: &Path) -> Result<(), InitramfsError> {
+        let bytes = self.to_bytes()?;
+        let tmp = path.with_extension("partial");
+        let write_err = |source| InitramfsError::Write {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                write_err(e)
+            })
+    }
+}
+
+fn archive(busybox: &[u8], init: &str, reproducer: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut w = CpioWriter::new(Vec::new());
+    for dir in [
+        "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
+    ] {
+        w.dir(dir, 0o755)?;
+    }
+    // The kernel opens /dev/console for init's stdio before init runs, so the
+    // node must exist in the archive; devtmpfs is mounted over /dev later.
+    w.char_device("dev/console", 0o600, 5, 1)?;
+    w.file("bin/busybox", 0o755, busybox)?;
+    // `sh` is needed to start /init; /init installs the other applets itself.
+    w.symlink("bin/sh", "busybox")?;
+    w.file("init", 0o755, init.as_bytes())?;
+    w.file("repro", 0o755, reproducer)?;
+    w.finish()
+}
+
+/// The `/init` script. Power-off is `reboot -f` because small kernels have no
+/// ACPI; QEMU runs with `-no-reboot`, so the reboot ends the VM.
+pub fn init_script(default_time_limit: Duration) -> String {
+    let limit = default_time_limit.as_secs().max(1);
+    format!(
+        r#"#!/bin/sh
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+limit={limit}
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in {TIME_LIMIT_PARAM}=*) limit="${{arg#{TIME_LIMIT_PARAM}=}}" ;; esac
+done
+cd /tmp
+echo "{START_MARKER} (time limit ${{limit}}s)"
+timeout -s KILL "$limit" /repro
+echo "{STATUS_MARKER}$?"
+echo "{DONE_MARKER}"
+reboot -f
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpio::tests::read_all;
+
+    fn fake_busybox() -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), b"\x7fELF fake busybox").unwrap();
+        f
+    }
+
+    #[test]
+    fn archive_holds_busybox_init_reproducer_and_console() {
+        let bb = fake_busybox();
+        let bytes = Initramfs::new(b"#!/bin/sh\necho repro\n".to_vec())
+            .busybox(bb.path())
+            .to_bytes()
+            .unwrap();
+        let entries = read_all(&bytes);
+        let get = |name: &str| entries.iter().find(|e| e.name == name);
+        assert_eq!(get("bin/busybox").unwrap().data, b"\x7fELF fake busybox");
+        assert_eq!(get("bin/sh").unwrap().data, b"busybox");
+        assert_eq!(get("repro").unwrap().data, b"#!/bin/sh\necho repro\n");
+        assert_eq!(get("repro").unwrap().mode & 0o777, 0o755);
+        assert_eq!(get("dev/console").unwrap().rdev, (5, 1));
+        let init = String::from_utf8(get("init").unwrap().data.clone()).unwrap();
+        assert!(init.starts_with("#!/bin/sh\n"));
+        for dir in ["proc", "sys", "dev", "tmp", "usr/sbin"] {
+            assert!(get(dir).is_some(), "{dir} missing");
+        }
+    }
+
+    #[test]
+    fn same_inputs_give_same_bytes_and_other_inputs_differ() {
+        let bb = fake_busybox();
+        let build = |repro: &[u8]| {
+            Initramfs::new(repro.to_vec())
+                .busybox(bb.path())
+                .to_bytes()
+                .unwrap()
+        };
+        assert_eq!(build(b"a"), build(b"a"));
+        assert_ne!(build(b"a"), build(b"b"));
+    }
+
+    #[test]
+    fn init_prints_markers_around_a_time_limited_reproducer() {
+        let s = init_script(Duration::from_secs(42));
+        let pos = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} missing"));
+        assert!(s.contains("limit=42\n"));
+        assert!(pos(START_MARKER) < pos("timeout -s KILL \"$limit\" /repro"));
+        assert!(pos("/repro") < pos(STATUS_MARKER));
+        assert!(pos(STATUS_MARKER) < pos(DONE_MARKER));
+        assert!(pos(DONE_MARKER) < pos("reboot -f"));
+        assert!(s.contains("culprit.timeout=*"));
+    }
+
+    #[test]
+    fn init_time_limit_and_status_work_under_busybox_sh() {
+        // Runs the script's own lines from `limit=` to the status report on
+        // the host, with the command line and the reproducer replaced.
+        let Some(bb) = crate::tools::find_busybox() else {
+            eprintln!("skipping: no static busybox (apt-get install busybox-static)");
+            return;
+        };
+        let script = init_script(Duration::from_secs(9));
+        let from = script.find("limit=").unwrap();
+        let to = script.find(DONE_MARKER).unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&bb, bin.path().join("timeout")).unwrap();
+        let body = script[from..to]
+            .replace("$(cat /proc/cmdline)", "quiet culprit.timeout=1 x")
+            .replace("cd /tmp\n", "")
+            .replace("/repro", &format!("{} sleep 5", bb.display()));
+        let start = std::time::Instant::now();
+        let out = std::process::Command::new(&bb)
+            .args(["sh", "-c", &body])
+            .env("PATH", bin.path())
+            .output()
+            .unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "time limit not applied"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("(time limit 1s)"), "{stdout}");
+        assert!(stdout.contains(&format!("{STATUS_MARKER}137")), "{stdout}");
+    }
+
+    #[test]
+    fn missing_reproducer_file_is_a_clear_error() {
+        let err = Initramfs::from_file(Path::new("/nonexistent/repro")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/repro"), "{err}");
+    }
+
+    #[test]
+    fn unwritable_destination_is_a_clear_error() {
+        let bb = fake_busybox();
+        let err = Initramfs::new(vec![])
+            .busybox(bb.path())
+            .write(Path::new("/nonexistent/dir/initramfs.cpio"))
+            .unwrap_err();
+        assert!(matches!(err, InitramfsError::Write { .. }), "{err}");
+    }
+}

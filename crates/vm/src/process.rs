@@ -1,0 +1,259 @@
+//! Running QEMU as a child process: console capture, deadlines, killing.
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::classify::find_from;
+use crate::error::VmError;
+
+/// Deadlines of one QEMU run.
+pub(crate) struct Limits {
+    /// Time from start until `start_marker` must appear.
+    pub boot: Duration,
+    /// Time allowed after `start_marker` appeared.
+    pub after_start: Duration,
+    /// Time allowed after `done_marker` appeared, or after QEMU closed its
+    /// output, before QEMU is killed.
+    pub grace: Duration,
+    /// Line that says the guest is up.
+    pub start_marker: &'static str,
+    /// Line that says the guest finished its work (None: no such line).
+    pub done_marker: Option<&'static str>,
+}
+
+/// What a QEMU process left behind.
+pub(crate) struct Captured {
+    /// Everything the guest printed on its serial console.
+    pub console: Vec<u8>,
+    /// We killed QEMU because a deadline passed.
+    pub timed_out: bool,
+    /// QEMU's exit code; None if killed by a signal.
+    pub exit_code: Option<i32>,
+    /// The last lines of QEMU's standard error.
+    pub stderr: String,
+}
+
+/// The result of trying to run QEMU.
+pub(crate) enum Launch {
+    /// QEMU ran (and has ended).
+    Ran(Captured),
+    /// QEMU could not be started at all.
+    SpawnFailed(std::io::Error),
+}
+
+/// Runs `cmd` (QEMU with its serial console on stdout) to its end, copying
+/// the console to `sink` as it arrives. Never waits past the deadlines.
+pub(crate) fn run_captured(
+    mut cmd: Command,
+    limits: &Limits,
+    sink: Option<(File, &std::path::Path)>,
+) -> Result<Launch, VmError> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours. It
+    // makes the kernel kill QEMU if the thread that started it dies, so an
+    // interrupted culprit leaves no test machine running.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return Ok(Launch::SpawnFailed(e)),
+    };
+    let watched = Watched::start(&mut child, sink);
+    let watched = match watched {
+        Ok(w) => w,
+        Err(e) => {
+            kill_group(&child);
+            let _ = child.wait();
+            return Err(VmError::Watch(e));
+        }
+    };
+    let (console, timed_out) = follow(&watched.chunks, limits);
+    // QEMU closing its output but not exiting counts as a passed deadline.
+    let timed_out = stop(&mut child, timed_out, limits.grace);
+    let status = child.wait().map_err(VmError::Watch)?;
+    let (console, stderr) = watched.finish(console)?;
+    Ok(Launch::Ran(Captured {
+        console,
+        timed_out,
+        exit_code: status.code(),
+        stderr,
+    }))
+}
+
+/// The threads reading QEMU's output.
+struct Watched<'a> {
+    chunks: Receiver<Vec<u8>>,
+    stdout_reader: JoinHandle<std::io::Result<()>>,
+    stderr_reader: JoinHandle<Vec<u8>>,
+    sink_path: Option<&'a std::path::Path>,
+}
+
+impl<'a> Watched<'a> {
+    fn start(
+        child: &mut Child,
+        sink: Option<(File, &'a std::path::Path)>,
+    ) -> std::io::Result<Self> {
+        let missing = || std::io::Error::other("child has no stdout/stderr pipe");
+        let stdout = child.stdout.take().ok_or_else(missing)?;
+        let stderr = child.stderr.take().ok_or_else(missing)?;
+        let (tx, chunks) = mpsc::channel();
+        let (file, sink_path) = match sink {
+            Some((f, p)) => (Some(f), Some(p)),
+            None => (None, None),
+        };
+        let stdout_reader = std::thread::Builder::new()
+            .name("qemu-console".into())
+            .spawn(move || copy_console(stdout, file, tx))?;
+        let stderr_reader = std::thread::Builder::new()
+            .name("qemu-stderr".into())
+            .spawn(move || read_tail(stderr, 4096))?;
+        Ok(Watched {
+            chunks,
+            stdout_reader,
+            stderr_reader,
+            sink_path,
+        })
+    }
+
+    /// Collects what the threads still hold once QEMU is gone.
+    fn finish(self, mut console: Vec<u8>) -> Result<(Vec<u8>, String), VmError> {
+        let copied = self
+            .stdout_reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("console thread panicked")));
+        console.extend(self.chunks.try_iter().flatten());
+        if let (Err(source), Some(path)) = (copied, self.sink_path) {
+            return Err(VmError::Console {
+                path: path.to_owned(),
+                source,
+            });
+        }
+        let stderr = self.stderr_reader.join().unwrap_or_default();
+        Ok((console, last_lines(&stderr, 5)))
+    }
+}
+
+/// Reads the console, saving it to `file` and passing it on. A write error is
+/// returned at the end, but reading goes on so QEMU never blocks on a full pipe.
+fn copy_console(
+    mut from: impl Read,
+    mut file: Option<File>,
+    tx: mpsc::Sender<Vec<u8>>,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut write_result = Ok(());
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if let (Some(f), true) = (file.as_mut(), write_result.is_ok()) {
+            write_result = f.write_all(&buf[..n]);
+        }
+        let _ = tx.send(buf[..n].to_vec());
+    }
+    if let (Some(f), true) = (file.as_mut(), write_result.is_ok()) {
+        write_result = f.sync_data();
+    }
+    write_result
+}
+
+/// Keeps the last `keep` bytes of a stream.
+fn read_tail(mut from: impl Read, keep: usize) -> Vec<u8> {
+    let mut tail = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&buf[..n]);
+        if tail.len() > 2 * keep {
+            tail.drain(..tail.len() - keep);
+        }
+    }
+    tail
+}
+
+fn last_lines(bytes: &[u8], n: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(n)..].join("; ")
+}
+
+/// Receives console output until QEMU closes it or a deadline passes;
+/// returns the console and whether a deadline passed.
+fn follow(chunks: &Receiver<Vec<u8>>, limits: &Limits) -> (Vec<u8>, bool) {
+    let mut console = Vec::new();
+    let mut deadline = Instant::now() + limits.boot;
+    let (mut started, mut done) = (false, false);
+    loop {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return (console, true);
+        };
+        match chunks.recv_timeout(left) {
+            Ok(chunk) => {
+                let scan_from = console.len().saturating_sub(200);
+                console.extend_from_slice(&chunk);
+                let now = Instant::now();
+                if !started && find_from(&console, limits.start_marker, scan_from).is_some() {
+                    started = true;
+                    deadline = now + limits.after_start;
+                }
+                let done_now = limits
+                    .done_marker
+                    .is_some_and(|m| find_from(&console, m, scan_from).is_some());
+                if started && !done && done_now {
+                    done = true;
+                    deadline = deadline.min(now + limits.grace);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => return (console, true),
+            Err(RecvTimeoutError::Disconnected) => return (console, false),
+        }
+    }
+}
+
+/// Makes sure QEMU is gone: killed at once after a deadline, else given
+/// `grace` to exit by itself after closing its output. Returns whether it
+/// had to be killed.
+fn stop(child: &mut Child, timed_out: bool, grace: Duration) -> bool {
+    if !timed_out {
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    kill_group(child);
+    true
+}
+
+/// Kills QEMU's whole process group. QEMU is not reaped yet, so its pid (the
+/// group id) cannot have been reused by another process.
+fn kill_group(child: &Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill has no memory effects; the group is ours (process_group(0)).
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
