@@ -29,3 +29,15 @@ fn scratch() {
     }
     println!("{name}: {ok}/{trials} builds {} runs {} time {:?}", builds as f64 / trials as f64, runs as f64 / trials as f64, t0.elapsed());
 }
+
+#[test]
+#[ignore]
+fn gen_time() {
+    let t0 = std::time::Instant::now();
+    for t in 0..10 {
+        let mut rng = Rng::derived(1, 2, t);
+        let h = generate(&mut rng, 15000, true, 0.05);
+        assert_eq!(h.graph.len(), 15000);
+    }
+    println!("gen: {:?}/trial", t0.elapsed() / 10);
+}

@@ -416,6 +416,161 @@ fn missing_build_command_is_one_clear_error() {
     let r = culprit(repo.home.path(), &args);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     let error = r.json()["error"].as_str().unwrap().to_owned();
-    assert!(error.starts_with(&format!("cannot build --bad {}: command not found", h[2])), "{error}");
+    assert!(
+        error.starts_with(&format!("cannot build --bad {}: command not found", h[2])),
+        "{error}"
+    );
     assert_eq!(error.lines().count(), 1);
 }
+
+#[test]
+fn exit_125_means_could_not_test_and_the_commit_is_skipped() {
+    let mut repo = TestRepo::new();
+    let mut h = Vec::new();
+    for i in 0..6 {
+        let marker = match i {
+            3 => "CANT\n",
+            4.. => "BUG\n",
+            _ => "",
+        };
+        h.push(repo.commit_code(&format!("commit {i}"), &format!("{marker}int a{i};\n")));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert!(
+        r.stdout
+            .contains("all runs: could not test (exit status 125)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!("# git bisect skip {}\n", h[3])));
+    // Commit 3 could not be tested, so it stays a suspect beside commit 4.
+    assert_eq!(r.json()["outcome"], "inconclusive");
+    let candidates: Vec<&str> = r.json()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(candidates, [&h[3], &h[4]]);
+}
+
+#[test]
+fn infrastructure_trouble_stops_the_bisection() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(6, 4, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    // The test dies of a signal-like status (130) where code.c has f2.
+    let i = args.iter().position(|a| *a == "sh test.sh").unwrap();
+    args[i] = "if grep -q 'int f2;' code.c && ! grep -q BUG code.c; then exit 130; fi; sh test.sh";
+    args.extend(["--good", &h[0], "--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("all runs: infrastructure problem (exit status 130)\n"),
+        "{}",
+        r.stdout
+    );
+    let error = r.json()["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("too many infrastructure problems at "),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_hanging_test_is_killed_at_the_time_limit() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    let i = args.iter().position(|a| *a == "sh test.sh").unwrap();
+    args[i] = "sleep 30";
+    args.extend(["--good", &h[0], "--runs", "1", "--test-timeout", "1"]);
+    let started = std::time::Instant::now();
+    let r = culprit(repo.home.path(), &args);
+    assert!(started.elapsed().as_secs() < 20);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("all runs: test timed out after 1s\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn whole_log_of_a_small_bisection() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(6, 3, "BUG");
+    repo.git(&["tag", "v1.0", &h[1]]);
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--runs", "2"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let log: Vec<&str> = r
+        .lines()
+        .into_iter()
+        .filter(|l| !l.starts_with("revisions tested:"))
+        .take_while(|l| !l.starts_with("crash: "))
+        .chain(r.lines().into_iter().filter(|l| l.starts_with("crash: ")))
+        .collect();
+    let total = r
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("revisions tested: 4, total time: "))
+        .map(|l| l.contains(" (build: ") && l.contains(", test: "));
+    assert_eq!(total, Some(true), "{}", r.stdout);
+    assert_eq!(log.join("\n"), GOLDEN.trim_end());
+}
+
+/// The log up to the crash title (the report text is the crash parser's).
+const GOLDEN: &str = "\
+bisecting cause commit starting from 4783c8283e12b63d344bf33f09392af0a31a1ca3
+testing commit 4783c8283e12b63d344bf33f09392af0a31a1ca3
+build signature: c51e84ecedfd440682c03e937d1fb32d6a1a1ac984c486cb5cd56efde7807125
+all runs: crashed: WARNING in foo
+testing release v1.0
+testing commit ce2870c422ee4c9d7b0a7d66bf100fdf70102875
+build signature: 9c9322d6474d1aee10ff9b92c8547ab46fbb2e890e7e3c007aaa8874734a596b
+all runs: OK
+# git bisect start 4783c8283e12b63d344bf33f09392af0a31a1ca3 ce2870c422ee4c9d7b0a7d66bf100fdf70102875
+Bisecting: 1 revision left to test after this (roughly 1 step)
+[666655dab3dbb1c6ea7e039503fab0e57c218ce5] commit 3
+
+testing commit 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+build signature: d55a0d5d34e193e63d3ee4fd384928e959eb702e0e61cab53ac4e7f39dcdb8bc
+all runs: crashed: WARNING in foo
+# git bisect bad 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+Bisecting: 0 revisions left to test after this (roughly 0 steps)
+[8b559f63ef52fca22e4c209fd57049b20a62d861] commit 2
+
+testing commit 8b559f63ef52fca22e4c209fd57049b20a62d861
+build signature: 4a6d32c68b4f6e417b6b2d6529e563387c499175987726887f4021356b934a94
+all runs: OK
+# git bisect good 8b559f63ef52fca22e4c209fd57049b20a62d861
+666655dab3dbb1c6ea7e039503fab0e57c218ce5 is the first bad commit
+commit 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+Author: Ann Author <ann@example.com>
+Date:   Tue Nov 14 22:25:20 2023 +0000
+
+    commit 3
+
+ code.c | 2 ++
+ 1 file changed, 2 insertions(+)
+
+culprit signature: d55a0d5d34e193e63d3ee4fd384928e959eb702e0e61cab53ac4e7f39dcdb8bc
+parent  signature: 4a6d32c68b4f6e417b6b2d6529e563387c499175987726887f4021356b934a94
+first bad commit: 666655dab3dbb1c6ea7e039503fab0e57c218ce5 commit 3
+recipients (to): [\"ann@example.com\"]
+recipients (cc): []
+crash: WARNING in foo
+";

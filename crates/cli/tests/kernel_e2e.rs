@@ -53,7 +53,13 @@ fn kernel_cause_and_fix_bisections_find_their_culprits() {
     let cause = bisect(&root, &scenario, work.path(), "cause", "");
     check_cause(&scenario, &cause);
     eprintln!("cause bisection done after {:?}", started.elapsed());
-    let fix = bisect(&root, &scenario, work.path(), "fix", "fix = true\ngood_end = \"master\"\n");
+    let fix = bisect(
+        &root,
+        &scenario,
+        work.path(),
+        "fix",
+        "fix = true\ngood_end = \"master\"\n",
+    );
     check_fix(&scenario, &fix);
     eprintln!("kernel end-to-end test took {:?}", started.elapsed());
 }
@@ -86,7 +92,11 @@ fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) ->
     let log = String::from_utf8_lossy(&out.stdout).into_owned();
     std::fs::write(work.join(format!("{name}.log")), &log).expect("keep the log");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{name} bisection failed:\n{log}\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name} bisection failed:\n{log}\n{stderr}"
+    );
     let text = std::fs::read_to_string(&json).expect("JSON outcome");
     let json = serde_json::from_str(&text).expect("JSON outcome parses");
     Run { log, json }
@@ -117,25 +127,41 @@ fn check_cause(scenario: &Path, run: &Run) {
     ] {
         assert!(log.contains(&line), "missing {line:?} in:\n{log}");
     }
-    assert!(has_line_like(log, "Bisecting: ", " (roughly ", " steps)"), "{log}");
+    assert!(
+        has_line_like(log, "Bisecting: ", " (roughly ", " steps)"),
+        "{log}"
+    );
     check_common(log);
     check_noop(log);
     check_unrelated_crash_not_bad(log);
     // A docs-only commit builds the same kernel as its parent: its runs
     // are reused, not repeated.
-    assert!(log.contains("reusing its results"), "no signature reuse in:\n{log}");
+    assert!(
+        log.contains("reusing its results"),
+        "no signature reuse in:\n{log}"
+    );
     let json = &run.json;
     assert_eq!(json["outcome"], "culprit", "{json}");
     assert_eq!(json["direction"], "cause");
     assert_eq!(json["culprit"]["hash"], culprit.as_str());
     assert_eq!(json["culprit"]["title"], CAUSE_TITLE);
     assert_eq!(json["crash"]["title"], CRASH);
-    let skipped = json["steps"].as_array().expect("steps").iter().any(|s| s["verdict"] == "skip");
+    let skipped = json["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .any(|s| s["verdict"] == "skip");
     assert!(skipped, "no skipped step in {json}");
     // Trailers: the author and her reviewer; never the Cc: or stable@.
     let to = json["recipients"]["to"].to_string();
-    assert!(to.contains("jane.developer@") && to.contains("rob.reviewer@"), "{to}");
-    assert!(!to.contains("mia.maintainer@") && !to.contains("stable@"), "{to}");
+    assert!(
+        to.contains("jane.developer@") && to.contains("rob.reviewer@"),
+        "{to}"
+    );
+    assert!(
+        !to.contains("mia.maintainer@") && !to.contains("stable@"),
+        "{to}"
+    );
     // get_maintainer.pl ran: kernel/sys.c goes to the kernel's list.
     let cc = json["recipients"]["cc"].to_string();
     assert!(cc.contains("linux-kernel@vger.kernel.org"), "{cc}");
@@ -169,7 +195,10 @@ fn check_common(log: &str) {
     assert!(log.contains("is the first"), "{log}");
     let recipients = log.lines().find(|l| l.starts_with("recipients (to): [\""));
     assert!(recipients.is_some(), "no recipients line in:\n{log}");
-    assert!(has_line_like(log, "revisions tested: ", ", total time: ", ")"), "{log}");
+    assert!(
+        has_line_like(log, "revisions tested: ", ", total time: ", ")"),
+        "{log}"
+    );
 }
 
 /// The culprit changes code: its kernel differs from its parent's.
@@ -197,18 +226,30 @@ fn check_unrelated_crash_not_bad(log: &str) {
         block.push_str(line);
         block.push('\n');
         if line.starts_with("# git bisect bad ") {
-            assert!(block.contains(CRASH), "marked bad without {CRASH}:\n{block}");
+            assert!(
+                block.contains(CRASH),
+                "marked bad without {CRASH}:\n{block}"
+            );
         }
     }
 }
 
 fn has_line_like(log: &str, start: &str, middle: &str, end: &str) -> bool {
-    log.lines().any(|l| l.starts_with(start) && l.contains(middle) && l.ends_with(end))
+    log.lines()
+        .any(|l| l.starts_with(start) && l.contains(middle) && l.ends_with(end))
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").current_dir(repo).args(args).output().expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("git")
+        .current_dir(repo)
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -221,7 +262,11 @@ fn commit_titled(repo: &Path, title: &str) -> String {
     let found = git(repo, &["log", "--format=%H %s", "master"]);
     let hashes: Vec<&str> = found
         .lines()
-        .filter_map(|l| l.split_once(' ').filter(|(_, s)| *s == title).map(|(h, _)| h))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .filter(|(_, s)| *s == title)
+                .map(|(h, _)| h)
+        })
         .collect();
     assert_eq!(hashes.len(), 1, "commits titled {title:?}: {hashes:?}");
     hashes[0].to_owned()

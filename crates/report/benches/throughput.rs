@@ -8,11 +8,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/linux-reports"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/linux-reports"
+    ));
     match test_logs(dir) {
         Some(logs) => {
             let bytes: usize = logs.iter().map(Vec::len).sum();
-            let (elapsed, reports) = best_of(5, || logs.iter().map(|l| culprit_report::parse(l).len()).sum());
+            let (elapsed, reports) = best_of(5, || {
+                logs.iter().map(|l| culprit_report::parse(l).len()).sum()
+            });
             println!(
                 "test data: {} files, {:.1} MB, {} reports: {:.1} MB/s",
                 logs.len(),
@@ -57,7 +62,9 @@ fn test_logs(dir: &Path) -> Option<Vec<Vec<u8>>> {
     let entries = std::fs::read_dir(dir).ok()?;
     let mut logs = Vec::new();
     for entry in entries.flatten() {
-        let Ok(data) = std::fs::read(entry.path()) else { continue };
+        let Ok(data) = std::fs::read(entry.path()) else {
+            continue;
+        };
         let body = memchr::memmem::find(&data, b"\n\n").map_or(&data[..], |i| &data[i + 2..]);
         let body = memchr::memmem::find(body, b"\n\nREPORT:\n").map_or(body, |i| &body[..i + 1]);
         logs.push(body.to_vec());
@@ -83,9 +90,15 @@ Call Trace:\n <IRQ>\n dump_stack_lvl+0x48/0x70\n kasan_report+0xb0/0xe0\n tcp_v4
     let mut log = Vec::with_capacity(size + 4096);
     let mut i = 0usize;
     while log.len() < size {
-        let line = format!("[{:>5}.{:06}][T{:>5}] {}\n", i / 1000, i % 1_000_000, 1000 + i % 5000, NOISE[i % NOISE.len()]);
+        let line = format!(
+            "[{:>5}.{:06}][T{:>5}] {}\n",
+            i / 1000,
+            i % 1_000_000,
+            1000 + i % 5000,
+            NOISE[i % NOISE.len()]
+        );
         log.extend_from_slice(line.as_bytes());
-        if i % 97 == 0 {
+        if i.is_multiple_of(97) {
             log.extend_from_slice(b"executing program 3:\nr0 = openat$fuse(0xffffffffffffff9c, &(0x7f0000000000), 0x2, 0x0)\n");
         }
         i += 1;

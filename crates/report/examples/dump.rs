@@ -6,7 +6,10 @@ fn main() {
             continue;
         };
         for r in culprit_report::parse(&log) {
-            println!("{path}: {} [{}] corrupted={:?} frame={:?} alts={:?}", r.title, r.kind, r.corrupted_reason, r.frame, r.alt_titles);
+            println!(
+                "{path}: {} [{}] corrupted={:?} frame={:?} alts={:?}",
+                r.title, r.kind, r.corrupted_reason, r.frame, r.alt_titles
+            );
             if std::env::var_os("TEXT").is_some() {
                 println!("{}", r.text);
             }

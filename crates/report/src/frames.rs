@@ -21,7 +21,11 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     let mut had_address = false;
     while let Some(rest) = s.strip_prefix("[<").or_else(|| s.strip_prefix("[c")) {
         let close = rest.find(']')?;
-        if !rest[..close].trim_end_matches('>').bytes().all(|c| c.is_ascii_hexdigit()) {
+        if !rest[..close]
+            .trim_end_matches('>')
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit())
+        {
             return None;
         }
         s = rest[close + 1..].trim_start();
@@ -32,7 +36,10 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
         reliable = false;
         s = rest.trim_start();
     }
-    if let Some(rest) = s.strip_prefix('(').filter(|_| had_address || line.contains(") from ")) {
+    if let Some(rest) = s
+        .strip_prefix('(')
+        .filter(|_| had_address || line.contains(") from "))
+    {
         // ARM: "(func) from [<lr>] (caller+0x1/0x2)"; "(func+0x1/0x2)" too.
         let close = rest.find(')')?;
         let name = rest[..close].split('+').next()?;
@@ -81,7 +88,7 @@ fn frame(name: &str, reliable: bool) -> Option<Frame> {
 /// `name` without compiler-generated suffixes (`.isra.0`, `.constprop.3`,
 /// `.part.1`, `.cold`, `.llvm.123`), which vary between builds.
 pub fn clean_func(name: &str) -> String {
-    let name = name.trim();
+    let name = demangle_cpp(name.trim());
     if name.starts_with('<') {
         return name.to_string();
     }
@@ -91,12 +98,24 @@ pub fn clean_func(name: &str) -> String {
     }
 }
 
+/// The plain name of a simple Itanium-mangled C++ symbol (`_Z8fakeNameiii`).
+fn demangle_cpp(name: &str) -> &str {
+    let Some(rest) = name.strip_prefix("_Z") else { return name };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    match rest[..digits].parse::<usize>() {
+        Ok(len) if len > 0 && rest.len() >= digits + len => &rest[digits..digits + len],
+        _ => name,
+    }
+}
+
 /// Whether a title should look past `func`: sanitizer runtime, printk,
 /// locking, scheduling, allocation, string and copy helpers, syscall entry.
 pub fn is_generic(func: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(GENERIC).unwrap_or_else(|_| Regex::new("^$").unwrap_or_else(|_| unreachable!())))
-        .is_match(func)
+    RE.get_or_init(|| {
+        Regex::new(GENERIC).unwrap_or_else(|_| Regex::new("^$").unwrap_or_else(|_| unreachable!()))
+    })
+    .is_match(func)
 }
 
 /// Helpers that never are the culprit themselves. Anchored alternatives,
@@ -157,7 +176,7 @@ const GENERIC: &str = concat!(
     r"cancel_delayed_work_sync|__flush_workqueue|flush_workqueue|drain_workqueue|",
     // Device, driver-core, sysfs and debug-object plumbing around the culprit.
     r"device_(?:add|del|unregister|destroy|release|for_each_child)|devres_release_all|hwrng_unregister|",
-    r"sysfs_remove_\w+|__sysfs_remove\w*|sysfs_create_\w+|kernfs_\w+|kobject_\w+|__kobject_\w+|",
+    r"sysfs_remove_\w+|__sysfs_remove\w*|sysfs_create_\w+|kobject_\w+|__kobject_\w+|",
     r"usb_kill_urb|usb_kill_anchored_urbs|usb_start_wait_urb|usb_\w+_msg|usb_submit_urb|usb_hcd_submit_urb|",
     r"rollback_registered\w*|unregister_netdevice\w*|unregister_netdev|",
     r"\w+_is_static_object|debug_\w+|",
@@ -179,6 +198,9 @@ const GENERIC: &str = concat!(
     r"get_device_parent|device_remove_file\w*|\w+_unregister_device|reacquire_held_locks|logic_\w+|",
     r"\w*vprintk\w*|\w*printk_emit|check_panic_on_warn|__seqprop\w*|ref_tracker_\w+|el1_\w*abort\w*|el1h_\w+|el0t_\w+|do_tag_\w+|",
     r"_*atomic_dec_and\w*|xas_\w+|lock_timer_base|stack_trace_\w+|arch_stack_walk|__phys_addr|folio_unlock|",
+    r"dput|fast_dput|iput|iput_final|fput|__fput_sync|mark_buffer_dirty|__brelse|brelse|put_device|klist_\w+|_compound_head|",
+    r"__folio_put|find_lock_entries|truncate_inode_pages\w*|_*try_to_del_timer_sync|insert_work|_*dev_printk\w*|el1_\w+|",
+    r"_R\w*rust_begin_unwind|rust_begin_unwind|_R\w*panic\w*|\w*_trace_\w*|trace_\w+|\w+_trace|",
     r"\w*_rq_lock\w*|try_to_grab_pending|task_blocks_on_rt_mutex|ldsem_\w+|kernel_fpu_\w+|",
     r"__x86_indirect_thunk\w*",
     r")$"
@@ -196,11 +218,23 @@ mod tests {
     fn reads_frames_in_every_format() {
         let f = |s: &str| Some((s.to_string(), true));
         assert_eq!(func(" kasan_report+0x1a/0x20"), f("kasan_report"));
-        assert_eq!(func(" ? schedule+0x1a/0x20"), Some(("schedule".into(), false)));
-        assert_eq!(func(" [<ffffffff81234567>] tcp_v4_rcv+0x1/0x2 net/ipv4/tcp.c:3"), f("tcp_v4_rcv"));
-        assert_eq!(func("[<80b2f268>] (_raw_spin_unlock) from [<8016fb5c>] (x+0x68/0x104)"), f("_raw_spin_unlock"));
+        assert_eq!(
+            func(" ? schedule+0x1a/0x20"),
+            Some(("schedule".into(), false))
+        );
+        assert_eq!(
+            func(" [<ffffffff81234567>] tcp_v4_rcv+0x1/0x2 net/ipv4/tcp.c:3"),
+            f("tcp_v4_rcv")
+        );
+        assert_eq!(
+            func("[<80b2f268>] (_raw_spin_unlock) from [<8016fb5c>] (x+0x68/0x104)"),
+            f("_raw_spin_unlock")
+        );
         assert_eq!(func(" ip6_xmit.isra.0+0x1/0x2 [ipv6]"), f("ip6_xmit"));
-        assert_eq!(func(" do_thing include/linux/x.h:12 [inline]"), f("do_thing"));
+        assert_eq!(
+            func(" do_thing include/linux/x.h:12 [inline]"),
+            f("do_thing")
+        );
         assert_eq!(func("Call Trace:"), None);
         assert_eq!(func("RIP: 0010:foo+0x1/0x2"), None);
         assert_eq!(func(" <A as B>::f+0x1/0x2"), f("<A as B>::f"));
@@ -208,10 +242,24 @@ mod tests {
 
     #[test]
     fn knows_generic_helpers() {
-        for generic in ["kasan_report", "__asan_load8", "_raw_spin_lock", "mutex_lock_nested", "printk", "memcpy", "kmalloc_trace", "__might_fault"] {
+        for generic in [
+            "kasan_report",
+            "__asan_load8",
+            "_raw_spin_lock",
+            "mutex_lock_nested",
+            "printk",
+            "memcpy",
+            "kmalloc_trace",
+            "__might_fault",
+        ] {
             assert!(is_generic(generic), "{generic}");
         }
-        for specific in ["tcp_v4_rcv", "ext4_evict_inode", "sys_futex", "synchronize_rcu"] {
+        for specific in [
+            "tcp_v4_rcv",
+            "ext4_evict_inode",
+            "sys_futex",
+            "synchronize_rcu",
+        ] {
             assert!(!is_generic(specific), "{specific}");
         }
     }

@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 
 /// The guilty source file of a symbolized report, skipping generic code.
 pub fn guilty_file(report_text: &str) -> Option<String> {
-    let start = crate::kernel::parse(report_text.as_bytes()).first().map_or(0, |r| r.start);
+    let start = crate::kernel::parse(report_text.as_bytes())
+        .first()
+        .map_or(0, |r| r.start);
     let text = &report_text[start.min(report_text.len())..];
     let mut stack_started = false;
     for line in text.lines() {
@@ -16,7 +18,9 @@ pub fn guilty_file(report_text: &str) -> Option<String> {
         if is_stack_end(trimmed) && stack_started {
             break;
         }
-        let Some((func, file)) = frame_and_file(trimmed) else { continue };
+        let Some((func, file)) = frame_and_file(trimmed) else {
+            continue;
+        };
         stack_started = true;
         if !is_generic(&func) && !is_generic_file(&file) {
             return Some(file);
@@ -27,14 +31,28 @@ pub fn guilty_file(report_text: &str) -> Option<String> {
 
 /// Sections after the crash stack (allocation/free stacks, lock lists).
 fn is_stack_end(line: &str) -> bool {
-    ["Allocated by", "Freed by", "The buggy address", "Memory state", "Uninit was", "Modules linked in"].iter().any(|p| line.starts_with(p))
+    [
+        "Allocated by",
+        "Freed by",
+        "The buggy address",
+        "Memory state",
+        "Uninit was",
+        "Modules linked in",
+    ]
+    .iter()
+    .any(|p| line.starts_with(p))
 }
 
 /// The function and source file of a symbolized frame or PC line.
 fn frame_and_file(line: &str) -> Option<(String, String)> {
-    let line = ["RIP: ", "IP: ", "pc : ", "PC is at ", "EIP: ", "epc : "].iter().find_map(|p| line.strip_prefix(p)).map_or(line, |rest| {
-        rest.split_once(':').filter(|(seg, _)| seg.len() <= 4 && seg.bytes().all(|c| c.is_ascii_hexdigit())).map_or(rest, |(_, r)| r)
-    });
+    let line = ["RIP: ", "IP: ", "pc : ", "PC is at ", "EIP: ", "epc : "]
+        .iter()
+        .find_map(|p| line.strip_prefix(p))
+        .map_or(line, |rest| {
+            rest.split_once(':')
+                .filter(|(seg, _)| seg.len() <= 4 && seg.bytes().all(|c| c.is_ascii_hexdigit()))
+                .map_or(rest, |(_, r)| r)
+        });
     let frame = parse_frame(line)?;
     if !frame.reliable {
         return None;
@@ -58,7 +76,8 @@ fn source_path(word: &str) -> Option<String> {
 /// Files of code that every crash passes through.
 fn is_generic_file(file: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(GENERIC_FILES).unwrap_or_else(|e| panic!("generic files: {e}"))).is_match(file)
+    RE.get_or_init(|| Regex::new(GENERIC_FILES).unwrap_or_else(|e| panic!("generic files: {e}")))
+        .is_match(file)
 }
 
 const GENERIC_FILES: &str = concat!(

@@ -117,49 +117,42 @@ pub enum CrashType {
 impl CrashType {
     /// The name used in JSON and in syzkaller's test data.
     pub fn name(self) -> &'static str {
-        match serde_name(self) {
-            Some(n) => n,
-            None => "UNKNOWN",
+        use CrashType::*;
+        match self {
+            Unknown => "UNKNOWN",
+            Warning => "WARNING",
+            Hang => "HANG",
+            Lockdep => "LOCKDEP",
+            DoS => "DoS",
+            MemorySafetyBug => "MEMORY_SAFETY_BUG",
+            Bug => "BUG",
+            Leak => "LEAK",
+            AtomicSleep => "ATOMIC_SLEEP",
+            Ubsan => "UBSAN",
+            RefcountWarning => "REFCOUNT_WARNING",
+            NullPointerDereference => "NULL-POINTER-DEREFERENCE",
+            KasanRead => "KASAN-READ",
+            KasanWrite => "KASAN-WRITE",
+            KasanUseAfterFreeRead => "KASAN-USE-AFTER-FREE-READ",
+            KasanUseAfterFreeWrite => "KASAN-USE-AFTER-FREE-WRITE",
+            KasanInvalidFree => "KASAN-INVALID-FREE",
+            KasanNullPointerDereferenceRead => "KASAN-NULL-POINTER-DEREFERENCE-READ",
+            KasanNullPointerDereferenceWrite => "KASAN-NULL-POINTER-DEREFERENCE-WRITE",
+            KasanUnknown => "KASAN-UNKNOWN",
+            KmsanUninitValue => "KMSAN-UNINIT-VALUE",
+            KmsanInfoLeak => "KMSAN-INFO-LEAK",
+            KmsanUseAfterFree => "KMSAN-USE-AFTER-FREE",
+            KcsanDataRace => "KCSAN-DATARACE",
+            KfenceRead => "KFENCE-READ",
+            KfenceWrite => "KFENCE-WRITE",
+            KfenceUseAfterFreeRead => "KFENCE-USE-AFTER-FREE-READ",
+            KfenceUseAfterFreeWrite => "KFENCE-USE-AFTER-FREE-WRITE",
+            KfenceInvalidFree => "KFENCE-INVALID-FREE",
+            KfenceMemoryCorruption => "KFENCE-MEMORY-CORRUPTION",
+            SyzFailure => "SYZ_FAILURE",
+            Reboot => "REBOOT",
         }
     }
-}
-
-fn serde_name(kind: CrashType) -> Option<&'static str> {
-    use CrashType::*;
-    Some(match kind {
-        Unknown => "UNKNOWN",
-        Warning => "WARNING",
-        Hang => "HANG",
-        Lockdep => "LOCKDEP",
-        DoS => "DoS",
-        MemorySafetyBug => "MEMORY_SAFETY_BUG",
-        Bug => "BUG",
-        Leak => "LEAK",
-        AtomicSleep => "ATOMIC_SLEEP",
-        Ubsan => "UBSAN",
-        RefcountWarning => "REFCOUNT_WARNING",
-        NullPointerDereference => "NULL-POINTER-DEREFERENCE",
-        KasanRead => "KASAN-READ",
-        KasanWrite => "KASAN-WRITE",
-        KasanUseAfterFreeRead => "KASAN-USE-AFTER-FREE-READ",
-        KasanUseAfterFreeWrite => "KASAN-USE-AFTER-FREE-WRITE",
-        KasanInvalidFree => "KASAN-INVALID-FREE",
-        KasanNullPointerDereferenceRead => "KASAN-NULL-POINTER-DEREFERENCE-READ",
-        KasanNullPointerDereferenceWrite => "KASAN-NULL-POINTER-DEREFERENCE-WRITE",
-        KasanUnknown => "KASAN-UNKNOWN",
-        KmsanUninitValue => "KMSAN-UNINIT-VALUE",
-        KmsanInfoLeak => "KMSAN-INFO-LEAK",
-        KmsanUseAfterFree => "KMSAN-USE-AFTER-FREE",
-        KcsanDataRace => "KCSAN-DATARACE",
-        KfenceRead => "KFENCE-READ",
-        KfenceWrite => "KFENCE-WRITE",
-        KfenceUseAfterFreeRead => "KFENCE-USE-AFTER-FREE-READ",
-        KfenceUseAfterFreeWrite => "KFENCE-USE-AFTER-FREE-WRITE",
-        KfenceInvalidFree => "KFENCE-INVALID-FREE",
-        KfenceMemoryCorruption => "KFENCE-MEMORY-CORRUPTION",
-        SyzFailure => "SYZ_FAILURE",
-        Reboot => "REBOOT",
-    })
 }
 
 impl std::fmt::Display for CrashType {

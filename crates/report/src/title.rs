@@ -69,14 +69,54 @@ pub fn with_frame(head: &str, frame: &str) -> String {
     }
 }
 
+/// The name a title uses for `func`: syscall wrappers named after the
+/// syscall, and a few functions that were renamed over kernel versions
+/// named as they are today.
+pub fn canonical_frame(func: &str) -> String {
+    for wrapper in ["__se_sys_", "__do_sys_"] {
+        if let Some(rest) = func.strip_prefix(wrapper) {
+            return rest.to_string();
+        }
+    }
+    for arch in [
+        "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__s390_", "__",
+    ] {
+        if let Some(rest) = func.strip_prefix(arch) {
+            if rest.starts_with("sys_") || rest.starts_with("compat_sys_") {
+                return rest.to_string();
+            }
+        }
+    }
+    if let Some(rest) = func
+        .strip_prefix("ksys_")
+        .or_else(|| func.strip_prefix("sys_"))
+    {
+        return rest.to_string();
+    }
+    match func {
+        "synchronize_sched"
+        | "synchronize_rcu_expedited"
+        | "synchronize_rcu_bh"
+        | "__synchronize_srcu" => "synchronize_rcu".into(),
+        "smp_call_function_single" | "smp_call_function_many" => "smp_call_function".into(),
+        _ => func.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn replaces_volatile_parts_only() {
-        assert_eq!(normalize("executor 2: failed (errno 0)"), "executor NUM: failed (errno NUM)");
-        assert_eq!(normalize("signal overflow: 808464432/16776764"), "signal overflow: ADDR/ADDR");
+        assert_eq!(
+            normalize("executor 2: failed (errno 0)"),
+            "executor NUM: failed (errno NUM)"
+        );
+        assert_eq!(
+            normalize("signal overflow: 808464432/16776764"),
+            "signal overflow: ADDR/ADDR"
+        );
         assert_eq!(normalize("at addr ffff88003a3b4c00"), "at addr ADDR");
         assert_eq!(normalize("x25_connect ext4 0x1f"), "x25_connect ext4 ADDR");
         assert_eq!(normalize("unknown-block(0,0)"), "unknown-block(NUM,NUM)");
@@ -86,27 +126,9 @@ mod tests {
     #[test]
     fn places_the_frame() {
         assert_eq!(with_frame("WARNING", "f"), "WARNING in f");
-        assert_eq!(with_frame("WARNING in {FRAME}/usb_submit_urb", "f"), "WARNING in f/usb_submit_urb");
-    }
-}
-
-/// The name a title uses for `func`: syscall wrappers named after the
-/// syscall, and a few functions that were renamed over kernel versions
-/// named as they are today.
-pub fn canonical_frame(func: &str) -> String {
-    for arch in ["__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__s390_", "__se_", "__do_", "__"] {
-        if let Some(rest) = func.strip_prefix(arch) {
-            if rest.starts_with("sys_") || rest.starts_with("compat_sys_") {
-                return rest.to_string();
-            }
-        }
-    }
-    if let Some(rest) = func.strip_prefix("ksys_").or_else(|| func.strip_prefix("sys_")) {
-        return rest.to_string();
-    }
-    match func {
-        "synchronize_sched" | "synchronize_rcu_expedited" | "synchronize_rcu_bh" | "__synchronize_srcu" => "synchronize_rcu".into(),
-        "smp_call_function_single" | "smp_call_function_many" => "smp_call_function".into(),
-        _ => func.to_string(),
+        assert_eq!(
+            with_frame("WARNING in {FRAME}/usb_submit_urb", "f"),
+            "WARNING in f/usb_submit_urb"
+        );
     }
 }

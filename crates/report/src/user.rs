@@ -36,7 +36,9 @@ pub fn parse(log: &[u8]) -> Vec<Report> {
     let mut reports = Vec::new();
     let mut pos = 0;
     while pos < log.len() {
-        let Some(found) = searcher().find(&log[pos..]) else { break };
+        let Some(found) = searcher().find(&log[pos..]) else {
+            break;
+        };
         let line = lines::line_at(log, pos + found.start());
         let text = String::from_utf8_lossy(line.text).into_owned();
         let report = match found.pattern().as_usize() {
@@ -75,7 +77,13 @@ fn sanitizer_frame(line: &str) -> Option<String> {
         return None;
     }
     let rest = rest.trim_start();
-    let rest = rest.strip_prefix("0x").map(|r| r.trim_start_matches(|c: char| c.is_ascii_hexdigit()).trim_start()).unwrap_or(rest);
+    let rest = rest
+        .strip_prefix("0x")
+        .map(|r| {
+            r.trim_start_matches(|c: char| c.is_ascii_hexdigit())
+                .trim_start()
+        })
+        .unwrap_or(rest);
     let func = rest.strip_prefix("in ")?;
     let func = func.split(" /").next().unwrap_or(func);
     let func = func.split(" (").next().unwrap_or(func).trim();
@@ -90,14 +98,43 @@ fn sanitizer_frame(line: &str) -> Option<String> {
 /// Sanitizer runtime, libc and allocator frames a title never names.
 fn is_runtime(func: &str) -> bool {
     const RUNTIME: [&str; 14] = [
-        "__asan", "__interceptor", "__sanitizer", "__lsan", "__ubsan", "__hwasan", "___interceptor", "operator new", "operator delete",
-        "__libc", "_start", "__GI_", "___asan", "__msan",
+        "__asan",
+        "__interceptor",
+        "__sanitizer",
+        "__lsan",
+        "__ubsan",
+        "__hwasan",
+        "___interceptor",
+        "operator new",
+        "operator delete",
+        "__libc",
+        "_start",
+        "__GI_",
+        "___asan",
+        "__msan",
     ];
     const EXACT: [&str; 16] = [
-        "malloc", "calloc", "realloc", "free", "strdup", "strndup", "memcpy", "memmove", "memset", "memcmp", "strlen", "strcpy",
-        "strcmp", "abort", "raise", "posix_memalign",
+        "malloc",
+        "calloc",
+        "realloc",
+        "free",
+        "strdup",
+        "strndup",
+        "memcpy",
+        "memmove",
+        "memset",
+        "memcmp",
+        "strlen",
+        "strcpy",
+        "strcmp",
+        "abort",
+        "raise",
+        "posix_memalign",
     ];
-    RUNTIME.iter().any(|p| func.starts_with(p)) || EXACT.contains(&func) || func.starts_with("std::") || func.starts_with("__cxa")
+    RUNTIME.iter().any(|p| func.starts_with(p))
+        || EXACT.contains(&func)
+        || func.starts_with("std::")
+        || func.starts_with("__cxa")
 }
 
 /// The first frame of the first stack after the header that is user code.
@@ -116,14 +153,30 @@ fn first_user_frame(lines: &[(Line<'_>, String)]) -> Option<String> {
 
 /// Where a sanitizer report ends: its `SUMMARY:` or `ABORTING` line.
 fn sanitizer_end(lines: &[(Line<'_>, String)]) -> usize {
-    let last = lines.iter().position(|(_, t)| t.starts_with("SUMMARY: ") || t.contains("ABORTING"));
+    let last = lines
+        .iter()
+        .position(|(_, t)| t.starts_with("SUMMARY: ") || t.contains("ABORTING"));
     let last = last.unwrap_or(lines.len().saturating_sub(1));
     lines.get(last).map_or(0, |(l, _)| l.end)
 }
 
-fn report(title: String, kind: CrashType, frame: Option<String>, start: usize, end: usize, lines: &[(Line<'_>, String)]) -> Report {
-    let text: String = lines.iter().take_while(|(l, _)| l.start < end).map(|(_, t)| format!("{t}\n")).collect();
-    let corrupted_reason = frame.is_none().then(|| "no stack trace".to_string()).filter(|_| title.ends_with("corrupted"));
+fn report(
+    title: String,
+    kind: CrashType,
+    frame: Option<String>,
+    start: usize,
+    end: usize,
+    lines: &[(Line<'_>, String)],
+) -> Report {
+    let text: String = lines
+        .iter()
+        .take_while(|(l, _)| l.start < end)
+        .map(|(_, t)| format!("{t}\n"))
+        .collect();
+    let corrupted_reason = frame
+        .is_none()
+        .then(|| "no stack trace".to_string())
+        .filter(|_| title.ends_with("corrupted"));
     Report {
         title,
         alt_titles: Vec::new(),
@@ -139,9 +192,13 @@ fn report(title: String, kind: CrashType, frame: Option<String>, start: usize, e
 }
 
 fn asan(log: &[u8], line: Line<'_>, text: &str) -> Option<Report> {
-    let tool = if text.contains("HWAddressSanitizer") { "HWAddressSanitizer" } else { "AddressSanitizer" };
+    let tool = if text.contains("HWAddressSanitizer") {
+        "HWAddressSanitizer"
+    } else {
+        "AddressSanitizer"
+    };
     let after = text.split_once("Sanitizer: ")?.1;
-    let bug = after.split(|c: char| c == ' ' || c == ':').next().unwrap_or("unknown");
+    let bug = after.split([' ', ':']).next().unwrap_or("unknown");
     let lines = following(log, line, MAX_LINES);
     let access = lines.iter().take(6).find_map(|(_, t)| {
         let t = t.trim_start();
@@ -156,15 +213,36 @@ fn asan(log: &[u8], line: Line<'_>, text: &str) -> Option<Report> {
     let frame = first_user_frame(&lines);
     let head = format!("{tool}: {bug}{}", access.unwrap_or(""));
     let title = format!("{head} in {}", frame.as_deref().unwrap_or("corrupted"));
-    let kind = if bug == "SEGV" { CrashType::DoS } else { CrashType::MemorySafetyBug };
-    Some(report(title, kind, frame, line.start, sanitizer_end(&lines), &lines))
+    let kind = if bug == "SEGV" {
+        CrashType::DoS
+    } else {
+        CrashType::MemorySafetyBug
+    };
+    Some(report(
+        title,
+        kind,
+        frame,
+        line.start,
+        sanitizer_end(&lines),
+        &lines,
+    ))
 }
 
 fn lsan(log: &[u8], line: Line<'_>) -> Option<Report> {
     let lines = following(log, line, MAX_LINES);
     let frame = first_user_frame(&lines);
-    let title = format!("LeakSanitizer: memory leak in {}", frame.as_deref().unwrap_or("corrupted"));
-    Some(report(title, CrashType::Leak, frame, line.start, sanitizer_end(&lines), &lines))
+    let title = format!(
+        "LeakSanitizer: memory leak in {}",
+        frame.as_deref().unwrap_or("corrupted")
+    );
+    Some(report(
+        title,
+        CrashType::Leak,
+        frame,
+        line.start,
+        sanitizer_end(&lines),
+        &lines,
+    ))
 }
 
 /// `file.c:12:5: runtime error: signed integer overflow: 1 + 2 ...`
@@ -177,11 +255,24 @@ fn ubsan(log: &[u8], line: Line<'_>, text: &str) -> Option<Report> {
     let what = message.split(':').next().unwrap_or(message);
     let what = normalize(what.split(" of type").next().unwrap_or(what));
     let lines = following(log, line, 64);
-    let stack: Vec<_> = lines.iter().skip(1).take_while(|(_, t)| sanitizer_frame(t).is_some()).cloned().collect();
-    let frame = first_user_frame(&[vec![lines[0].clone()], stack.clone()].concat()).unwrap_or_else(|| file.to_string());
+    let stack: Vec<_> = lines
+        .iter()
+        .skip(1)
+        .take_while(|(_, t)| sanitizer_frame(t).is_some())
+        .cloned()
+        .collect();
+    let frame = first_user_frame(&[vec![lines[0].clone()], stack.clone()].concat())
+        .unwrap_or_else(|| file.to_string());
     let end = stack.last().map_or(line.end, |(l, _)| l.end);
     let title = format!("UBSan: {what} in {frame}");
-    Some(report(title, CrashType::Ubsan, Some(frame), line.start, end, &lines))
+    Some(report(
+        title,
+        CrashType::Ubsan,
+        Some(frame),
+        line.start,
+        end,
+        &lines,
+    ))
 }
 
 /// `thread 'main' panicked at src/main.rs:3:5:` then the message (Rust 1.73+),
@@ -200,14 +291,34 @@ fn rust_panic(log: &[u8], line: Line<'_>, text: &str) -> Option<Report> {
     let file = location.split(':').next().unwrap_or(&location).to_string();
     let message = normalize(message.trim());
     let message: String = message.chars().take(100).collect();
-    let title = if message.is_empty() { format!("panic in {file}") } else { format!("panic in {file}: {message}") };
-    let end = lines.iter().take(2).last().map_or(line.end, |(l, _)| l.end);
+    let title = if message.is_empty() {
+        format!("panic in {file}")
+    } else {
+        format!("panic in {file}: {message}")
+    };
+    let end = lines
+        .get(1)
+        .or(lines.first())
+        .map_or(line.end, |(l, _)| l.end);
     let end = lines
         .iter()
-        .take_while(|(l, t)| l.start < end || t.starts_with("stack backtrace") || t.starts_with("note: ") || t.trim_start().starts_with(|c: char| c.is_ascii_digit()) || t.trim_start().starts_with("at "))
+        .take_while(|(l, t)| {
+            l.start < end
+                || t.starts_with("stack backtrace")
+                || t.starts_with("note: ")
+                || t.trim_start().starts_with(|c: char| c.is_ascii_digit())
+                || t.trim_start().starts_with("at ")
+        })
         .last()
         .map_or(end, |(l, _)| l.end);
-    Some(report(title, CrashType::DoS, Some(file), line.start, end, &lines))
+    Some(report(
+        title,
+        CrashType::DoS,
+        Some(file),
+        line.start,
+        end,
+        &lines,
+    ))
 }
 
 /// Shell and kernel notices that a program died of SIGABRT or SIGSEGV:
@@ -216,19 +327,33 @@ fn killed(line: Line<'_>, text: &str, what: &str) -> Option<Report> {
     let at = text.find(what)?;
     let before = text[..at].trim_end();
     // Only shell-style notices: the word starts the line or follows a pid.
-    let starts = before.is_empty() || before.rsplit(' ').next().is_some_and(|w| w.bytes().all(|c| c.is_ascii_digit()));
+    let starts = before.is_empty()
+        || before
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| w.bytes().all(|c| c.is_ascii_digit()));
     if !starts {
         return None;
     }
     let after = text[at + what.len()..].trim_start();
     let after = after.strip_prefix("(core dumped)").unwrap_or(after).trim();
-    let program = after.split_whitespace().next().map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+    let program = after
+        .split_whitespace()
+        .next()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
     let title = match &program {
         Some(p) if !p.is_empty() => format!("{what} in {p}"),
         _ => what.to_string(),
     };
     let lines = vec![(line, text.to_string())];
-    Some(report(title, CrashType::DoS, program, line.start, line.end, &lines))
+    Some(report(
+        title,
+        CrashType::DoS,
+        program,
+        line.start,
+        line.end,
+        &lines,
+    ))
 }
 
 #[cfg(test)]
@@ -237,9 +362,18 @@ mod tests {
 
     #[test]
     fn reads_sanitizer_frames() {
-        assert_eq!(sanitizer_frame("    #0 0x4f3b2c in use_after /src/a.c:12:3").as_deref(), Some("use_after"));
-        assert_eq!(sanitizer_frame("    #1 0x7f in main (/bin/prog+0x1234)").as_deref(), Some("main"));
-        assert_eq!(sanitizer_frame("    #2 0x7f in Foo::bar(int) /x.cc:3").as_deref(), Some("Foo::bar"));
+        assert_eq!(
+            sanitizer_frame("    #0 0x4f3b2c in use_after /src/a.c:12:3").as_deref(),
+            Some("use_after")
+        );
+        assert_eq!(
+            sanitizer_frame("    #1 0x7f in main (/bin/prog+0x1234)").as_deref(),
+            Some("main")
+        );
+        assert_eq!(
+            sanitizer_frame("    #2 0x7f in Foo::bar(int) /x.cc:3").as_deref(),
+            Some("Foo::bar")
+        );
         assert_eq!(sanitizer_frame("#x nothing"), None);
     }
 

@@ -4,18 +4,32 @@ use std::path::Path;
 
 #[test]
 fn guilty_files_of_symbolized_reports() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/linux-guilty"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata/linux-guilty"
+    ));
     if !dir.is_dir() {
-        println!("SKIPPED: {} is absent; the guilty-file cases do not run", dir.display());
+        println!(
+            "SKIPPED: {} is absent; the guilty-file cases do not run",
+            dir.display()
+        );
         return;
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     let (mut total, mut right) = (0, 0);
     for path in entries {
         let data = String::from_utf8_lossy(&std::fs::read(&path).expect("read file")).into_owned();
-        let Some((header, report)) = data.split_once("\n\n") else { continue };
-        let Some(expected) = header.lines().find_map(|l| l.strip_prefix("FILE: ")) else { continue };
+        let Some((header, report)) = data.split_once("\n\n") else {
+            continue;
+        };
+        let Some(expected) = header.lines().find_map(|l| l.strip_prefix("FILE: ")) else {
+            continue;
+        };
         total += 1;
         let got = culprit_report::guilty_file(report);
         if got.as_deref() == Some(expected.trim()) {

@@ -6,11 +6,18 @@
 use std::path::{Path, PathBuf};
 
 fn testdata(dir: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata")).join(dir);
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/testdata"
+    ))
+    .join(dir);
     if path.is_dir() {
         Some(path)
     } else {
-        println!("SKIPPED: {} is absent; the shared test data cases do not run", path.display());
+        println!(
+            "SKIPPED: {} is absent; the shared test data cases do not run",
+            path.display()
+        );
         None
     }
 }
@@ -30,7 +37,9 @@ fn split(data: &[u8]) -> (Expected, &[u8]) {
     let header_end = memchr::memmem::find(data, b"\n\n").map_or(data.len(), |i| i + 2);
     let mut exp = Expected::default();
     for line in String::from_utf8_lossy(&data[..header_end]).lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim().to_string();
         match key {
             "TITLE" => exp.title = value,
@@ -82,13 +91,16 @@ fn check(name: &str, data: &[u8], t: &mut Tally) {
         t.no_crash += 1;
         match got {
             None => t.no_crash_ok += 1,
-            Some(r) => t.mismatches.push(format!("{name}: expected no crash, got {:?}", r.title)),
+            Some(r) => t
+                .mismatches
+                .push(format!("{name}: expected no crash, got {:?}", r.title)),
         }
         return;
     }
     t.crashes += 1;
     let Some(r) = got else {
-        t.mismatches.push(format!("{name}: no crash found, expected {:?}", exp.title));
+        t.mismatches
+            .push(format!("{name}: no crash found, expected {:?}", exp.title));
         return;
     };
     let mut problems = Vec::new();
@@ -115,7 +127,10 @@ fn check(name: &str, data: &[u8], t: &mut Tally) {
     if r.corrupted == exp.corrupted {
         t.corrupted += 1;
     } else {
-        problems.push(format!("corrupted {} != {} ({:?})", r.corrupted, exp.corrupted, r.corrupted_reason));
+        problems.push(format!(
+            "corrupted {} != {} ({:?})",
+            r.corrupted, exp.corrupted, r.corrupted_reason
+        ));
     }
     if r.suppressed == exp.suppressed {
         t.suppressed += 1;
@@ -123,19 +138,29 @@ fn check(name: &str, data: &[u8], t: &mut Tally) {
         problems.push(format!("suppressed {} != {}", r.suppressed, exp.suppressed));
     }
     if !problems.is_empty() {
-        t.mismatches.push(format!("{name}: {}", problems.join("; ")));
+        t.mismatches
+            .push(format!("{name}: {}", problems.join("; ")));
     }
 }
 
 #[test]
 fn linux_reports_meet_the_bars() {
-    let Some(dir) = testdata("linux-reports") else { return };
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).expect("read test data dir").flatten().map(|e| e.path()).collect();
+    let Some(dir) = testdata("linux-reports") else {
+        return;
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read test data dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     let mut t = Tally::default();
     for path in entries {
         let data = std::fs::read(&path).expect("read test file");
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         check(&name, &data, &mut t);
     }
     for m in &t.mismatches {
@@ -143,15 +168,48 @@ fn linux_reports_meet_the_bars() {
     }
     let title_rate = pct(t.titles, t.crashes);
     let corrupted_rate = pct(t.corrupted, t.crashes);
-    println!("files: {}, with a crash: {}, without: {}", t.files, t.crashes, t.no_crash);
-    println!("exact titles: {title_rate:.1}% ({}/{})", t.titles, t.crashes);
-    println!("alt titles:   {:.1}% ({}/{})", pct(t.alts, t.crashes), t.alts, t.crashes);
-    println!("types:        {:.1}% ({}/{})", pct(t.kinds, t.typed), t.kinds, t.typed);
-    println!("corrupted:    {corrupted_rate:.1}% ({}/{})", t.corrupted, t.crashes);
-    println!("suppressed:   {:.1}% ({}/{})", pct(t.suppressed, t.crashes), t.suppressed, t.crashes);
-    println!("no-crash files reported as no crash: {}/{}", t.no_crash_ok, t.no_crash);
+    println!(
+        "files: {}, with a crash: {}, without: {}",
+        t.files, t.crashes, t.no_crash
+    );
+    println!(
+        "exact titles: {title_rate:.1}% ({}/{})",
+        t.titles, t.crashes
+    );
+    println!(
+        "alt titles:   {:.1}% ({}/{})",
+        pct(t.alts, t.crashes),
+        t.alts,
+        t.crashes
+    );
+    println!(
+        "types:        {:.1}% ({}/{})",
+        pct(t.kinds, t.typed),
+        t.kinds,
+        t.typed
+    );
+    println!(
+        "corrupted:    {corrupted_rate:.1}% ({}/{})",
+        t.corrupted, t.crashes
+    );
+    println!(
+        "suppressed:   {:.1}% ({}/{})",
+        pct(t.suppressed, t.crashes),
+        t.suppressed,
+        t.crashes
+    );
+    println!(
+        "no-crash files reported as no crash: {}/{}",
+        t.no_crash_ok, t.no_crash
+    );
     assert!(t.files > 400, "only {} test files", t.files);
     assert!(title_rate >= 97.0, "exact titles {title_rate:.1}% < 97%");
-    assert!(corrupted_rate >= 95.0, "corrupted {corrupted_rate:.1}% < 95%");
-    assert_eq!(t.no_crash_ok, t.no_crash, "files without a crash reported as crashes");
+    assert!(
+        corrupted_rate >= 95.0,
+        "corrupted {corrupted_rate:.1}% < 95%"
+    );
+    assert_eq!(
+        t.no_crash_ok, t.no_crash,
+        "files without a crash reported as crashes"
+    );
 }

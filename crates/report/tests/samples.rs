@@ -44,7 +44,10 @@ fn clean_boot_is_no_crash() {
 #[test]
 fn user_space_sanitizers() {
     let asan = first(&sample("asan-heap-uaf.log")).expect("asan");
-    assert_eq!(asan.title, "AddressSanitizer: heap-use-after-free Read in lookup_entry");
+    assert_eq!(
+        asan.title,
+        "AddressSanitizer: heap-use-after-free Read in lookup_entry"
+    );
     assert_eq!(asan.kind, CrashType::MemorySafetyBug);
     assert!(asan.text.contains("SUMMARY: AddressSanitizer"));
     let lsan = first(&sample("lsan-leak.log")).expect("lsan");
@@ -57,10 +60,16 @@ fn user_space_sanitizers() {
 #[test]
 fn user_space_panics_and_signals() {
     let rust = first(&sample("rust-panic.log")).expect("rust panic");
-    assert_eq!(rust.title, "panic in src/parser.rs: index out of bounds: the len is NUM but the index is NUM");
+    assert_eq!(
+        rust.title,
+        "panic in src/parser.rs: index out of bounds: the len is NUM but the index is NUM"
+    );
     assert_eq!(rust.frame.as_deref(), Some("src/parser.rs"));
     let go = first(&sample("go-panic.log")).expect("go panic");
-    assert_eq!(go.title, "panic: runtime error: index out of range [NUM] with length NUM");
+    assert_eq!(
+        go.title,
+        "panic: runtime error: index out of range [NUM] with length NUM"
+    );
     let segv = first(&sample("segfault.log")).expect("segfault");
     assert_eq!(segv.title, "Segmentation fault in demo");
 }
@@ -68,7 +77,10 @@ fn user_space_panics_and_signals() {
 #[test]
 fn titles_do_not_depend_on_volatile_parts() {
     let a = sample("asan-heap-uaf.log");
-    let b = String::from_utf8(a.clone()).unwrap().replace("31337", "999").replace("0x55f4d3a1b2c7", "0x1234");
+    let b = String::from_utf8(a.clone())
+        .unwrap()
+        .replace("31337", "999")
+        .replace("0x55f4d3a1b2c7", "0x1234");
     assert_eq!(first(&a).unwrap().title, first(b.as_bytes()).unwrap().title);
 }
 

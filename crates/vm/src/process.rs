@@ -202,7 +202,9 @@ fn last_lines(bytes: &[u8], n: usize) -> String {
 fn follow(chunks: &Receiver<Vec<u8>>, limits: &Limits) -> (Vec<u8>, bool) {
     let mut console = Vec::new();
     let mut deadline = Instant::now() + limits.boot;
-    let (mut started, mut done) = (false, false);
+    // Where the start marker ends, once seen: never left out.
+    let mut started: Option<usize> = None;
+    let mut done = false;
     loop {
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return (console, true);
@@ -212,22 +214,46 @@ fn follow(chunks: &Receiver<Vec<u8>>, limits: &Limits) -> (Vec<u8>, bool) {
                 let scan_from = console.len().saturating_sub(200);
                 console.extend_from_slice(&chunk);
                 let now = Instant::now();
-                if !started && find_from(&console, limits.start_marker, scan_from).is_some() {
-                    started = true;
+                if let (None, Some(at)) =
+                    (started, find_from(&console, limits.start_marker, scan_from))
+                {
+                    started = Some(at + limits.start_marker.len());
                     deadline = now + limits.after_start;
                 }
                 let done_now = limits
                     .done_marker
                     .is_some_and(|m| find_from(&console, m, scan_from).is_some());
-                if started && !done && done_now {
+                if started.is_some() && !done && done_now {
                     done = true;
                     deadline = deadline.min(now + limits.grace);
                 }
+                leave_out_middle(&mut console, started.unwrap_or(0).max(KEEP_HEAD));
             }
             Err(RecvTimeoutError::Timeout) => return (console, true),
             Err(RecvTimeoutError::Disconnected) => return (console, false),
         }
     }
+}
+
+/// Console bytes kept in memory from the start (at least; see [`follow`]).
+const KEEP_HEAD: usize = 2 << 20;
+/// Console bytes kept in memory from the end.
+const KEEP_TAIL: usize = 14 << 20;
+/// How far the console may grow past head + tail before the middle goes.
+const SLACK: usize = 4 << 20;
+/// Put where console output was left out.
+pub(crate) const LEFT_OUT_NOTE: &str =
+    "\n[culprit: console output left out here; the console file has all of it]\n";
+
+/// Bounds the memory a flooding guest can take: keeps the first `head` bytes
+/// (boot log and start marker) and the last [`KEEP_TAIL`] (where a crash
+/// report is) for classification. The console file keeps everything.
+fn leave_out_middle(console: &mut Vec<u8>, head: usize) {
+    if console.len() <= head + KEEP_TAIL + SLACK {
+        return;
+    }
+    let cut_to = console.len() - KEEP_TAIL;
+    console.splice(head..cut_to, LEFT_OUT_NOTE.bytes());
 }
 
 /// Makes sure QEMU is gone: killed at once after a deadline, else given
@@ -255,5 +281,63 @@ fn kill_group(child: &Child) {
         unsafe {
             libc::kill(-pid, libc::SIGKILL);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            boot: Duration::from_secs(10),
+            after_start: Duration::from_secs(10),
+            grace: Duration::from_secs(1),
+            start_marker: "culprit: running reproducer",
+            done_marker: Some("culprit: done"),
+        }
+    }
+
+    #[test]
+    fn a_flooding_guest_keeps_head_marker_and_tail_in_bounded_memory() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(b"boot log\nculprit: running reproducer\n".to_vec())
+            .unwrap();
+        let line = vec![b'x'; 1 << 20];
+        for _ in 0..40 {
+            tx.send(line.clone()).unwrap();
+        }
+        tx.send(b"\nBUG: the end\nculprit: done\n".to_vec())
+            .unwrap();
+        drop(tx);
+        let (console, timed_out) = follow(&rx, &limits());
+        assert!(!timed_out);
+        assert!(console.len() <= KEEP_HEAD + KEEP_TAIL + SLACK + (1 << 20));
+        assert!(console.starts_with(b"boot log\nculprit: running reproducer\n"));
+        assert!(console.ends_with(b"BUG: the end\nculprit: done\n"));
+        assert!(memchr::memmem::find(&console, LEFT_OUT_NOTE.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn deadline_moves_from_boot_to_run_when_the_marker_appears() {
+        let (tx, rx) = mpsc::channel();
+        let mut l = limits();
+        l.boot = Duration::from_millis(300);
+        l.after_start = Duration::from_millis(900);
+        let feeder = std::thread::spawn(move || {
+            tx.send(b"culprit: running reproducer\n".to_vec()).unwrap();
+            std::thread::sleep(Duration::from_millis(600));
+            tx.send(b"still alive\n".to_vec()).unwrap();
+            std::thread::sleep(Duration::from_secs(1));
+        });
+        let start = Instant::now();
+        let (console, timed_out) = follow(&rx, &l);
+        assert!(timed_out);
+        assert!(
+            console.ends_with(b"still alive\n"),
+            "boot deadline was not replaced"
+        );
+        assert!(start.elapsed() < Duration::from_secs(2));
+        feeder.join().unwrap();
     }
 }

@@ -1,4 +1,6 @@
-//! `culprit bisect`: generic mode, with shell commands to build and test.
+//! `culprit bisect`: generic mode, with shell commands to build and test;
+//! or, given a job file (`culprit bisect JOB.toml`), a kernel bisection
+//! (see `bisect_job.rs`).
 //!
 //! Exit status: 0 culprit found; 1 no culprit (inconclusive, always-bad);
 //! 2 bad input; 3 the bisection failed (does not reproduce, infrastructure).
@@ -15,15 +17,23 @@ const BAD_INPUT: i32 = 2;
 /// Exit status when the bisection failed.
 const FAILED: i32 = 3;
 
+// Declared here rather than in `cmd/mod.rs`: it is a form of this command.
+#[path = "bisect_job.rs"]
+mod job_file;
+
 /// Arguments of `culprit bisect`.
 #[derive(clap::Args)]
 pub struct Args {
+    /// A kernel bisection job file (TOML); the flags below are for generic
+    /// mode and are not used with it.
+    #[arg(value_name = "JOB.toml", conflicts_with_all = ["repo", "bad", "good", "fix", "build", "test"])]
+    job: Option<PathBuf>,
     /// The git repository (never modified: builds happen in a private clone).
-    #[arg(long, value_name = "PATH")]
-    repo: PathBuf,
+    #[arg(long, value_name = "PATH", required_unless_present = "job")]
+    repo: Option<PathBuf>,
     /// A commit where the crash happens.
-    #[arg(long, value_name = "REV")]
-    bad: String,
+    #[arg(long, value_name = "REV", required_unless_present = "job")]
+    bad: Option<String>,
     /// A commit where it does not (cause: older, repeatable; fix: the newer
     /// end, default HEAD). Without it a cause bisection tests releases.
     #[arg(long, value_name = "REV")]
@@ -33,12 +43,12 @@ pub struct Args {
     #[arg(long)]
     fix: bool,
     /// Build command, run with `sh -c` in the checkout: exit 0 means built.
-    #[arg(long, value_name = "CMD")]
-    build: String,
+    #[arg(long, value_name = "CMD", required_unless_present = "job")]
+    build: Option<String>,
     /// Test command, run with `sh -c` in the checkout with CULPRIT_RUN set:
     /// 0 OK, 125 could not test, 1-127 crashed, 128+ or a signal: trouble.
-    #[arg(long, value_name = "CMD")]
-    test: String,
+    #[arg(long, value_name = "CMD", required_unless_present = "job")]
+    test: Option<String>,
     /// Runs of the test per commit.
     #[arg(long, value_name = "N", default_value_t = 10)]
     runs: u32,
@@ -74,13 +84,39 @@ impl Args {
     }
 }
 
+/// The generic-mode arguments clap made sure are there.
+struct Generic<'a> {
+    repo: &'a Path,
+    bad: &'a str,
+    build: &'a str,
+    test: &'a str,
+}
+
+impl Args {
+    fn generic(&self) -> Option<Generic<'_>> {
+        Some(Generic {
+            repo: self.repo.as_deref()?,
+            bad: self.bad.as_deref()?,
+            build: self.build.as_deref()?,
+            test: self.test.as_deref()?,
+        })
+    }
+}
+
 /// Runs `culprit bisect`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    match bisect(&args) {
+    if let Some(job) = &args.job {
+        return job_file::run(job);
+    }
+    let Some(generic) = args.generic() else {
+        eprintln!("culprit bisect: give a job file, or --repo, --bad, --build and --test");
+        return BAD_INPUT;
+    };
+    match bisect(&args, &generic) {
         Ok(outcome) => finish(&args, &outcome, outcome.exit_code()),
         Err((code, message)) => {
             eprintln!("culprit bisect: {message}");
-            let outcome = Outcome::failed(args.direction(), &args.strategy, &args.bad, message);
+            let outcome = Outcome::failed(args.direction(), &args.strategy, generic.bad, message);
             finish(&args, &outcome, code)
         }
     }
@@ -103,9 +139,9 @@ fn finish(args: &Args, outcome: &Outcome, code: i32) -> i32 {
     code
 }
 
-fn bisect(args: &Args) -> Result<Outcome, (i32, String)> {
+fn bisect(args: &Args, generic: &Generic) -> Result<Outcome, (i32, String)> {
     let bad_input = |e: &dyn std::fmt::Display| (BAD_INPUT, e.to_string());
-    let repo = Repo::open(&args.repo).map_err(|e| bad_input(&e))?;
+    let repo = Repo::open(generic.repo).map_err(|e| bad_input(&e))?;
     let Some(mut strategy) = strategy::by_name(&args.strategy, args.runs) else {
         let known = strategy::NAMES.join(", ");
         return Err((
@@ -113,9 +149,9 @@ fn bisect(args: &Args) -> Result<Outcome, (i32, String)> {
             format!("unknown strategy {:?} (known: {known})", args.strategy),
         ));
     };
-    let bisection = input::check(&repo, args.direction(), &args.bad, &args.good, args.runs)
+    let bisection = input::check(&repo, args.direction(), generic.bad, &args.good, args.runs)
         .map_err(|e| bad_input(&e))?;
-    let params = params(args, &repo, &bisection);
+    let params = params(args, generic, &repo, &bisection);
     let workdir = match &args.workdir {
         Some(dir) => dir.clone(),
         None => default_workdir(&params).ok_or((
@@ -132,8 +168,8 @@ fn bisect(args: &Args) -> Result<Outcome, (i32, String)> {
         );
     }
     let config = ShellConfig {
-        build: args.build.clone(),
-        test: args.test.clone(),
+        build: generic.build.to_owned(),
+        test: generic.test.to_owned(),
         artifact: args.artifact.clone(),
         build_timeout: Duration::from_secs(args.build_timeout),
         test_timeout: Duration::from_secs(args.test_timeout),
@@ -152,14 +188,19 @@ fn bisect(args: &Args) -> Result<Outcome, (i32, String)> {
 }
 
 /// The parameters that make two invocations the same bisection.
-fn params(args: &Args, repo: &Repo, bisection: &culprit_bisect::Bisection) -> String {
+fn params(
+    args: &Args,
+    generic: &Generic,
+    repo: &Repo,
+    bisection: &culprit_bisect::Bisection,
+) -> String {
     let value = serde_json::json!({
         "repo": repo.common_dir(),
         "direction": bisection.direction,
         "bad": bisection.bad,
         "good": bisection.good,
-        "build": args.build,
-        "test": args.test,
+        "build": generic.build,
+        "test": generic.test,
         "artifact": args.artifact,
         "runs": args.runs,
         "strategy": args.strategy,

@@ -31,36 +31,41 @@ struct Check {
 /// Runs `culprit doctor`; returns the exit code (0: everything required is there).
 pub fn run(args: Args) -> i32 {
     let checks = checks(&args);
-    println!("culprit doctor: what this machine has for kernel bisection");
-    for check in &checks {
-        print_check(check);
-    }
-    let missing: Vec<&Check> = checks
-        .iter()
-        .filter(|c| c.required && c.found.is_err())
-        .collect();
-    if missing.is_empty() {
-        println!("everything required is here");
-        return 0;
-    }
-    let packages: Vec<&str> = missing
-        .iter()
-        .filter_map(|c| c.install.strip_prefix("apt-get install -y "))
-        .collect();
-    println!("missing required tools; install them with:");
-    println!("  apt-get install -y {}", packages.join(" "));
-    1
+    let (text, code) = render(&checks);
+    // A closed stdout (e.g. piped into `head`) is not worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    code
 }
 
-fn print_check(check: &Check) {
+/// The report's text and the exit code.
+fn render(checks: &[Check]) -> (String, i32) {
+    let mut text = String::from("culprit doctor: what this machine has for kernel bisection\n");
+    for check in checks {
+        text.push_str(&check_lines(check));
+    }
+    let packages: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.required && c.found.is_err())
+        .filter_map(|c| c.install.strip_prefix("apt-get install -y "))
+        .collect();
+    if packages.is_empty() {
+        text.push_str("everything required is here\n");
+        return (text, 0);
+    }
+    text.push_str("missing required tools; install them with:\n");
+    text.push_str(&format!("  apt-get install -y {}\n", packages.join(" ")));
+    (text, 1)
+}
+
+fn check_lines(check: &Check) -> String {
     let optional = if check.required { "" } else { " (optional)" };
     let name = format!("{}{optional}", check.name);
     match &check.found {
-        Ok(what) => println!("ok       {name:<30} {what}"),
-        Err(why) => {
-            println!("missing  {name:<30} {why}");
-            println!("         {:<30} install: {}", "", check.install);
-        }
+        Ok(what) => format!("ok       {name:<30} {what}\n"),
+        Err(why) => format!(
+            "missing  {name:<30} {why}\n         {:<30} install: {}\n",
+            "", check.install
+        ),
     }
 }
 
@@ -120,6 +125,7 @@ fn find_program(program: &str) -> Option<PathBuf> {
 fn tool_check(name: &'static str, program: &str, package: &'static str, required: bool) -> Check {
     let found = match find_program(program) {
         Some(path) => Ok(describe_tool(&path, "--version")),
+        None if program.contains('/') => Err(format!("{program}: no such file")),
         None => Err(format!("{program} not found in PATH")),
     };
     apt_check(name, required, found, package)

@@ -7,15 +7,25 @@ use crate::frames::{clean_func, is_generic, parse_frame, Frame};
 const PC_WINDOW: usize = 80;
 
 /// The function a title should name, following the format's parts in order.
-pub fn frame(parts: &[Part], caps: &regex::Captures<'_>, text: &[String], skip: &[&str]) -> Option<String> {
+pub fn frame(
+    parts: &[Part],
+    caps: &regex::Captures<'_>,
+    text: &[String],
+    skip: &[&str],
+) -> Option<String> {
     let usable = |f: &str| !f.is_empty() && !is_generic(f) && !matches_any(f, skip);
     for part in parts {
         let found = match part {
-            Part::Group(i) => caps.get(*i).map(|m| clean_func(m.as_str())).filter(|f| usable(f) && !is_address(f)),
+            Part::Group(i) => caps
+                .get(*i)
+                .map(|m| clean_func(m.as_str()))
+                .filter(|f| usable(f) && !is_address(f)),
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
             Part::PcThenTrace => pc_then_trace(text, &usable),
             Part::Trace => trace(text, 1, &usable),
-            Part::TraceAfter(marker) => find_line(text, marker).and_then(|i| trace(text, i + 1, &usable)),
+            Part::TraceAfter(marker) => {
+                find_line(text, marker).and_then(|i| trace(text, i + 1, &usable))
+            }
             Part::LockAt(marker) => lock_at(text, marker).filter(|f| usable(f)),
             Part::Stall => super::oopses::stall_frame(text),
         };
@@ -40,14 +50,26 @@ fn find_line(text: &[String], marker: &str) -> Option<usize> {
 
 /// The crashing function from a `RIP:`/`pc :`/`PC is at` line, and its index.
 pub fn pc(text: &[String]) -> Option<(usize, String)> {
-    text.iter().take(PC_WINDOW).enumerate().find_map(|(i, l)| pc_func(l).map(|f| (i, f)))
+    text.iter()
+        .take(PC_WINDOW)
+        .enumerate()
+        .find_map(|(i, l)| pc_func(l).map(|f| (i, f)))
 }
 
 pub fn pc_func(line: &str) -> Option<String> {
     let l = line.trim_start();
-    let rest = ["RIP: ", "EIP: ", "pc : ", "PC is at ", "NIP: ", "NIP [", "epc : ", "IP: "]
-        .iter()
-        .find_map(|p| l.strip_prefix(p))?;
+    let rest = [
+        "RIP: ",
+        "EIP: ",
+        "pc : ",
+        "PC is at ",
+        "NIP: ",
+        "NIP [",
+        "epc : ",
+        "IP: ",
+    ]
+    .iter()
+    .find_map(|p| l.strip_prefix(p))?;
     let mut rest = rest.trim_start();
     // "RIP: 0010:func+0x..", "EIP: 0060:[<c1234>] func", "NIP [c000] func+0x".
     if let Some(colon) = rest.find(':') {
@@ -55,7 +77,7 @@ pub fn pc_func(line: &str) -> Option<String> {
             rest = &rest[colon + 1..];
         }
     }
-    let rest = rest.trim_start_matches(|c: char| c == ']' || c == ' ');
+    let rest = rest.trim_start_matches([']', ' ']);
     let frame = parse_frame(rest)?;
     Some(frame.func)
 }
@@ -74,7 +96,10 @@ fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<Strin
 pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut from = from;
     while from < text.len() {
-        let start = from + text[from..].iter().position(|l| parse_frame(l).is_some() || pc_func(l).is_some())?;
+        let start = from
+            + text[from..]
+                .iter()
+                .position(|l| parse_frame(l).is_some() || pc_func(l).is_some())?;
         if text[from..start].iter().any(|l| is_other_section(l)) {
             return None;
         }
@@ -90,9 +115,17 @@ pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Opt
 /// Headings after which stacks describe other events than the crash.
 fn is_other_section(line: &str) -> bool {
     let l = line.trim_start();
-    ["Allocated by", "Freed by", "Uninit was", "Last potentially", "Memory state", "The buggy address", "Local variable"]
-        .iter()
-        .any(|p| l.starts_with(p))
+    [
+        "Allocated by",
+        "Freed by",
+        "Uninit was",
+        "Last potentially",
+        "Memory state",
+        "The buggy address",
+        "Local variable",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
 }
 
 /// The frames of the first stack trace at or after line `from`.
@@ -106,7 +139,10 @@ pub fn trace_frames(text: &[String], from: usize) -> Vec<Frame> {
             strangers = 0;
             stack_frames += 1;
         } else if let Some(f) = pc_func(line) {
-            frames.push(Frame { func: f, reliable: true });
+            frames.push(Frame {
+                func: f,
+                reliable: true,
+            });
             strangers = 0;
         } else if !frames.is_empty() && !is_inside_trace(line) {
             // Other output may interleave with a trace; a blank line, a new
@@ -128,9 +164,21 @@ const MAX_STRANGERS: usize = 8;
 fn ends_trace(line: &str) -> bool {
     let l = line.trim();
     const ENDS: [&str; 15] = [
-        "NMI backtrace", "Sending NMI", "CPU: ",
-        "Allocated by", "Freed by", "The buggy address", "Memory state", "Modules linked in", "---[ end", "Kernel Offset",
-        "irq event stamp", "hardirqs last", "Showing all locks", "Last potentially", "Uninit was",
+        "NMI backtrace",
+        "Sending NMI",
+        "CPU: ",
+        "Allocated by",
+        "Freed by",
+        "The buggy address",
+        "Memory state",
+        "Modules linked in",
+        "---[ end",
+        "Kernel Offset",
+        "irq event stamp",
+        "hardirqs last",
+        "Showing all locks",
+        "Last potentially",
+        "Uninit was",
     ];
     l.is_empty() || ENDS.iter().any(|e| l.starts_with(e))
 }
@@ -142,22 +190,54 @@ fn is_inside_trace(line: &str) -> bool {
         return false;
     }
     const INSIDE: [&str; 26] = [
-        "<IRQ>", "</IRQ>", "<TASK>", "</TASK>", "<NMI>", "</NMI>", "<EOI>", "<<EOE>>", "<SOFTIRQ>", "</SOFTIRQ>",
-        "RIP:", "RSP:", "RAX:", "RDX:", "RBP:", "R08:", "R10:", "R13:", "Code:", "Exception stack", "---", "lr :",
-        "sp :", "EFLAGS", "Call Trace", "Call trace",
+        "<IRQ>",
+        "</IRQ>",
+        "<TASK>",
+        "</TASK>",
+        "<NMI>",
+        "</NMI>",
+        "<EOI>",
+        "<<EOE>>",
+        "<SOFTIRQ>",
+        "</SOFTIRQ>",
+        "RIP:",
+        "RSP:",
+        "RAX:",
+        "RDX:",
+        "RBP:",
+        "R08:",
+        "R10:",
+        "R13:",
+        "Code:",
+        "Exception stack",
+        "---",
+        "lr :",
+        "sp :",
+        "EFLAGS",
+        "Call Trace",
+        "Call trace",
     ];
     if INSIDE.iter().any(|p| l.starts_with(p)) {
         return true;
     }
     // Register and stack dumps: "7cc0: 80f1911c 60030013", "x29: ffff ...".
     let (key, _) = l.split_once(':').unwrap_or(("", ""));
-    !key.is_empty() && key.len() <= 8 && key.bytes().all(|c| c.is_ascii_alphanumeric()) && l.split_whitespace().nth(1).is_some_and(|w| w.bytes().all(|c| c.is_ascii_hexdigit()))
+    !key.is_empty()
+        && key.len() <= 8
+        && key.bytes().all(|c| c.is_ascii_alphanumeric())
+        && l.split_whitespace()
+            .nth(1)
+            .is_some_and(|w| w.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The function in the first lockdep lock line (`..., at: func+0x1/0x2`) after
 /// a line containing `marker` (or anywhere, for an empty marker).
 fn lock_at(text: &[String], marker: &str) -> Option<String> {
-    let from = if marker.is_empty() { 0 } else { find_line(text, marker)? };
+    let from = if marker.is_empty() {
+        0
+    } else {
+        find_line(text, marker)?
+    };
     let lines = &text[from.min(text.len())..];
     lines.iter().enumerate().find_map(|(i, l)| {
         if let Some((_, after)) = l.split_once(", at: ") {
@@ -165,7 +245,10 @@ fn lock_at(text: &[String], marker: &str) -> Option<String> {
         }
         // "... is trying to release lock (x) at:" with the frame on the next line.
         if l.trim_end().ends_with(") at:") {
-            return lines.get(i + 1).and_then(|next| parse_frame(next)).map(|f| f.func);
+            return lines
+                .get(i + 1)
+                .and_then(|next| parse_frame(next))
+                .map(|f| f.func);
         }
         None
     })

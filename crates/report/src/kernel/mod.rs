@@ -32,7 +32,9 @@ fn next_oops(log: &[u8], from: usize) -> Option<(Line<'_>, &'static Oops)> {
         let found = searcher().find(&log[pos..])?;
         let line = lines::line_at(log, pos + found.start());
         if let Some(oops) = oops_of(line.text) {
-            if line.start >= from && (!oops.needs_earlier_output() || ran_before(&log[..line.start])) {
+            if line.start >= from
+                && (!oops.needs_earlier_output() || ran_before(&log[..line.start]))
+            {
                 return Some((line, oops));
             }
         }
@@ -44,11 +46,23 @@ fn next_oops(log: &[u8], from: usize) -> Option<(Line<'_>, &'static Oops)> {
 /// Whether `before` shows something ran before a boot banner (firmware
 /// chatter aside): then the banner means the machine rebooted.
 fn ran_before(before: &[u8]) -> bool {
-    const FIRMWARE: [&str; 8] = ["SeaBIOS", "iPXE", "Booting from", "Machine UUID", "Press", "virtio", "found ", "Total RAM"];
+    const FIRMWARE: [&str; 8] = [
+        "SeaBIOS",
+        "iPXE",
+        "Booting from",
+        "Machine UUID",
+        "Press",
+        "virtio",
+        "found ",
+        "Total RAM",
+    ];
     lines::lines_from(before, 0).any(|l| {
         let text = String::from_utf8_lossy(l.text);
         let text = text.trim();
-        !text.is_empty() && !FIRMWARE.iter().any(|f| text.starts_with(f)) && !text.contains("BIOS") && !text.starts_with("CPUs found")
+        !text.is_empty()
+            && !FIRMWARE.iter().any(|f| text.starts_with(f))
+            && !text.contains("BIOS")
+            && !text.starts_with("CPUs found")
             && !text.starts_with("Failed to get")
     })
 }
@@ -96,12 +110,15 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
 fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'a>>, usize) {
     let mut kept = vec![header];
     let mut end = header.end;
-    let mut following = lines::lines_from(log, header.end).take(MAX_REPORT_LINES).peekable();
+    let mut following = lines::lines_from(log, header.end)
+        .take(MAX_REPORT_LINES)
+        .peekable();
     while let Some(line) = following.next() {
         if is_new_report(line.text, oops) {
             // A one-line message printed in the middle of our stack trace
             // belongs to someone else; anything else starts a new report.
-            let inside_trace = kept.last().is_some_and(|l| is_frame(l.text)) && following.peek().is_some_and(|l| is_frame(l.text));
+            let inside_trace = kept.last().is_some_and(|l| is_frame(l.text))
+                && following.peek().is_some_and(|l| is_frame(l.text));
             if !inside_trace {
                 break;
             }
@@ -141,7 +158,12 @@ fn is_new_report(text: &[u8], current: &Oops) -> bool {
 
 /// Lines the kernel prints as the very last words of a report.
 fn is_last_line(text: &[u8]) -> bool {
-    const ENDS: [&[u8]; 4] = [b"Kernel Offset:", b"Rebooting in ", b"---[ end Kernel panic", b"---[ end trace"];
+    const ENDS: [&[u8]; 4] = [
+        b"Kernel Offset:",
+        b"Rebooting in ",
+        b"---[ end Kernel panic",
+        b"---[ end trace",
+    ];
     ENDS.iter().any(|e| memchr::memmem::find(text, e).is_some())
 }
 
@@ -157,7 +179,12 @@ pub(crate) struct Named {
 
 /// Names the report whose lines (header first) are `text`.
 fn name(oops: &Oops, text: &[String]) -> Named {
-    let head: String = text.iter().take(40).map(|l| l.as_str()).collect::<Vec<_>>().join("\n");
+    let head: String = text
+        .iter()
+        .take(40)
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     for format in &oops.formats {
         if let Some(caps) = format.re.captures(&head) {
             return name_with(format, &caps, text);
@@ -190,9 +217,14 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             let canonical = title::canonical_frame(raw);
             let t = title::with_frame(&head, &canonical);
             let mut alts = alt_titles(format, &head, &canonical);
-            if canonical != *raw {
-                alts.push(title::with_frame(&head, raw));
-                alts.extend(alt_titles(format, &head, raw));
+            let mut names = vec![raw.clone()];
+            // `__se_sys_mremap` is also known as `sys_mremap`.
+            if let Some(call) = raw.strip_prefix("__se_").or_else(|| raw.strip_prefix("__do_")) {
+                names.push(call.to_string());
+            }
+            for name in names.iter().filter(|n| **n != canonical) {
+                alts.push(title::with_frame(&head, name));
+                alts.extend(alt_titles(format, &head, name));
             }
             alts.sort();
             alts.dedup();

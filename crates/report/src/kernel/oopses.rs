@@ -61,13 +61,20 @@ impl Oops {
         let Some(at) = memchr::memmem::find(text, self.header.as_bytes()) else {
             return false;
         };
-        if self.header_at_start() && !text[..at].iter().all(|c| c.is_ascii_whitespace()) && !after_prompt(&text[..at]) {
+        if self.header_at_start()
+            && !text[..at].iter().all(|c| c.is_ascii_whitespace())
+            && !after_prompt(&text[..at])
+        {
             return false;
         }
         if at > 0 && text[at - 1].is_ascii_alphanumeric() {
             return false;
         }
-        if self.excludes.iter().any(|e| memchr::memmem::find(text, e.as_bytes()).is_some()) {
+        if self
+            .excludes
+            .iter()
+            .any(|e| memchr::memmem::find(text, e.as_bytes()).is_some())
+        {
             return false;
         }
         match &self.line_filter {
@@ -78,7 +85,16 @@ impl Oops {
 
     /// Generic words must start the line (after a login prompt, at most).
     fn header_at_start(&self) -> bool {
-        matches!(self.header, "panic: " | "fatal error: " | "SYZFAIL:" | "SYZFATAL:" | "INFO:" | "Internal error:" | "BUG ")
+        matches!(
+            self.header,
+            "panic: "
+                | "fatal error: "
+                | "SYZFAIL:"
+                | "SYZFATAL:"
+                | "INFO:"
+                | "Internal error:"
+                | "BUG "
+        )
     }
 
     /// Whether this oops only counts where earlier output shows a kernel was
@@ -89,7 +105,11 @@ impl Oops {
 
     /// Whether a report of `self` printed inside a `current` report belongs to it.
     pub fn continues(&self, current: &Oops) -> bool {
-        self.header == "Kernel panic" || self.kind == Reboot || (self.header == "kernel BUG at" && current.header.contains("panicked")) || (self.header == "Internal error:" && current.header != self.header) || (self.header == current.header && current.kind == Hang)
+        self.header == "Kernel panic"
+            || self.kind == Reboot
+            || (self.header == "kernel BUG at" && current.header.contains("panicked"))
+            || (self.header == "Internal error:" && current.header != self.header)
+            || (self.header == current.header && current.kind == Hang)
     }
 }
 
@@ -98,13 +118,21 @@ impl Oops {
 fn after_prompt(before: &[u8]) -> bool {
     let s = String::from_utf8_lossy(before);
     let s = s.trim_end();
-    s.ends_with("login:") || s.ends_with(']') || is_clock(s) || s.ends_with('[') || s.ends_with("rcu:") || s.ends_with("Oops:") || s.ends_with("BUG:")
+    s.ends_with("login:")
+        || s.ends_with(']')
+        || is_clock(s)
+        || s.ends_with('[')
+        || s.ends_with("rcu:")
+        || s.ends_with("Oops:")
+        || s.ends_with("BUG:")
 }
 
 /// A `2022/04/21 07:35:27` or `07:35:27` log timestamp.
 fn is_clock(s: &str) -> bool {
     let last = s.rsplit(' ').next().unwrap_or("");
-    last.len() == 8 && last.bytes().filter(|&c| c == b':').count() == 2 && last.bytes().all(|c| c.is_ascii_digit() || c == b':')
+    last.len() == 8
+        && last.bytes().filter(|&c| c == b':').count() == 2
+        && last.bytes().all(|c| c.is_ascii_digit() || c == b':')
 }
 
 fn re(pattern: &str) -> Regex {
@@ -165,7 +193,12 @@ impl Format {
     }
 }
 
-fn oops(header: &'static str, excludes: &'static [&'static str], kind: CrashType, formats: Vec<Format>) -> Oops {
+fn oops(
+    header: &'static str,
+    excludes: &'static [&'static str],
+    kind: CrashType,
+    formats: Vec<Format>,
+) -> Oops {
     Oops {
         header,
         excludes,
@@ -191,15 +224,44 @@ pub fn table() -> &'static [Oops] {
 use Part::*;
 
 /// Allocation wrappers a leak is not named after.
-const LEAK_SKIP: &[&str] = &["*alloc*", "kmem*", "__kmem*", "kstrdup*", "kmemdup*", "slab_*", "__slab*", "kmemleak_*", "create_object", "sget_userns", "__list_lru_init*"];
+const LEAK_SKIP: &[&str] = &[
+    "*alloc*",
+    "kmem*",
+    "__kmem*",
+    "kstrdup*",
+    "kmemdup*",
+    "slab_*",
+    "__slab*",
+    "kmemleak_*",
+    "create_object",
+    "sget_userns",
+    "__list_lru_init*",
+];
 const BAD_ACCESS: &str = "bad-access in {FRAME}";
 const STACK: &[Part] = &[Trace];
 const PC_FIRST: &[Part] = &[PcThenTrace];
 /// Functions a hang or stall title never names: the waiting itself.
 const WAITING: &[&str] = &[
-    "synchronize_rcu_tasks*", "wait_*", "__wait_*", "rcu_barrier*", "__flush_work*", "__lock_sock", "lock_sock_nested",
-    "do_wait*", "io_wq_*", "rtnl_lock_killable", "__rtnl_lock", "folio_wait*", "__folio_lock*", "__bio_wait*", "bit_wait*",
-    "out_of_line_wait_on_bit*", "__wait_on_bit*", "wb_wait_for_completion", "__refrigerator", "futex_wait*",
+    "synchronize_rcu_tasks*",
+    "wait_*",
+    "__wait_*",
+    "rcu_barrier*",
+    "__flush_work*",
+    "__lock_sock",
+    "lock_sock_nested",
+    "do_wait*",
+    "io_wq_*",
+    "rtnl_lock_killable",
+    "__rtnl_lock",
+    "folio_wait*",
+    "__folio_lock*",
+    "__bio_wait*",
+    "bit_wait*",
+    "out_of_line_wait_on_bit*",
+    "__wait_on_bit*",
+    "wb_wait_for_completion",
+    "__refrigerator",
+    "futex_wait*",
 ];
 
 fn build() -> Vec<Oops> {
@@ -282,16 +344,69 @@ fn build() -> Vec<Oops> {
 
 fn kasan() -> Oops {
     let size = r"(?:.*\n){0,4}?\s*(Read|Write) (?:of size|at addr)";
-    let kasan_new = format!(r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?.*\n{size}");
-    oops("KASAN:", &["KASAN: probably", "KASAN: maybe", "in range [", "KASAN: CONFIG_", "KASAN: Kernel"], KasanUnknown, vec![
-        f(&kasan_new, "KASAN: $1 $3 in {FRAME}", KasanRead).frame(&[Trace, Group(2)]).alt(BAD_ACCESS).kind_of(kasan_kind).needs_trace()
-            .skip(&["kasan_*", "__kasan_*", "check_*", "memcpy*", "memmove*", "memset*"]),
-        f(r"KASAN: (double-free or invalid-free|invalid-free|double-free) in ([^\s+]+)", "KASAN: invalid-free in {FRAME}", KasanInvalidFree)
-            .frame(&[Trace, Group(2)]).alt("invalid-free in {FRAME}").skip(&["kfree*", "kmem_cache_free*", "__kasan*", "kasan_*", "slab_free*"]),
-        f(r"KASAN: ([a-z\-]+) on address.*\n(?:.*\n){0,3}?\s*(Read|Write) of size", "KASAN: $1 $2", KasanRead).kind_of(kasan_kind).corrupted("no stack trace"),
-        f(r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)? at addr", "KASAN: $1 in $2 at addr ADDR", KasanRead).kind_of(kasan_kind).corrupted("old format"),
-        f(r"KASAN: ([a-z\-]+) in ([^\s+]+)", "KASAN: $1 in $2", KasanRead).kind_of(kasan_kind).corrupted("no access type"),
-    ])
+    let kasan_new =
+        format!(r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?.*\n{size}");
+    oops(
+        "KASAN:",
+        &[
+            "KASAN: probably",
+            "KASAN: maybe",
+            "in range [",
+            "KASAN: CONFIG_",
+            "KASAN: Kernel",
+        ],
+        KasanUnknown,
+        vec![
+            f(&kasan_new, "KASAN: $1 $3 in {FRAME}", KasanRead)
+                .frame(&[Trace, Group(2)])
+                .alt(BAD_ACCESS)
+                .kind_of(kasan_kind)
+                .needs_trace()
+                .skip(&[
+                    "kasan_*",
+                    "__kasan_*",
+                    "check_*",
+                    "memcpy*",
+                    "memmove*",
+                    "memset*",
+                ]),
+            f(
+                r"KASAN: (double-free or invalid-free|invalid-free|double-free) in ([^\s+]+)",
+                "KASAN: invalid-free in {FRAME}",
+                KasanInvalidFree,
+            )
+            .frame(&[Trace, Group(2)])
+            .alt("invalid-free in {FRAME}")
+            .skip(&[
+                "kfree*",
+                "kmem_cache_free*",
+                "__kasan*",
+                "kasan_*",
+                "slab_free*",
+            ]),
+            f(
+                r"KASAN: ([a-z\-]+) on address.*\n(?:.*\n){0,3}?\s*(Read|Write) of size",
+                "KASAN: $1 $2",
+                KasanRead,
+            )
+            .kind_of(kasan_kind)
+            .corrupted("no stack trace"),
+            f(
+                r"KASAN: ([a-z\-]+) in ([^\s+]+)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)? at addr",
+                "KASAN: $1 in $2 at addr ADDR",
+                KasanRead,
+            )
+            .kind_of(kasan_kind)
+            .corrupted("old format"),
+            f(
+                r"KASAN: ([a-z\-]+) in ([^\s+]+)",
+                "KASAN: $1 in $2",
+                KasanRead,
+            )
+            .kind_of(kasan_kind)
+            .corrupted("no access type"),
+        ],
+    )
 }
 
 fn kasan_kind(caps: &Captures<'_>) -> CrashType {
@@ -318,14 +433,43 @@ fn kfence_kind(caps: &Captures<'_>) -> CrashType {
 
 fn kernel_panic() -> Vec<Format> {
     vec![
-        f(r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ([^\s+]+)", "kernel panic: stack is corrupted in {FRAME}", DoS)
-            .frame(&[Group(1), Trace]).no_trace(),
-        f(r"Kernel panic - not syncing: corrupted stack end detected inside scheduler", "kernel panic: corrupted stack end in {FRAME}", DoS)
-            .frame(STACK).alt("stack-overflow in {FRAME}").skip(&["schedule*", "__schedule*", "preempt_schedule*"]),
-        f(r"Kernel panic - not syncing: (Attempted to kill init!)", "kernel panic: $1", DoS).suppressed(),
-        f(r"Kernel panic - not syncing: (Fatal exception|panic_on_warn set)", "kernel panic: $1", DoS).corrupted("only the panic was printed"),
-        f(r"Kernel panic - not syncing: (VFS: Unable to mount root fs on [^\s]+)", "kernel panic: $1", DoS),
-        f(r"Kernel panic - not syncing: ([^:\n]*?)(?: in: \S+)?\s*$", "kernel panic: $1", DoS),
+        f(
+            r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: ([^\s+]+)",
+            "kernel panic: stack is corrupted in {FRAME}",
+            DoS,
+        )
+        .frame(&[Group(1), Trace])
+        .no_trace(),
+        f(
+            r"Kernel panic - not syncing: corrupted stack end detected inside scheduler",
+            "kernel panic: corrupted stack end in {FRAME}",
+            DoS,
+        )
+        .frame(STACK)
+        .alt("stack-overflow in {FRAME}")
+        .skip(&["schedule*", "__schedule*", "preempt_schedule*"]),
+        f(
+            r"Kernel panic - not syncing: (Attempted to kill init!)",
+            "kernel panic: $1",
+            DoS,
+        )
+        .suppressed(),
+        f(
+            r"Kernel panic - not syncing: (Fatal exception|panic_on_warn set)",
+            "kernel panic: $1",
+            DoS,
+        )
+        .corrupted("only the panic was printed"),
+        f(
+            r"Kernel panic - not syncing: (VFS: Unable to mount root fs on [^\s]+)",
+            "kernel panic: $1",
+            DoS,
+        ),
+        f(
+            r"Kernel panic - not syncing: ([^:\n]*?)(?: in: \S+)?\s*$",
+            "kernel panic: $1",
+            DoS,
+        ),
         f(r"Kernel panic - not syncing: (.*)", "kernel panic: $1", DoS),
     ]
 }
@@ -333,11 +477,12 @@ fn kernel_panic() -> Vec<Format> {
 fn warnings() -> Vec<Format> {
     let warn_at = |file: &str| format!(r"WARNING: .*\b{file}:\d+");
     vec![
-        f(r"WARNING: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"WARNING: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep)
+            .frame(&[LockAt("is trying to acquire lock"), LockAt("already holding lock")]),
         f(r"WARNING: possible recursive locking detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
         f(r"WARNING: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state of lock"), LockAt("")]),
         f(r"WARNING: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep)
-            .frame(&[LockAt("is trying to acquire"), LockAt("")]),
+            .frame(&[TraceAfter("-irq-safe at:"), LockAt("is already holding"), LockAt("")]),
         f(r"WARNING: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
         f(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]).needs_trace(),
@@ -364,17 +509,23 @@ fn warnings() -> Vec<Format> {
 }
 
 fn infos() -> Vec<Format> {
-    let stall = |pattern: &str| f(pattern, "INFO: rcu detected stall in {FRAME}", Hang).frame(&[Stall]).alt("stall in {FRAME}");
+    let stall = |pattern: &str| {
+        f(pattern, "INFO: rcu detected stall in {FRAME}", Hang)
+            .frame(&[Stall])
+            .alt("stall in {FRAME}")
+    };
     vec![
         f(r"INFO: task \S+ blocked for more than", "INFO: task hung in {FRAME}", Hang).frame(STACK).skip(WAITING).alt("hang in {FRAME}").needs_trace(),
         f(r"INFO: task \S+ can't die for more than", "INFO: task can't die in {FRAME}", Hang).frame(STACK).skip(WAITING).alt("hang in {FRAME}"),
         stall(r"INFO: rcu_(?:preempt|sched|bh) (?:self-)?detected(?: expedited)? stall"),
         stall(r"INFO: rcu_(?:preempt|sched|bh) detected stalls"),
         stall(r"INFO: rcu_tasks detected stalls"),
-        f(r"INFO: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
+        f(r"INFO: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep)
+            .frame(&[LockAt("is trying to acquire lock"), LockAt("already holding lock")]),
         f(r"INFO: possible recursive locking detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
         f(r"INFO: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state"), LockAt("")]),
-        f(r"INFO: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("")]),
+        f(r"INFO: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep)
+            .frame(&[TraceAfter("-irq-safe at:"), LockAt("is already holding"), LockAt("")]),
         f(r"INFO: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
         f(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]),
@@ -420,10 +571,24 @@ fn bugs() -> Vec<Format> {
 
 fn kernel_bug() -> Vec<Format> {
     vec![
-        f(r"kernel BUG at lib/list_debug\.c", "BUG: corrupted list in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS)
-            .skip(&["__list_*", "list_*", "__hlist_*"]),
-        f(r"kernel BUG at mm/usercopy\.c", "BUG: bad usercopy in {FRAME}", Bug).frame(PC_FIRST).skip(&["usercopy_*", "__check_*", "check_*"]),
-        f(r"kernel BUG at", "kernel BUG in {FRAME}", Bug).frame(PC_FIRST).needs_trace(),
+        f(
+            r"kernel BUG at lib/list_debug\.c",
+            "BUG: corrupted list in {FRAME}",
+            MemorySafetyBug,
+        )
+        .frame(PC_FIRST)
+        .alt(BAD_ACCESS)
+        .skip(&["__list_*", "list_*", "__hlist_*"]),
+        f(
+            r"kernel BUG at mm/usercopy\.c",
+            "BUG: bad usercopy in {FRAME}",
+            Bug,
+        )
+        .frame(PC_FIRST)
+        .skip(&["usercopy_*", "__check_*", "check_*"]),
+        f(r"kernel BUG at", "kernel BUG in {FRAME}", Bug)
+            .frame(PC_FIRST)
+            .needs_trace(),
     ]
 }
 
@@ -438,27 +603,142 @@ fn arm_faults() -> Vec<Format> {
 
 /// Functions that only hand work on: a stall is named after what they called.
 const DISPATCHERS: &[&str] = &[
-    "vfs_ioctl", "do_vfs_ioctl", "sock_sendmsg*", "__sock_sendmsg", "sock_recvmsg*", "__sock_recvmsg", "sock_write_iter", "sock_read_iter",
-    "vfs_write", "__vfs_write", "vfs_read", "__vfs_read", "new_sync_write", "new_sync_read", "do_iter_write", "do_iter_read",
-    "do_iter_readv_writev", "vfs_writev", "vfs_readv", "vfs_iter_write", "vfs_iter_read", "call_write_iter", "call_read_iter",
-    "netlink_rcv_skb", "nfnetlink_rcv_msg", "nfnetlink_rcv_batch", "genl_rcv_msg", "genl_family_rcv_msg*", "rtnetlink_rcv_msg",
-    "process_one_work", "call_timer_fn", "__run_timers", "expire_timers", "run_timer_softirq", "tasklet_action_common", "tasklet_action",
-    "tasklet_hi_action", "__do_softirq", "handle_softirqs", "net_rx_action", "__napi_poll", "process_backlog", "__netif_receive_skb_core",
-    "__netif_receive_skb_one_core", "__netif_receive_skb", "do_softirq", "kthread", "worker_thread", "ret_from_fork", "__sys_setsockopt",
-    "sock_common_setsockopt", "vfs_fallocate", "do_sys_ftruncate", "__handle_mm_fault", "handle_mm_fault", "do_page_fault", "__do_page_fault",
-    "do_user_addr_fault", "exc_page_fault", "page_fault", "asm_exc_page_fault", "flush_smp_call_function_queue", "generic_exec_single",
-    "__sys_sendmsg", "___sys_sendmsg", "____sys_sendmsg", "__sys_sendto", "__sys_recvmsg", "___sys_recvmsg", "__sys_recvfrom",
-    "compat_sys_ioctl", "do_mmap", "mmap_region", "vm_mmap_pgoff", "__mmap_region", "filemap_fault", "__do_fault", "do_fault", "do_read_fault",
-    "__x64_sys_ioctl", "__ia32_sys_ioctl", "__arm64_sys_ioctl", "__se_sys_ioctl", "__do_sys_ioctl", "ksys_ioctl", "__ia32_compat_sys_ioctl",
-    "__x64_compat_sys_ioctl", "kvm_vm_compat_ioctl_dispatch", "blkdev_ioctl", "sock_ioctl", "do_writev", "do_sys_open", "do_sys_openat2",
-    "do_filp_open", "path_openat",
-    "__fput", "____fput", "task_work_run", "*netlink_dump*", "genl_lock_dumpit", "genl_family_rcv_msg_dumpit", "run_ksoftirqd", "smpboot_thread_fn", "__irq_exit_rcu", "irq_exit", "irq_exit_rcu", "sysvec_*", "__sysvec_*",
+    "vfs_ioctl",
+    "do_vfs_ioctl",
+    "sock_sendmsg*",
+    "__sock_sendmsg",
+    "sock_recvmsg*",
+    "__sock_recvmsg",
+    "sock_write_iter",
+    "sock_read_iter",
+    "vfs_write",
+    "__vfs_write",
+    "vfs_read",
+    "__vfs_read",
+    "new_sync_write",
+    "new_sync_read",
+    "do_iter_write",
+    "do_iter_read",
+    "do_iter_readv_writev",
+    "vfs_writev",
+    "vfs_readv",
+    "vfs_iter_write",
+    "vfs_iter_read",
+    "call_write_iter",
+    "call_read_iter",
+    "netlink_rcv_skb",
+    "nfnetlink_rcv_msg",
+    "nfnetlink_rcv_batch",
+    "genl_rcv_msg",
+    "genl_family_rcv_msg*",
+    "rtnetlink_rcv_msg",
+    "process_one_work",
+    "call_timer_fn",
+    "__run_timers",
+    "expire_timers",
+    "run_timer_softirq",
+    "tasklet_action_common",
+    "tasklet_action",
+    "tasklet_hi_action",
+    "__do_softirq",
+    "handle_softirqs",
+    "net_rx_action",
+    "__napi_poll",
+    "process_backlog",
+    "__netif_receive_skb_core",
+    "__netif_receive_skb_one_core",
+    "__netif_receive_skb",
+    "do_softirq",
+    "kthread",
+    "worker_thread",
+    "ret_from_fork",
+    "__sys_setsockopt",
+    "sock_common_setsockopt",
+    "vfs_fallocate",
+    "do_sys_ftruncate",
+    "__handle_mm_fault",
+    "handle_mm_fault",
+    "do_page_fault",
+    "__do_page_fault",
+    "do_user_addr_fault",
+    "exc_page_fault",
+    "page_fault",
+    "asm_exc_page_fault",
+    "flush_smp_call_function_queue",
+    "generic_exec_single",
+    "__sys_sendmsg",
+    "___sys_sendmsg",
+    "____sys_sendmsg",
+    "__sys_sendto",
+    "__sys_recvmsg",
+    "___sys_recvmsg",
+    "__sys_recvfrom",
+    "compat_sys_ioctl",
+    "do_mmap",
+    "mmap_region",
+    "vm_mmap_pgoff",
+    "__mmap_region",
+    "filemap_fault",
+    "__do_fault",
+    "do_fault",
+    "do_read_fault",
+    "__x64_sys_ioctl",
+    "__ia32_sys_ioctl",
+    "__arm64_sys_ioctl",
+    "__se_sys_ioctl",
+    "__do_sys_ioctl",
+    "ksys_ioctl",
+    "__ia32_compat_sys_ioctl",
+    "__x64_compat_sys_ioctl",
+    "kvm_vm_compat_ioctl_dispatch",
+    "blkdev_ioctl",
+    "sock_ioctl",
+    "do_writev",
+    "do_sys_open",
+    "do_sys_openat2",
+    "do_filp_open",
+    "path_openat",
+    "__fput",
+    "____fput",
+    "task_work_run",
+    "*netlink_dump*",
+    "genl_lock_dumpit",
+    "genl_family_rcv_msg_dumpit",
+    "run_ksoftirqd",
+    "smpboot_thread_fn",
+    "__irq_exit_rcu",
+    "irq_exit",
+    "irq_exit_rcu",
+    "sysvec_*",
+    "__sysvec_*",
 ];
 
 /// Syscalls that dispatch to drivers or protocols: named by what they called.
 const DISPATCHING_SYSCALLS: &[&str] = &[
-    "ioctl", "sendmsg", "sendmmsg", "sendto", "send", "write", "writev", "pwrite64", "pwritev", "read", "readv", "pread64", "recvmsg",
-    "recvfrom", "setsockopt", "getsockopt", "compat_ioctl", "mmap", "mmap_pgoff", "open", "openat", "splice", "sendfile", "sendfile64",
+    "ioctl",
+    "sendmsg",
+    "sendmmsg",
+    "sendto",
+    "send",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "read",
+    "readv",
+    "pread64",
+    "recvmsg",
+    "recvfrom",
+    "setsockopt",
+    "getsockopt",
+    "compat_ioctl",
+    "mmap",
+    "mmap_pgoff",
+    "open",
+    "openat",
+    "splice",
+    "sendfile",
+    "sendfile64",
 ];
 
 /// Functions a stall is named after themselves.
@@ -471,23 +751,28 @@ fn is_self_anchor(func: &str) -> bool {
 
 /// The syscall a syscall entry function implements.
 fn syscall_name(func: &str) -> Option<&str> {
-    let unprefixed = ["__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__se_", "__do_", "__"]
+    let unprefixed = [
+        "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__se_", "__do_", "__",
+    ]
+    .iter()
+    .find_map(|p| func.strip_prefix(p))
+    .unwrap_or(func);
+    ["sys_", "compat_sys_", "SyS_", "compat_SyS_", "ksys_"]
         .iter()
-        .find_map(|p| func.strip_prefix(p))
-        .unwrap_or(func);
-    ["sys_", "compat_sys_", "SyS_", "compat_SyS_", "ksys_"].iter().find_map(|p| unprefixed.strip_prefix(p))
+        .find_map(|p| unprefixed.strip_prefix(p))
 }
-
 
 /// The stalled function of an RCU stall or soft lockup report: in the stack
 /// of the interrupted code, what the first dispatcher called, or the
 /// syscall itself.
 pub fn stall_frame(text: &[String]) -> Option<String> {
     let blocks = trace_blocks(text);
-    let interrupted = blocks.iter().map(|b| match b.iter().rposition(|f| is_interrupt_entry(f)) {
-        Some(i) => &b[i + 1..],
-        None => &b[..],
-    });
+    let interrupted = blocks
+        .iter()
+        .map(|b| match b.iter().rposition(|f| is_interrupt_entry(f)) {
+            Some(i) => &b[i + 1..],
+            None => &b[..],
+        });
     for frames in interrupted {
         if let Some(found) = anchored(frames) {
             return Some(found);
@@ -509,9 +794,17 @@ fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
         }
         let frames = trace_frames(text, i);
         let len = frames.len().max(1);
-        let kthread = text[i.saturating_sub(3)..i].iter().any(|l| l.contains("kthread stack dump") || l.contains("rcu_") && l.contains(" R  running"));
+        let kthread = text[i.saturating_sub(3)..i].iter().any(|l| {
+            l.contains("kthread stack dump") || l.contains("rcu_") && l.contains(" R  running")
+        });
         if !kthread {
-            blocks.push(frames.into_iter().filter(|f| f.reliable).map(|f| f.func).collect());
+            blocks.push(
+                frames
+                    .into_iter()
+                    .filter(|f| f.reliable)
+                    .map(|f| f.func)
+                    .collect(),
+            );
         }
         // Skip the block: frames, plus whatever non-frame lines sat inside it.
         let mut seen = 0;
@@ -533,24 +826,45 @@ fn is_frame_line(line: &str) -> bool {
 fn anchored(frames: &[String]) -> Option<String> {
     use super::extract::matches_any;
     use crate::frames::is_generic;
-    let anchor = frames.iter().position(|f| is_self_anchor(f) || matches_any(f, DISPATCHERS) || is_syscall_entry(f))?;
+    let anchor = frames
+        .iter()
+        .position(|f| is_self_anchor(f) || matches_any(f, DISPATCHERS) || is_syscall_entry(f))?;
     if is_self_anchor(&frames[anchor]) {
         return Some(frames[anchor].clone());
     }
-    frames[..anchor].iter().rev().find(|f| !is_generic(f) && !is_boring_in_stall(f)).cloned()
+    frames[..anchor]
+        .iter()
+        .rev()
+        .find(|f| !is_generic(f) && !is_boring_in_stall(f))
+        .cloned()
 }
 
 fn is_syscall_entry(func: &str) -> bool {
-    syscall_name(func).is_some() || func.starts_with("entry_SYSCALL") || func.starts_with("do_syscall")
+    syscall_name(func).is_some()
+        || func.starts_with("entry_SYSCALL")
+        || func.starts_with("do_syscall")
 }
 
 /// Scheduler and interrupt plumbing at the top of a stalled stack.
 fn is_boring_in_stall(func: &str) -> bool {
-    func.starts_with("finish_task_switch") || func.contains("irq") && func.contains("restore") || func.starts_with("__sysvec")
+    func.starts_with("finish_task_switch")
+        || func.contains("irq") && func.contains("restore")
+        || func.starts_with("__sysvec")
 }
 
 fn is_interrupt_entry(func: &str) -> bool {
-    ["apic_timer_interrupt", "sysvec_apic_timer_interrupt", "asm_sysvec_apic_timer_interrupt", "__irq_svc", "el1_irq", "el1h_64_irq",
-        "smp_apic_timer_interrupt", "call_function_single_interrupt", "asm_sysvec_call_function_single", "irq_exit_rcu", "gic_handle_irq"]
-        .contains(&func)
+    [
+        "apic_timer_interrupt",
+        "sysvec_apic_timer_interrupt",
+        "asm_sysvec_apic_timer_interrupt",
+        "__irq_svc",
+        "el1_irq",
+        "el1h_64_irq",
+        "smp_apic_timer_interrupt",
+        "call_function_single_interrupt",
+        "asm_sysvec_call_function_single",
+        "irq_exit_rcu",
+        "gic_handle_irq",
+    ]
+    .contains(&func)
 }
