@@ -26,10 +26,11 @@ tar -xJf "$tarball" -C "$dest" --strip-components=1
 
 cd "$dest"
 # Only arch/x86 is ever configured: the other architectures are 1/5 of the
-# files and would only slow git down. Their Kconfig files stay (crypto/Kconfig
-# and others source them).
+# files and would only slow git down. Their Kconfig and Makefile files stay:
+# crypto/Kconfig sources arch/*/crypto/Kconfig, and fs/hostfs/Makefile
+# includes arch/um/scripts/Makefile.rules (read by make distclean).
 find arch -mindepth 1 -maxdepth 1 -type d ! -name x86 -print0 |
-  xargs -0 -I{} find {} -type f ! -name 'Kconfig*' -delete
+  xargs -0 -I{} find {} -type f ! -name 'Kconfig*' ! -name 'Makefile*' -delete
 find arch -type d -empty -delete
 # Debian's .gitignore ignores every top-level path ("/*"): drop that part.
 sed -i '/^# Debian packaging/,$d' .gitignore

@@ -173,7 +173,7 @@ impl Job {
             message: one_line(e.message()),
         })?;
         // Absolute, so that paths stay right in the build's directory.
-        let parent = file.parent().unwrap_or(Path::new(""));
+        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned());
         let top = Keys::new(file, &base, &table, "");
         top.only(&[

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::exec::{Built, RunOutcome};
@@ -21,6 +21,12 @@ pub enum JournalError {
         path: PathBuf,
         /// What failed.
         source: std::io::Error,
+    },
+    /// Another culprit process is using the work directory.
+    #[error("work directory {} is in use by another culprit process", dir.display())]
+    Busy {
+        /// The work directory.
+        dir: PathBuf,
     },
     /// The work directory holds another bisection.
     #[error(
@@ -116,27 +122,33 @@ impl Journal {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let records = read_records(&path).map_err(io)?;
-        let fresh = records.is_empty();
-        let mut journal = Journal::default();
-        match records.first() {
-            Some(Record::Header { params: theirs }) if theirs != params => {
-                return Err(JournalError::OtherBisection {
-                    dir: dir.to_owned(),
-                    theirs: theirs.clone(),
-                })
-            }
-            Some(_) => records.into_iter().for_each(|r| journal.remember(r)),
-            None => {}
-        }
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(io)?;
+        lock(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => JournalError::Busy {
+                dir: dir.to_owned(),
+            },
+            _ => io(e),
+        })?;
+        let records = read_records(&path).map_err(io)?;
+        let mut journal = Journal::default();
+        match records.first() {
+            Some(Record::Header { params: theirs }) if theirs != params => {
+                let theirs = theirs.clone();
+                return Err(JournalError::OtherBisection {
+                    dir: dir.to_owned(),
+                    theirs,
+                });
+            }
+            Some(_) => records.iter().cloned().for_each(|r| journal.remember(r)),
+            None => {}
+        }
         truncate_torn_tail(&mut file, &path).map_err(io)?;
         journal.file = Some((file, path));
-        if fresh {
+        if records.is_empty() {
             journal.append_raw(&Record::Header {
                 params: params.to_owned(),
             })?;
@@ -220,19 +232,44 @@ impl Journal {
     }
 }
 
-/// Reads every complete, parseable record; stops at the first bad line
-/// (only the last line can be torn, and nothing after it was synced).
+/// Locks the journal for this process (released when the file closes, so
+/// also when the process is killed): two bisections must not interleave.
+fn lock(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a file descriptor we own.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Reads every record. Only the last line may be damaged (torn by a kill
+/// mid-write; nothing after it was synced): it is ignored. A damaged line
+/// before it means the file is not a journal culprit can trust.
 fn read_records(path: &Path) -> std::io::Result<Vec<Record>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut records = Vec::new();
-    for line in BufReader::new(file).split(b'\n') {
-        match serde_json::from_slice::<Record>(&line?) {
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_slice::<Record>(line) {
             Ok(r) => records.push(r),
-            Err(_) => break,
+            Err(_) if i + 1 == lines.len() => break,
+            Err(e) => {
+                let message = format!("line {} is damaged ({e}); remove the work directory", i + 1);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    message,
+                ));
+            }
         }
     }
     Ok(records)
@@ -280,6 +317,26 @@ mod tests {
         drop(j);
         let j = Journal::open(dir.path(), "p").unwrap();
         assert_eq!(j.runs("a").len(), 3);
+    }
+
+    #[test]
+    fn refuses_a_damaged_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("journal.jsonl"),
+            "garbage\n{\"record\":\"header\",\"params\":\"p\"}\n",
+        )
+        .unwrap();
+        let err = Journal::open(dir.path(), "p").unwrap_err();
+        assert!(err.to_string().contains("line 1 is damaged"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_directory_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Journal::open(dir.path(), "p").unwrap();
+        let err = Journal::open(dir.path(), "p").unwrap_err();
+        assert!(matches!(err, JournalError::Busy { .. }), "{err}");
     }
 
     #[test]

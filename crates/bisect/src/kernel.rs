@@ -462,6 +462,88 @@ mod tests {
         assert!(matches!(build_failure(&toolchain), BuildOutcome::Infra { .. }));
     }
 
+    /// An executor on a one-commit repository whose kernel "builds" are
+    /// planted by the test, with a script reproducer.
+    fn executor(dir: &Path, qemu: &str) -> (KernelExecutor, culprit_git::fixture::RepoBuilder) {
+        let mut repo = culprit_git::fixture::RepoBuilder::new();
+        repo.commit("base", &[("Makefile", "all:\n")]);
+        let script = dir.join("repro.sh");
+        std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+        let settings = KernelSettings {
+            workdir: dir.join("work"),
+            recipe: KernelRecipe::new(dir.join("config"), "gcc"),
+            ccache: false,
+            reproducer: ReproducerSpec::Script(script),
+            vm: VmSettings {
+                qemu: PathBuf::from(qemu),
+                cmdline: None,
+                memory_mb: 64,
+                cpus: 1,
+                boot_timeout: Duration::from_secs(5),
+                run_timeout: Duration::from_secs(5),
+                vms: 2,
+                accelerator: Some(Accelerator::Tcg),
+            },
+        };
+        (KernelExecutor::new(repo.open(), settings, Box::new(std::io::sink())), repo)
+    }
+
+    fn planted_build(dir: &Path, commit: &str) -> Built {
+        let kept = dir.join("work/builds/sig");
+        std::fs::create_dir_all(&kept).unwrap();
+        std::fs::write(kept.join("bzImage"), b"not a kernel").unwrap();
+        Built { commit: commit.into(), signature: "sig".into(), compiler: None }
+    }
+
+    #[test]
+    fn qemu_that_cannot_start_is_an_infrastructure_problem_for_every_run() {
+        if culprit_vm::find_busybox().is_none() {
+            eprintln!("skipping: no static busybox (apt-get install busybox-static)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (mut exec, repo) = executor(dir.path(), "/nonexistent/qemu-system-x86_64");
+        let built = planted_build(dir.path(), &repo.rev("HEAD"));
+        for index in 0..3 {
+            let RunOutcome::Infra { reason } = exec.run(&built, index) else {
+                panic!("run {index} is not an infrastructure problem");
+            };
+            assert!(reason.contains("/nonexistent/qemu-system-x86_64"), "{reason}");
+        }
+        assert!(dir.path().join("work/consoles").join(&built.commit).join("run-2.log").is_file());
+    }
+
+    #[test]
+    fn missing_kernel_image_is_an_infrastructure_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut exec, repo) = executor(dir.path(), "qemu-system-x86_64");
+        let built = Built { commit: repo.rev("HEAD"), signature: "gone".into(), compiler: None };
+        let RunOutcome::Infra { reason } = exec.run(&built, 0) else {
+            panic!("not an infrastructure problem");
+        };
+        assert!(reason.contains("bzImage is missing"), "{reason}");
+    }
+
+    #[test]
+    fn a_tree_that_is_not_a_kernel_fails_to_build_and_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), "CONFIG_64BIT=y\n").unwrap();
+        let (mut exec, repo) = executor(dir.path(), "qemu-system-x86_64");
+        let outcome = exec.build(&repo.rev("HEAD"));
+        let BuildOutcome::Failed { reason } = &outcome else {
+            panic!("not a failed build: {outcome:?}");
+        };
+        assert!(reason.starts_with("kernel build failed: "), "{reason}");
+        // Remembered per tree: asking again reads the cache, make does
+        // not run again (no second failed-*.log).
+        assert_eq!(exec.build(&repo.rev("HEAD")), outcome);
+        let logs = std::fs::read_dir(dir.path().join("work/builds")).unwrap();
+        let failed_logs = logs.filter(|e| {
+            e.as_ref().unwrap().file_name().to_string_lossy().starts_with("failed-")
+        });
+        assert_eq!(failed_logs.count(), 1);
+    }
+
     #[test]
     fn vm_outcomes_use_the_reference_words() {
         let out = |kind: RunKind| {

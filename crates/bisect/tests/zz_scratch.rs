@@ -41,3 +41,56 @@ fn gen_time() {
     }
     println!("gen: {:?}/trial", t0.elapsed() / 10);
 }
+
+#[test]
+#[ignore]
+fn compare() {
+    let rate: f64 = std::env::var("RATE").unwrap().parse().unwrap();
+    let n: usize = std::env::var("N").map(|v| v.parse().unwrap()).unwrap_or(2000);
+    let mut config = Config::default();
+    config.strategies = vec!["classic".into(), "bayes".into()];
+    let s = Scenario { min_commits: n, max_commits: n, rate, build_failure: 0.0, unrelated: 0.0, culprit: true };
+    for t in 0..100 {
+        let r = one_trial(&config, &s, 99, t);
+        if r[1].0.builds > r[0].0.builds {
+            println!("trial {t}: classic {} builds, bayes {} builds {} runs; {:?}", r[0].0.builds, r[1].0.builds, r[1].0.runs, r[1].0.conclusion);
+        }
+    }
+}
+
+#[test]
+#[ignore]
+fn trace() {
+    use culprit_bisect::strategy::{Context, NextStep, Strategy};
+    use culprit_bisect::Direction;
+    let rate: f64 = std::env::var("RATE").unwrap().parse().unwrap();
+    let n: usize = std::env::var("N").map(|v| v.parse().unwrap()).unwrap_or(2000);
+    let t: u64 = std::env::var("T").unwrap().parse().unwrap();
+    let config = Config::default();
+    let mut rng = Rng::derived(config.seed, 99, t);
+    let _ = rng.below(1);
+    let h = generate(&mut rng, n, true, 0.0);
+    let b = Behaviour { rate, unrelated: 0.0, repro_runs: 100, old_end_runs: 10, max_runs: 20000 };
+    let mut k = ends(&h, &b, &mut rng).unwrap();
+    println!("culprit {:?}", h.culprit);
+    for name in ["classic", "bayes"] {
+        let mut st = strategy(name).unwrap();
+        let mut kk = k.clone();
+        let mut r2 = rng.clone();
+        let mut line = String::new();
+        loop {
+            let ctx = Context { graph: &h.graph, knowledge: &kk, direction: Direction::Cause, parallelism: 1 };
+            match st.next_step(&ctx) {
+                NextStep::Evaluate(reqs) => for r in reqs {
+                    let e = kk.entry(r.commit);
+                    for _ in 0..r.runs { e.runs.push(if h.crashing[r.commit as usize] && r2.chance(rate) { culprit_bisect::RunClass::Crash } else { culprit_bisect::RunClass::Ok }); }
+                    let c = e.runs.last().map(|x| if *x == culprit_bisect::RunClass::Crash {"X"} else {"."}).unwrap_or("");
+                    line += &format!(" {}{}", r.commit, c);
+                },
+                NextStep::Done(c) => { println!("{name}: {line}\n  => {c:?}"); break; }
+                NextStep::Abort{..} => break,
+            }
+        }
+    }
+    let _ = &mut k;
+}

@@ -17,7 +17,10 @@ fn main() -> ExitCode {
     let mut recipe = KernelRecipe::new(config, "gcc");
     recipe.clean = rest.iter().any(|a| a == "--clean");
     recipe.ccache = which("ccache");
-    match recipe.build(PathBuf::from(worktree).as_path(), PathBuf::from(out_dir).as_path()) {
+    match recipe.build(
+        PathBuf::from(worktree).as_path(),
+        PathBuf::from(out_dir).as_path(),
+    ) {
         Ok(build) => {
             println!("compiler: {}", build.compiler_line);
             println!("kernel signature: {}", build.signature);

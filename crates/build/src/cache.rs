@@ -105,8 +105,13 @@ mod tests {
         std::fs::write(&artifact, "x").unwrap();
         let cache = BuildCache::new(dir.path().join("cache"));
         assert_eq!(cache.get("tree1", "recipe"), None);
-        cache.put("tree1", "recipe", &sample(vec![artifact.clone()])).unwrap();
-        assert_eq!(cache.get("tree1", "recipe"), Some(sample(vec![artifact.clone()])));
+        cache
+            .put("tree1", "recipe", &sample(vec![artifact.clone()]))
+            .unwrap();
+        assert_eq!(
+            cache.get("tree1", "recipe"),
+            Some(sample(vec![artifact.clone()]))
+        );
         assert_eq!(cache.get("tree1", "other recipe"), None);
         assert_eq!(cache.get("tree2", "recipe"), None);
         std::fs::remove_file(&artifact).unwrap();
@@ -118,7 +123,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = BuildCache::new(dir.path());
         cache.put("t", "r", &sample(vec![])).unwrap();
-        let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+        let entry = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
         std::fs::write(entry.path(), "{not json").unwrap();
         assert_eq!(cache.get("t", "r"), None);
     }

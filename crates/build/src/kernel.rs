@@ -106,7 +106,10 @@ impl BuildError {
     /// True when the error belongs to the commit (failed or timed-out
     /// build: the commit is skipped) rather than to the machine.
     pub fn is_commit_failure(&self) -> bool {
-        matches!(self, BuildError::Failed { .. } | BuildError::TimedOut { .. })
+        matches!(
+            self,
+            BuildError::Failed { .. } | BuildError::TimedOut { .. }
+        )
     }
 
     /// The kept output tail of a failed or timed-out build.
@@ -163,8 +166,8 @@ impl KernelRecipe {
         let compiler = run::first_version_line(&self.compiler)
             .ok_or_else(|| BuildError::Toolchain(self.compiler.clone()))?;
         let linker_path = self.linker();
-        let linker = run::first_version_line(&linker_path)
-            .ok_or(BuildError::Toolchain(linker_path))?;
+        let linker =
+            run::first_version_line(&linker_path).ok_or(BuildError::Toolchain(linker_path))?;
         Ok(format!("{compiler}, {linker}"))
     }
 
@@ -240,7 +243,10 @@ impl KernelRecipe {
         targets: &[&str],
     ) -> Result<(), BuildError> {
         let mut command = Command::new("make");
-        command.current_dir(worktree).args(self.make_variables()).args(targets);
+        command
+            .current_dir(worktree)
+            .args(self.make_variables())
+            .args(targets);
         command.envs(FIXED_ENV).env("LC_ALL", "C");
         run::run_logged(command, log, deadline, self.timeout).map_err(|error| match error {
             RunError::Spawn { .. } => BuildError::Spawn(error),
@@ -302,7 +308,9 @@ impl KernelRecipe {
 
 /// True when a `.config` line sets or unsets exactly this symbol.
 fn mentions(line: &str, name: &str) -> bool {
-    let set = line.strip_prefix(name).is_some_and(|rest| rest.starts_with('='));
+    let set = line
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.starts_with('='));
     set || line == format!("# {name} is not set")
 }
 
@@ -340,9 +348,18 @@ mod tests {
 
     #[test]
     fn mentions_matches_exact_symbols_only() {
-        assert!(mentions("CONFIG_LOCALVERSION=\"-x\"", "CONFIG_LOCALVERSION"));
-        assert!(mentions("# CONFIG_LOCALVERSION_AUTO is not set", "CONFIG_LOCALVERSION_AUTO"));
-        assert!(!mentions("CONFIG_LOCALVERSION_AUTO=y", "CONFIG_LOCALVERSION"));
+        assert!(mentions(
+            "CONFIG_LOCALVERSION=\"-x\"",
+            "CONFIG_LOCALVERSION"
+        ));
+        assert!(mentions(
+            "# CONFIG_LOCALVERSION_AUTO is not set",
+            "CONFIG_LOCALVERSION_AUTO"
+        ));
+        assert!(!mentions(
+            "CONFIG_LOCALVERSION_AUTO=y",
+            "CONFIG_LOCALVERSION"
+        ));
     }
 
     #[test]

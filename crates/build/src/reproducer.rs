@@ -98,7 +98,10 @@ pub fn prepare(
     match spec {
         ReproducerSpec::CSource(source) => compile(source, out_dir, compiler),
         ReproducerSpec::Binary(binary) => {
-            let mode = std::fs::metadata(binary).map_err(io(binary))?.permissions().mode();
+            let mode = std::fs::metadata(binary)
+                .map_err(io(binary))?
+                .permissions()
+                .mode();
             if mode & 0o111 == 0 {
                 return Err(ReproducerError::NotExecutable(binary.clone()));
             }

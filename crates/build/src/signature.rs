@@ -163,7 +163,9 @@ impl<'a> Elf<'a> {
             .checked_mul(self.entry_size)
             .ok_or_else(|| malformed("section header table too large".into()))?;
         if slice(self.bytes, self.table_offset, table_len).is_none() {
-            return Err(malformed("section header table lies outside the file".into()));
+            return Err(malformed(
+                "section header table lies outside the file".into(),
+            ));
         }
         Ok(())
     }
@@ -173,11 +175,7 @@ impl<'a> Elf<'a> {
             .checked_mul(self.entry_size)
             .and_then(|o| o.checked_add(self.table_offset))
             .ok_or_else(|| malformed("section header offset overflows".into()))?;
-        let (flags_at, offset_at, size_at) = if self.is_64 {
-            (8, 24, 32)
-        } else {
-            (8, 16, 20)
-        };
+        let (flags_at, offset_at, size_at) = if self.is_64 { (8, 24, 32) } else { (8, 16, 20) };
         Ok(Section {
             kind: u32::try_from(self.uint(base + 4, 4)?).unwrap_or(u32::MAX),
             flags: self.word(base + flags_at)?,

@@ -376,6 +376,30 @@ fn bad_input_gets_one_line_and_exit_2() {
             .concat(),
             "unknown strategy \"magic\"",
         ),
+        (
+            [
+                bisect_args(&path, &workdir, "HEAD"),
+                vec!["--fix", "--good", &h[0]],
+            ]
+            .concat(),
+            "is not an ancestor of the good end",
+        ),
+        (
+            [bisect_args(&path, &workdir, "HEAD"), vec!["--good", "HEAD"]].concat(),
+            "are the same commit",
+        ),
+        (
+            [bisect_args(&path, &workdir, "HEAD"), vec!["--runs", "0"]].concat(),
+            "--runs must be at least 1",
+        ),
+        (
+            [
+                bisect_args(&path, &workdir, "HEAD"),
+                vec!["--good", "nope2"],
+            ]
+            .concat(),
+            "--good: unknown revision \"nope2\"",
+        ),
     ];
     for (args, want) in cases {
         let r = culprit(repo.home.path(), &args);
@@ -574,3 +598,22 @@ recipients (to): [\"ann@example.com\"]
 recipients (cc): []
 crash: WARNING in foo
 ";
+
+#[test]
+fn every_strategy_name_bisects() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(10, 6, "BUG");
+    for strategy in ["classic", "plain", "git-bisect", "bayes"] {
+        let work = tempfile::tempdir().unwrap();
+        let (path, workdir) = (s(repo.path()), s(work.path()));
+        let mut args = bisect_args(&path, &workdir, "HEAD");
+        args.extend(["--good", &h[0], "--runs", "2", "--strategy", strategy]);
+        let r = culprit(repo.home.path(), &args);
+        assert_eq!(r.code, 0, "{strategy}: {}\n{}", r.stdout, r.stderr);
+        assert_eq!(r.culprit_hash(), h[6], "{strategy}");
+        assert_eq!(
+            r.json()["strategy"],
+            strategy.replace("git-bisect", "plain").as_str()
+        );
+    }
+}

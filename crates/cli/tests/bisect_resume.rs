@@ -43,7 +43,7 @@ fn killed_bisection_resumes_without_redoing_finished_builds() {
         "--build",
         &build,
         "--test",
-        "sleep 0.02; sh test.sh",
+        "sleep 0.05; sh test.sh",
         "--runs",
         "3",
         "--artifact",
@@ -179,4 +179,75 @@ fn default_workdir_is_outside_the_repository() {
     assert_eq!(dirs.len(), 1);
     assert!(dirs[0].path().join("journal.jsonl").exists());
     assert_eq!(repo.checkout_state(), before);
+}
+
+/// True while `pid` runs (a zombie has stopped running).
+fn running(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    matches!(state, Some(s) if s != "Z" && s != "X")
+}
+
+#[test]
+fn terminating_culprit_stops_the_test_in_progress() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(3, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let pid_file = work.path().join("pid");
+    let test = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+    let (path, workdir) = (
+        repo.path().display().to_string(),
+        work.path().join("w").display().to_string(),
+    );
+    let args = [
+        "bisect",
+        "--repo",
+        &path,
+        "--bad",
+        "HEAD",
+        "--good",
+        &h[0],
+        "--build",
+        "true",
+        "--test",
+        &test,
+        "--workdir",
+        &workdir,
+    ];
+    let mut child = locked(
+        Command::new(env!("CARGO_BIN_EXE_culprit")),
+        repo.home.path(),
+    )
+    .args(args)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = loop {
+        let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if text.ends_with('\n') {
+            break text.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "the test never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(running(&pid));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running(&pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the test's sleep {pid} survived culprit"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -18,6 +18,12 @@ pub struct Frame {
 /// `[<pc>] (func) from [<lr>] (...)`, `func file.c:12 [inline]`.
 pub fn parse_frame(line: &str) -> Option<Frame> {
     let mut s = line.trim_start();
+    // Old kernels print context markers in front of the first frame.
+    for marker in ["<IRQ>", "<EOI>", "<NMI>", "<<EOE>>"] {
+        if let Some(rest) = s.strip_prefix(marker) {
+            s = rest.trim_start();
+        }
+    }
     let mut had_address = false;
     while let Some(rest) = s.strip_prefix("[<").or_else(|| s.strip_prefix("[c")) {
         let close = rest.find(']')?;
@@ -42,7 +48,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     {
         // ARM: "(func) from [<lr>] (caller+0x1/0x2)"; "(func+0x1/0x2)" too.
         let close = rest.find(')')?;
-        let name = rest[..close].split('+').next()?;
+        let name = rest[..close].split(['+', ' ']).next()?;
         return frame(name, reliable);
     }
     let (name, after) = split_name(s)?;
@@ -88,6 +94,9 @@ fn frame(name: &str, reliable: bool) -> Option<Frame> {
 /// `name` without compiler-generated suffixes (`.isra.0`, `.constprop.3`,
 /// `.part.1`, `.cold`, `.llvm.123`), which vary between builds.
 pub fn clean_func(name: &str) -> String {
+    if let Some(rust) = crate::demangle::rust_v0(name.trim()) {
+        return rust;
+    }
     let name = demangle_cpp(name.trim());
     if name.starts_with('<') {
         return name.to_string();
@@ -127,7 +136,7 @@ const GENERIC: &str = concat!(
     r"check_heap_object|check_object\w*|__check_object_size|check_stack_object|",
     r"print_address_description\w*|print_report|print_track|describe_object|",
     r"instrument_\w+|read_word_at_a_time|__read_once\w*|__write_once\w*|",
-    r"dump_stack\w*|show_stack|show_trace\w*|sched_show_task|show_regs|",
+    r"_*dump_stack\w*|show_stack|show_trace\w*|sched_show_task|show_regs|",
     r"report_bug|fixup_bug|do_error_trap|do_trap|do_invalid_op|invalid_op|exc_\w+|asm_exc_\w+|",
     r"handle_bug|die|oops_\w+|__die\w*|no_context|__bad_area\w*|bad_area\w*|do_page_fault|",
     r"__do_page_fault|do_user_addr_fault|do_kern_addr_fault|page_fault|handle_page_fault|",
@@ -188,20 +197,20 @@ const GENERIC: &str = concat!(
     r"should_fail\w*|fail_dump|should_failslab|",
     // Syscall entry and prefixes.
     r"entry_SYSCALL\w*|do_syscall_\w+|do_fast_syscall\w*|__do_fast_syscall\w*|",
-    r"syscall_exit\w*|exit_to_user_mode\w*|ret_from_fork\w*|",
+    r"syscall_exit\w*|ret_from_fork\w*|",
     // Compiler-inserted calls.
     r"__stack_chk_fail|__fortify_\w+|fortify_\w+|__sanitizer_cov\w*|",
     // Queues, timers, trees, skb and other library helpers.
-    r"_*queue_work\w*|queue_delayed_work\w*|__queue_delayed_work|_*call_rcu|init_timer_key|_*del_timer\w*|",
+    r"_*queue_work\w*|queue_delayed_work\w*|__queue_delayed_work|_*call_rcu\w*|init_timer_key|_*del_timer\w*|_*timer_delete\w*|sk_stop_timer\w*|sk_reset_timer|_*timer_shutdown\w*|unlock_page|lock_page\w*|__lock_page\w*|",
     r"try_to_del_timer_sync|_*mod_timer|add_timer|_*rb_\w+|skb_\w*panic|skb_put|__skb_put|skb_push|__skb_push|skb_pull|__skb_pull|",
-    r"create_object|kmemleak_\w+|sk_prot_alloc|pcpu_create_chunk|crc\d*\w*|console_lock|console_trylock|",
-    r"get_device_parent|device_remove_file\w*|\w+_unregister_device|reacquire_held_locks|logic_\w+|",
+    r"create_object|kmemleak_\w+|sk_prot_alloc|pcpu_create_chunk|crc\d*\w*|console_trylock|",
+    r"get_device_parent|device_remove_file\w*|tty_unregister_device|reacquire_held_locks|logic_\w+|",
     r"\w*vprintk\w*|\w*printk_emit|check_panic_on_warn|__seqprop\w*|ref_tracker_\w+|el1_\w*abort\w*|el1h_\w+|el0t_\w+|do_tag_\w+|",
     r"_*atomic_dec_and\w*|xas_\w+|lock_timer_base|stack_trace_\w+|arch_stack_walk|__phys_addr|folio_unlock|",
     r"dput|fast_dput|iput|iput_final|fput|__fput_sync|mark_buffer_dirty|__brelse|brelse|put_device|klist_\w+|_compound_head|",
     r"__folio_put|find_lock_entries|truncate_inode_pages\w*|_*try_to_del_timer_sync|insert_work|_*dev_printk\w*|el1_\w+|",
     r"_R\w*rust_begin_unwind|rust_begin_unwind|_R\w*panic\w*|\w*_trace_\w*|trace_\w+|\w+_trace|",
-    r"\w*_rq_lock\w*|try_to_grab_pending|task_blocks_on_rt_mutex|ldsem_\w+|kernel_fpu_\w+|",
+    r"\w*aes\w*_(?:en|de)crypt\w*|crypto_\w+|print_tainted|get_taint|add_taint|mark_held_locks|_*do_softirq\w*|handle_softirqs|irq_exit\w*|__irq_exit_rcu|\w*_rq_lock\w*|try_to_grab_pending|task_blocks_on_rt_mutex|ldsem_\w+|kernel_fpu_\w+|",
     r"__x86_indirect_thunk\w*",
     r")$"
 );

@@ -7,6 +7,7 @@
 //! (sanitizers, Rust and Go panics, aborts) get titles of the same shape.
 #![deny(missing_docs)]
 
+mod demangle;
 mod frames;
 mod guilty;
 mod kernel;

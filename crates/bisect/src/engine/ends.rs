@@ -2,7 +2,7 @@
 //! one bisected); the old end is given, found among the releases (cause),
 //! or the newer good end must not crash (fix).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use culprit_git::thin_releases;
 
@@ -40,8 +40,11 @@ impl Engine<'_> {
                 "the test command could not be run at --bad {bad} ({target}: command not found or not executable)"
             )));
         }
-        let verdict = self.end_word(true);
-        self.set_step_verdict(&bad, verdict);
+        let word = match self.bisection.direction {
+            Direction::Cause => "bad",
+            Direction::Fix => "crashing",
+        };
+        self.set_step_verdict(&bad, word);
         Ok(())
     }
 
@@ -49,43 +52,46 @@ impl Engine<'_> {
     pub(super) fn find_old_ends(&mut self) -> Result<Vec<String>, Stop> {
         match self.bisection.direction {
             Direction::Cause if self.bisection.good.is_empty() => self.find_good_release(),
-            Direction::Cause => {
-                for good in self.bisection.good.clone() {
-                    match self.test_end(&good, "good", None)? {
-                        Reading::Crashing => {
-                            return Err(Stop::AlwaysBad(format!(
-                                "the crash happens at --good {good}"
-                            )))
-                        }
-                        reading => self.set_step_verdict(
-                            &good,
-                            if reading == Reading::Clean {
-                                "good"
-                            } else {
-                                "skip"
-                            },
-                        ),
-                    }
-                }
-                self.good = self.bisection.good.clone();
-                Ok(self.good.clone())
-            }
-            Direction::Fix => {
-                let good = self.bisection.good.first().cloned().unwrap_or_default();
-                match self.test_end(&good, "good", None)? {
-                    Reading::Clean => self.set_step_verdict(&good, "fixed"),
-                    Reading::Crashing => {
-                        self.set_step_verdict(&good, "crashing");
-                        return Err(Stop::AlwaysBad(format!(
-                            "the crash still happens at the good end {good}"
-                        )));
-                    }
-                    _ => return Err(Stop::Error(format!("cannot test the good end {good}"))),
-                }
-                self.good = vec![good];
-                Ok(vec![self.bisection.bad.clone()])
+            Direction::Cause => self.check_given_goods(),
+            Direction::Fix => self.check_fixed_end(),
+        }
+    }
+
+    /// Cause: each `--good` must not crash (one that cannot be tested is
+    /// trusted: the user said it is good).
+    fn check_given_goods(&mut self) -> Result<Vec<String>, Stop> {
+        for good in self.bisection.good.clone() {
+            let reading = self.test_end(&good, "good", None)?;
+            let word = match reading {
+                Reading::Crashing => "bad",
+                Reading::Clean => "good",
+                _ => "skip",
+            };
+            self.set_step_verdict(&good, word);
+            if reading == Reading::Crashing {
+                return Err(Stop::AlwaysBad(format!(
+                    "the crash happens at --good {good}"
+                )));
             }
         }
+        self.good = self.bisection.good.clone();
+        Ok(self.good.clone())
+    }
+
+    /// Fix: the newer end must not crash; the old end is `--bad`.
+    fn check_fixed_end(&mut self) -> Result<Vec<String>, Stop> {
+        let good = self.bisection.good.first().cloned().unwrap_or_default();
+        self.good = vec![good.clone()];
+        match self.test_end(&good, "good", None)? {
+            Reading::Clean => self.set_step_verdict(&good, "fixed"),
+            Reading::Crashing => {
+                self.set_step_verdict(&good, "crashing");
+                let why = format!("the crash still happens at the good end {good}");
+                return Err(Stop::AlwaysBad(why));
+            }
+            _ => return Err(Stop::Error(format!("cannot test the good end {good}"))),
+        }
+        Ok(vec![self.bisection.bad.clone()])
     }
 
     /// Tests release tags older than `--bad`, newest first, thinned like
@@ -103,9 +109,9 @@ impl Engine<'_> {
             )));
         }
         let mut oldest_crashing = None;
-        let mut seen = HashMap::new();
+        let mut seen = HashSet::new();
         for tag in releases {
-            if seen.insert(tag.commit.clone(), ()).is_some() {
+            if !seen.insert(tag.commit.clone()) {
                 continue;
             }
             self.say(&format!("testing release {}", tag.name));
@@ -155,15 +161,6 @@ impl Engine<'_> {
             base * 2
         } else {
             base
-        }
-    }
-
-    fn end_word(&self, crashing: bool) -> &'static str {
-        match (self.bisection.direction, crashing) {
-            (Direction::Cause, true) => "bad",
-            (Direction::Cause, false) => "good",
-            (Direction::Fix, true) => "crashing",
-            (Direction::Fix, false) => "fixed",
         }
     }
 

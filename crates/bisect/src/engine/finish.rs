@@ -20,6 +20,16 @@ impl Engine<'_> {
         olds: &[String],
         conclusion: Conclusion,
     ) -> Result<Outcome, Stop> {
+        let outside = match &conclusion {
+            Conclusion::Culprit { commit, .. } => vec![*commit],
+            Conclusion::Inconclusive { candidates } => candidates.clone(),
+            Conclusion::NoCulprit { .. } => Vec::new(),
+        };
+        if let Some(bad) = outside.iter().find(|&&c| c as usize >= graph.len()) {
+            return Err(Stop::Error(format!(
+                "strategy named commit #{bad} outside the range"
+            )));
+        }
         match conclusion {
             Conclusion::Culprit { commit, confidence } => {
                 self.culprit(graph.id(commit), confidence)

@@ -115,7 +115,7 @@ impl Engine<'_> {
         let olds = self.find_old_ends()?;
         let new = match self.bisection.direction {
             Direction::Cause => self.bisection.bad.clone(),
-            Direction::Fix => self.good[0].clone(),
+            Direction::Fix => self.good.first().cloned().unwrap_or_default(),
         };
         let graph = CommitGraph::load(self.repo, &new, &olds)
             .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;

@@ -52,6 +52,10 @@ pub struct Bayes {
     pub reliable_prior: f64,
     /// Chance that a commit without the bug shows the target crash anyway.
     pub false_positive: f64,
+    /// Before bisecting, run the new end until it crashed this many times...
+    pub calibration_crashes: usize,
+    /// ... or ran this many times.
+    pub calibration_runs: usize,
     /// Give up (inconclusive) after this many runs in total.
     pub max_runs: usize,
     state: Option<State>,
@@ -89,6 +93,8 @@ impl Bayes {
             no_culprit_prior: 0.05,
             reliable_prior: 0.05,
             false_positive: 1e-3,
+            calibration_crashes: 3,
+            calibration_runs: 12,
             max_runs: 5000,
             state: None,
         }
@@ -102,6 +108,8 @@ impl Bayes {
         if let Some(v) = get("B_NONE") { self.no_culprit_prior = v; }
         if let Some(v) = get("B_REL") { self.reliable_prior = v; }
         if let Some(v) = get("B_EPS") { self.false_positive = v; }
+        if let Some(v) = get("B_CALC") { self.calibration_crashes = v as usize; }
+        if let Some(v) = get("B_CALR") { self.calibration_runs = v as usize; }
         self
     }
 
@@ -380,6 +388,19 @@ impl Bayes {
         picks
     }
 
+    /// A run at the new end while it has shown too few crashes to say how
+    /// reliable the reproducer is: until the rate is known, clean runs
+    /// elsewhere say little, and runs at a built commit are cheap.
+    fn calibration(&self, ctx: &Context<'_>) -> Option<Request> {
+        if ctx.direction != Direction::Cause {
+            return None;
+        }
+        let tip = ctx.graph.len() as u32 - 1;
+        let e = ctx.knowledge.get(tip)?;
+        let enough = e.count(RunClass::Crash) >= self.calibration_crashes || e.runs.len() >= self.calibration_runs;
+        (!enough).then_some(Request { commit: tip, runs: 1 })
+    }
+
     fn give_up(&self) -> NextStep {
         let candidates = self.state.as_ref().map(|s| s.heavy()).unwrap_or_default();
         NextStep::Done(Conclusion::Inconclusive { candidates })
@@ -410,6 +431,9 @@ impl Strategy for Bayes {
         }
         if runs >= self.max_runs {
             return self.give_up();
+        }
+        if let Some(r) = self.calibration(ctx) {
+            return NextStep::Evaluate(vec![r]);
         }
         let requests = self.choose(ctx);
         if requests.is_empty() {

@@ -92,13 +92,20 @@ impl Classic {
             .map(|e| read(e, self.asked(commit), self.runs))
     }
 
+    /// Evidence of the commits that crash: those read as crashing, and the
+    /// bad end (given by the user as crashing) as soon as it crashed once.
     fn crashing_evidence<'a>(&self, ctx: &'a Context<'_>) -> Vec<&'a CommitEvidence> {
+        let tip = ctx.graph.len().checked_sub(1).map(|t| t as u32);
+        let bad_end = match ctx.direction {
+            Direction::Cause => tip.and_then(|t| ctx.knowledge.get(t)),
+            Direction::Fix => Some(&ctx.knowledge.old_end),
+        };
+        let bad_end = bad_end.filter(|e| e.count(RunClass::Crash) > 0);
         let in_graph = (0..ctx.graph.len() as u32)
+            .filter(|&i| ctx.direction == Direction::Fix || Some(i) != tip)
             .filter(|&i| self.reading(ctx, i) == Some(Reading::Crashing))
             .filter_map(|i| ctx.knowledge.get(i));
-        let old = &ctx.knowledge.old_end;
-        let old_crashes = ctx.direction == Direction::Fix && old.count(RunClass::Crash) > 0;
-        in_graph.chain(old_crashes.then_some(old)).collect()
+        in_graph.chain(bad_end).collect()
     }
 
     /// The reproducer is flaky once a crashing commit crashed in fewer than
@@ -385,6 +392,25 @@ mod tests {
             Conclusion::Inconclusive {
                 candidates: vec![3, 4, 5]
             }
+        );
+    }
+
+    #[test]
+    fn a_bad_end_crashing_once_in_ten_makes_the_reproducer_flaky() {
+        let graph = linear(8);
+        let mut k = Knowledge::new(8);
+        k.commits[7] = Some(ev(&[times(Crash, 1), times(Ok, 9)].concat()));
+        k.old_end = ev(&times(Ok, 10));
+        let ctx = Context {
+            graph: &graph,
+            knowledge: &k,
+            direction: Direction::Cause,
+            parallelism: 1,
+        };
+        let step = Classic::new(10).next_step(&ctx);
+        assert!(
+            matches!(&step, NextStep::Evaluate(r) if r[0].runs == 20),
+            "{step:?}"
         );
     }
 }

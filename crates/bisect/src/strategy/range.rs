@@ -34,43 +34,28 @@ pub fn suspects(graph: &CommitGraph, verdicts: &[Verdict]) -> Vec<bool> {
 }
 
 /// git's pick among the suspects: the untested suspect whose ancestors
-/// (among the suspects) come closest to half of them. Returns the pick and
-/// how many suspects it reaches. Ties go to the earliest index.
+/// (among the suspects) come closest to half of them, jumping away from
+/// stretches of skipped commits the way git does (see
+/// [`CommitGraph::bisect_step`]). Suspects that are not `untested` count as
+/// skipped. Returns the pick and how many suspects it reaches.
 pub fn bisect_choice(
     graph: &CommitGraph,
     suspect: &[bool],
     untested: &[bool],
 ) -> Option<(u32, usize)> {
-    let total = suspect.iter().filter(|s| **s).count();
-    let ones: Vec<f64> = suspect.iter().map(|&s| if s { 1.0 } else { 0.0 }).collect();
-    let reach = graph.ancestor_weights(&ones);
-    let mut best: Option<(u32, usize, usize)> = None;
-    for i in 0..graph.len() {
-        if !(suspect[i] && untested[i]) {
-            continue;
-        }
-        let r = reach[i].round() as usize;
-        let score = r.min(total - r);
-        if best.is_none_or(|(_, _, s)| score > s) {
-            best = Some((i as u32, r, score));
-        }
-    }
-    best.map(|(i, r, _)| (i, r))
+    let skipped: Vec<bool> = suspect
+        .iter()
+        .zip(untested)
+        .map(|(s, u)| *s && !*u)
+        .collect();
+    graph
+        .bisect_step(suspect, &skipped)
+        .map(|step| (step.commit, step.reaches as usize))
 }
 
 /// git's estimate of the steps left for `all` suspects.
 pub fn estimate_steps(all: usize) -> usize {
-    if all < 3 {
-        return 0;
-    }
-    let n = usize::BITS as usize - 1 - all.leading_zeros() as usize;
-    let e = 1usize << n;
-    let x = all - e;
-    if e < 3 * x {
-        n
-    } else {
-        n - 1
-    }
+    culprit_git::estimate_steps(u32::try_from(all).unwrap_or(u32::MAX)) as usize
 }
 
 /// git's "Bisecting: N revisions left to test after this (roughly K steps)".

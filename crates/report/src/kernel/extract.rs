@@ -23,11 +23,20 @@ pub fn frame(
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
             Part::PcThenTrace => pc_then_trace(text, &usable),
             Part::Trace => trace(text, 1, &usable),
+            Part::TraceWith(i) => {
+                let named = caps.get(*i).map(|m| clean_func(m.as_str()));
+                let first = trace_frames(text, 1);
+                let ours = named.is_some_and(|n| first.iter().any(|f| f.func == n));
+                ours.then(|| trace(text, 1, &usable)).flatten()
+            }
             Part::TraceAfter(marker) => {
                 find_line(text, marker).and_then(|i| trace(text, i + 1, &usable))
             }
-            Part::LockAt(marker) => lock_at(text, marker).filter(|f| usable(f)),
-            Part::Stall => super::oopses::stall_frame(text),
+            // Workqueue flushes take lockdep's pseudo-locks themselves: there
+            // the helper is the culprit.
+            Part::LockAt(marker) => lock_at(text, marker)
+                .filter(|f| usable(f) || (f.contains("flush_work") && !matches_any(f, skip))),
+            Part::Stall | Part::Lockup | Part::Anchored => super::oopses::stall_frame(text, part.clone()),
         };
         if found.is_some() {
             return found;
@@ -38,9 +47,13 @@ pub fn frame(
 
 /// Whether `func` matches one of `patterns` (`prefix*` or exact names).
 pub fn matches_any(func: &str, patterns: &[&str]) -> bool {
-    patterns.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => func.starts_with(prefix),
-        None => func == *p,
+    patterns.iter().any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+        (Some(rest), _) => match rest.strip_suffix('*') {
+            Some(middle) => func.contains(middle),
+            None => func.ends_with(rest),
+        },
+        (None, Some(prefix)) => func.starts_with(prefix),
+        (None, None) => func == *p,
     })
 }
 
@@ -99,15 +112,18 @@ pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Opt
         let start = from
             + text[from..]
                 .iter()
-                .position(|l| parse_frame(l).is_some() || pc_func(l).is_some())?;
+                .position(|l| parse_frame(l).is_some())?;
         if text[from..start].iter().any(|l| is_other_section(l)) {
             return None;
         }
-        let frames = trace_frames(text, start);
-        if let Some(f) = frames.iter().find(|f| f.reliable && usable(&f.func)) {
+        let (frames, past_last) = trace_span(text, start);
+        // "Preemption disabled at:" and the like point at a single frame
+        // that is not where the crash happened.
+        let aside = start > 0 && (text[start - 1].trim_end().ends_with("disabled at:") || text[start - 1].trim_end().ends_with("enabled at:"));
+        if let Some(f) = frames.iter().find(|f| f.reliable && usable(&f.func)).filter(|_| !aside) {
             return Some(f.func.clone());
         }
-        from = start + frames.len().max(1);
+        from = past_last.max(start + 1);
     }
     None
 }
@@ -130,20 +146,37 @@ fn is_other_section(line: &str) -> bool {
 
 /// The frames of the first stack trace at or after line `from`.
 pub fn trace_frames(text: &[String], from: usize) -> Vec<Frame> {
+    trace_span(text, from).0
+}
+
+/// The frames of the first stack trace at or after line `from`, and the
+/// index of the line just past its last frame.
+pub fn trace_span(text: &[String], from: usize) -> (Vec<Frame>, usize) {
     let mut frames = Vec::new();
+    let mut past_last = from;
     let mut strangers = 0;
     let mut stack_frames = 0;
-    for line in text.iter().skip(from) {
+    // ARM prints "(func) from [<lr>] (caller+0x1/0x2)": the caller is the
+    // next line's function, except after tail calls, where it is a frame of
+    // its own.
+    for (i, line) in text.iter().enumerate().skip(from) {
         if let Some(f) = parse_frame(line) {
-            frames.push(f);
+            if frames.last() != Some(&f) {
+                frames.push(f);
+            }
+            frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
             strangers = 0;
             stack_frames += 1;
+            past_last = i + 1;
         } else if let Some(f) = pc_func(line) {
             frames.push(Frame {
                 func: f,
                 reliable: true,
             });
             strangers = 0;
+            past_last = i + 1;
+        } else if !frames.is_empty() && ends_trace(line) {
+            break;
         } else if !frames.is_empty() && !is_inside_trace(line) {
             // Other output may interleave with a trace; a blank line, a new
             // section or a long run of other lines ends it.
@@ -154,7 +187,7 @@ pub fn trace_frames(text: &[String], from: usize) -> Vec<Frame> {
             }
         }
     }
-    frames
+    (frames, past_last)
 }
 
 /// Non-frame lines tolerated inside a trace (output of other CPUs/tasks).
@@ -163,7 +196,13 @@ const MAX_STRANGERS: usize = 8;
 /// Lines that certainly end a stack trace.
 fn ends_trace(line: &str) -> bool {
     let l = line.trim();
-    const ENDS: [&str; 15] = [
+    const ENDS: [&str; 21] = [
+        "RCU grace-period",
+        "rcu: ",
+        "rcu_",
+        "INFO: ",
+        "task:",
+        "Showing busy",
         "NMI backtrace",
         "Sending NMI",
         "CPU: ",
@@ -256,7 +295,8 @@ fn lock_at(text: &[String], marker: &str) -> Option<String> {
 
 /// Signs that a report was damaged although a frame was found.
 pub fn damage(text: &[String], format: &Format) -> Option<String> {
-    if format.needs_trace && !text.iter().skip(1).any(|l| parse_frame(l).is_some()) {
+    // A lone frame (a lock's `at:` line, a PC) is not a stack trace.
+    if format.needs_trace && text.iter().skip(1).filter(|l| parse_frame(l).is_some()).count() < 2 {
         return Some("no stack trace".into());
     }
     None

@@ -85,12 +85,15 @@ fn searcher() -> &'static AhoCorasick {
 
 /// Everything about the report whose header is `header`.
 fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
-    let (lines, end) = report_lines(log, header, oops);
+    let (lines, end, cut_short) = report_lines(log, header, oops);
     let text: Vec<String> = lines
         .iter()
         .map(|l| String::from_utf8_lossy(l.text).into_owned())
         .collect();
-    let named = name(oops, &text);
+    let mut named = name(oops, &text);
+    if cut_short && named.corrupted_reason.is_none() && named.frame.is_some() {
+        named.corrupted_reason = Some("another report cut in before the stack trace".into());
+    }
     Report {
         title: named.title,
         alt_titles: named.alt_titles,
@@ -107,20 +110,22 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
 
 /// The lines of the report (other contexts' output left out) and the offset
 /// where it ends.
-fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'a>>, usize) {
+/// Also says whether another report cut in before any stack frame.
+fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'a>>, usize, bool) {
     let mut kept = vec![header];
     let mut end = header.end;
     let mut following = lines::lines_from(log, header.end)
         .take(MAX_REPORT_LINES)
         .peekable();
     while let Some(line) = following.next() {
-        if is_new_report(line.text, oops) {
+        if is_new_report(line.text, oops) && same_context(header.context, line.context) {
             // A one-line message printed in the middle of our stack trace
             // belongs to someone else; anything else starts a new report.
             let inside_trace = kept.last().is_some_and(|l| is_frame(l.text))
                 && following.peek().is_some_and(|l| is_frame(l.text));
             if !inside_trace {
-                break;
+                let cut_short = !kept.iter().any(|l| is_frame(l.text));
+                return (kept, end, cut_short);
             }
             end = line.end;
             continue;
@@ -134,7 +139,7 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
             break;
         }
     }
-    (kept, end)
+    (kept, end, false)
 }
 
 fn is_frame(text: &[u8]) -> bool {
@@ -211,12 +216,29 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
     } else {
         extract::frame(&format.frame, caps, text, format.skip)
     };
+    // Cut before its first section: only the header can name the report.
+    if let Some((marker, within, fallback)) = format.truncated {
+        // Each lockdep report prints its sections in a fixed order near the top.
+        if !text.iter().take(within).any(|l| l.contains(marker)) {
+            return Named {
+                title: fallback.to_string(),
+                alt_titles: Vec::new(),
+                kind: CrashType::Warning,
+                corrupted_reason: Some("report cut short".into()),
+                suppressed: false,
+                frame: None,
+            };
+        }
+    }
     let (title, frame, alt_titles) = match (&found, format.frame.is_empty()) {
-        (_, true) => (head, None, Vec::new()),
+        (_, true) => {
+            let alts = format.alt.iter().map(|alt| expand(alt, caps)).collect();
+            (head, None, alts)
+        }
         (Some(raw), false) => {
             let canonical = title::canonical_frame(raw);
             let t = title::with_frame(&head, &canonical);
-            let mut alts = alt_titles(format, &head, &canonical);
+            let mut alts = alt_titles(format, caps, &canonical);
             let mut names = vec![raw.clone()];
             // `__se_sys_mremap` is also known as `sys_mremap`.
             if let Some(call) = raw.strip_prefix("__se_").or_else(|| raw.strip_prefix("__do_")) {
@@ -224,7 +246,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             }
             for name in names.iter().filter(|n| **n != canonical) {
                 alts.push(title::with_frame(&head, name));
-                alts.extend(alt_titles(format, &head, name));
+                alts.extend(alt_titles(format, caps, name));
             }
             alts.sort();
             alts.dedup();
@@ -234,7 +256,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
         (None, false) => {
             corrupted_reason.get_or_insert_with(|| "no stack trace".into());
             let frame = "corrupted".to_string();
-            let alts = alt_titles(format, &head, &frame);
+            let alts = alt_titles(format, caps, &frame);
             (title::with_frame(&head, &frame), Some(frame), alts)
         }
     };
@@ -252,10 +274,17 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
     }
 }
 
-fn alt_titles(format: &Format, _head: &str, frame: &str) -> Vec<String> {
+fn alt_titles(format: &Format, caps: &regex::Captures<'_>, frame: &str) -> Vec<String> {
     format
         .alt
         .iter()
-        .map(|alt| title::with_frame(alt, frame))
+        .map(|alt| title::with_frame(&expand(alt, caps), frame))
         .collect()
+}
+
+/// An alternative title template with the format's regex groups filled in.
+fn expand(template: &str, caps: &regex::Captures<'_>) -> String {
+    let mut out = String::new();
+    caps.expand(template, &mut out);
+    title::normalize(&out)
 }

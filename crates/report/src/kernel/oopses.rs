@@ -18,6 +18,9 @@ pub enum Part {
     Pc,
     /// The PC, or the stack trace after it when the PC is a generic helper.
     PcThenTrace,
+    /// The first stack trace, provided it contains the function named by
+    /// the regex group (else the trace belongs to someone else).
+    TraceWith(usize),
     /// The first stack trace of the report.
     Trace,
     /// The first stack trace after a line containing the marker.
@@ -26,6 +29,10 @@ pub enum Part {
     LockAt(&'static str),
     /// The stalled function of an RCU stall or soft lockup.
     Stall,
+    /// The stuck function of a soft lockup.
+    Lockup,
+    /// What the first dispatcher of any stack called (stack overflows).
+    Anchored,
 }
 
 /// One way an oops is printed, and its title.
@@ -40,6 +47,9 @@ pub struct Format {
     pub corrupted: Option<&'static str>,
     pub suppressed: bool,
     pub needs_trace: bool,
+    /// When no line contains the marker, the report was cut short and is
+    /// named by the title given instead.
+    pub truncated: Option<(&'static str, usize, &'static str)>,
 }
 
 /// A kind of oops.
@@ -67,7 +77,9 @@ impl Oops {
         {
             return false;
         }
-        if at > 0 && text[at - 1].is_ascii_alphanumeric() {
+        // "ODEBUG:" is not "BUG:"; lower-case headers may be glued to text.
+        let capital = self.header.starts_with(|c: char| c.is_ascii_uppercase());
+        if capital && at > 0 && text[at - 1].is_ascii_alphanumeric() {
             return false;
         }
         if self
@@ -109,7 +121,11 @@ impl Oops {
             || self.kind == Reboot
             || (self.header == "kernel BUG at" && current.header.contains("panicked"))
             || (self.header == "Internal error:" && current.header != self.header)
+            || (self.header == "kernel stack overflow" && current.header != self.header)
             || (self.header == current.header && current.kind == Hang)
+            // A stall detector that trips over a WARNING prints the stall's
+            // stacks under it.
+            || (self.header == "WARNING:" && current.header == "INFO:" && current.kind == Hang)
     }
 }
 
@@ -152,6 +168,7 @@ fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
         corrupted: None,
         suppressed: false,
         needs_trace: false,
+        truncated: None,
     }
 }
 
@@ -177,6 +194,10 @@ impl Format {
     }
     fn corrupted(mut self, why: &'static str) -> Self {
         self.corrupted = Some(why);
+        self
+    }
+    fn truncated(mut self, marker: &'static str, within: usize, title: &'static str) -> Self {
+        self.truncated = Some((marker, within, title));
         self
     }
     fn no_trace(mut self) -> Self {
@@ -242,6 +263,7 @@ const STACK: &[Part] = &[Trace];
 const PC_FIRST: &[Part] = &[PcThenTrace];
 /// Functions a hang or stall title never names: the waiting itself.
 const WAITING: &[&str] = &[
+    "console_lock",
     "synchronize_rcu_tasks*",
     "wait_*",
     "__wait_*",
@@ -294,29 +316,39 @@ fn build() -> Vec<Oops> {
             .only(r"^WARNING: (?:CPU: |.*\S\.(?:c|h|rs):\d+|possible |inconsistent |suspicious |\S+ still has locks|lock held |nested lock|Nested lock|bad unlock|held lock|kernel stack|(?:SOFT|HARD)IRQ-)"),
         oops("INFO:", &["INFO: lockdep is turned off", "INFO: Stall ended", "INFO: NMI handler", "INFO: recovery required",
             "INFO: Slab 0x", "INFO: Object 0x", "INFO: Redzone", "INFO: 0x", "INFO: task hung in"], Hang, infos())
-            .only(r"^INFO: (?:task |rcu_|possible |inconsistent |suspicious |trying to register|Allocated in|Freed in|(?:SOFT|HARD)IRQ-|\s*\]?\s*$)"),
-        oops("BUG:", &["BUG: KASAN", "BUG: KMSAN", "BUG: KCSAN", "BUG: KFENCE"], Bug, bugs()),
+            .only(r"^INFO:(?:\s*\]?\s*$| (?:task |rcu_|possible |inconsistent |suspicious |trying to register|Allocated in|Freed in|(?:SOFT|HARD)IRQ-))"),
+        oops("BUG:", &["BUG: KASAN", "BUG: KMSAN", "BUG: KCSAN", "BUG: KFENCE", "Oops - BUG"], Bug, bugs()),
         oops("BUG ", &["BUG: "], Bug, vec![
             f(r"BUG \S+ \([^)]*\): (Object already free|Poison overwritten|Redzone overwritten|Padding overwritten)", "BUG: $1", MemorySafetyBug).kind_of(|_| DoS),
-        ]),
+        ])
+        .only(r"^BUG \S+ \([^)]*\): (?:Object already free|Poison overwritten|Redzone overwritten|Padding overwritten)"),
         oops("general protection fault", &[], DoS, vec![
             f(r"general protection fault", "general protection fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
         ]),
         oops("stack segment: ", &[], DoS, vec![
             f(r"stack segment: ", "stack segment fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS),
         ]),
+        oops("divide_error:", &[], DoS, vec![f(r"divide_error", "divide error in {FRAME}", DoS).frame(PC_FIRST)]),
         oops("divide error:", &[], DoS, vec![f(r"divide error", "divide error in {FRAME}", DoS).frame(PC_FIRST).needs_trace()]),
         oops("int3:", &[], DoS, vec![f(r"int3", "int3 in {FRAME}", DoS).frame(PC_FIRST)]),
         oops("PANIC: double fault", &[], DoS, vec![f(r"PANIC: double fault", "PANIC: double fault in {FRAME}", DoS).frame(&[Pc]).needs_trace()]),
         oops("kernel BUG at", &[], Bug, kernel_bug()),
+        oops(
+            "Insufficient stack space to handle exception",
+            &[],
+            DoS,
+            vec![f(r"Insufficient stack space", "kernel stack overflow in {FRAME}", DoS)
+                .frame(&[Anchored, Trace])
+                .alt("stack-overflow in {FRAME}")],
+        ),
         oops("kernel stack overflow", &["BUG: stack guard"], DoS, vec![
-            f(r"kernel stack overflow", "kernel stack overflow in {FRAME}", DoS).frame(PC_FIRST).alt("stack-overflow in {FRAME}"),
+            f(r"kernel stack overflow", "kernel stack overflow in {FRAME}", DoS).frame(&[Anchored, Trace]).alt("stack-overflow in {FRAME}"),
         ]),
         oops("Unable to handle kernel", &[], MemorySafetyBug, arm_faults()),
         oops("Internal error:", &["Oops - BUG"], DoS, vec![
-            f(r"Internal error:", "Internal error in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS),
+            f(r"Internal error:", "Internal error in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS).no_trace(),
         ]),
-        oops("Unhandled fault:", &[], DoS, vec![f(r"Unhandled fault", "Unhandled fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS)]),
+        oops("Unhandled fault:", &[], DoS, vec![f(r"Unhandled fault", "Unhandled fault in {FRAME}", DoS).frame(PC_FIRST).alt(BAD_ACCESS).no_trace()]),
         oops("Alignment trap:", &[], DoS, vec![f(r"Alignment trap", "Alignment trap in {FRAME}", DoS).frame(PC_FIRST)]),
         oops("unregister_netdevice: waiting for", &[], DoS, vec![
             f(r"unregister_netdevice: waiting for \S+ to become free", "unregister_netdevice: waiting for DEV to become free", DoS),
@@ -327,7 +359,7 @@ fn build() -> Vec<Oops> {
         oops("VFS: Busy inodes after unmount", &[], DoS, vec![f(r"VFS: Busy inodes", "VFS: Busy inodes after unmount (use-after-free)", DoS)]),
         oops("VFS: Close: file count is 0", &[], DoS, vec![f(r"VFS: Close", "VFS: Close: file count is zero (use-after-free)", DoS)]),
         oops("rust_kernel: panicked at", &[], DoS, vec![
-            f(r"(attempt to \w+ with overflow)", "$1 in {FRAME}", DoS).frame(STACK).skip(&["*panic*", "rust_*", "core::*", "<core::*", "rust_helper_*"]),
+            f(r"(attempt to \w+ with overflow)", "$1 in {FRAME}", DoS).frame(STACK).skip(&["*panic*", "rust_*", "__rustc::*", "*rust_begin_unwind", "kernel::*", "<kernel::*", "core::*", "<core::*", "rust_helper_*"]),
             f(r"panicked at [^:]+:\d+:\d+:\n?(.+)", "kernel panic: $1", DoS),
         ]),
         oops("fatal error: ", &[], DoS, vec![f(r"fatal error: runtime", "go runtime error", DoS), f(r"fatal error: (.*)", "fatal error: $1", DoS)]),
@@ -358,7 +390,7 @@ fn kasan() -> Oops {
         KasanUnknown,
         vec![
             f(&kasan_new, "KASAN: $1 $3 in {FRAME}", KasanRead)
-                .frame(&[Trace, Group(2)])
+                .frame(&[TraceWith(2), Group(2)])
                 .alt(BAD_ACCESS)
                 .kind_of(kasan_kind)
                 .needs_trace()
@@ -445,7 +477,7 @@ fn kernel_panic() -> Vec<Format> {
             "kernel panic: corrupted stack end in {FRAME}",
             DoS,
         )
-        .frame(STACK)
+        .frame(&[Anchored, Trace])
         .alt("stack-overflow in {FRAME}")
         .skip(&["schedule*", "__schedule*", "preempt_schedule*"]),
         f(
@@ -478,13 +510,17 @@ fn warnings() -> Vec<Format> {
     let warn_at = |file: &str| format!(r"WARNING: .*\b{file}:\d+");
     vec![
         f(r"WARNING: possible circular locking dependency detected", "possible deadlock in {FRAME}", Lockdep)
-            .frame(&[LockAt("is trying to acquire lock"), LockAt("already holding lock")]),
+            .frame(&[LockAt("is trying to acquire lock"), LockAt("already holding lock"), TraceAfter("dependency chain")])
+            .skip(&["process_one_work", "worker_thread"])
+            .truncated("is trying to acquire", 8, "WARNING: possible circular locking dependency detected"),
         f(r"WARNING: possible recursive locking detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("is trying to acquire lock")]),
         f(r"WARNING: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state of lock"), LockAt("")]),
         f(r"WARNING: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep)
             .frame(&[TraceAfter("-irq-safe at:"), LockAt("is already holding"), LockAt("")]),
-        f(r"WARNING: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
-        f(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
+        f(r"WARNING: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("stack backtrace"), TraceAfter("takes:")]),
+        f(r"WARNING: suspicious RCU usage", "WARNING: suspicious RCU usage in {FRAME}", Lockdep)
+            .truncated("-----", 3, "WARNING: suspicious RCU usage")
+            .frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]).needs_trace(),
         f(r"WARNING: kernel stack (?:frame pointer|regs) .* has bad value", "WARNING: kernel stack frame pointer has bad value", Warning),
         f(r"WARNING: \S+ still has locks held!", "WARNING: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
@@ -526,7 +562,7 @@ fn infos() -> Vec<Format> {
         f(r"INFO: possible irq lock inversion dependency detected", "possible deadlock in {FRAME}", Lockdep).frame(&[LockAt("just changed the state"), LockAt("")]),
         f(r"INFO: (?:SOFT|HARD)IRQ-(?:safe|READ-safe) -> (?:SOFT|HARD)IRQ-unsafe lock order detected", "possible deadlock in {FRAME}", Lockdep)
             .frame(&[TraceAfter("-irq-safe at:"), LockAt("is already holding"), LockAt("")]),
-        f(r"INFO: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("takes:")]),
+        f(r"INFO: inconsistent lock state", "inconsistent lock state in {FRAME}", Lockdep).frame(&[LockAt("takes:"), TraceAfter("stack backtrace"), TraceAfter("takes:")]),
         f(r"INFO: suspicious RCU usage", "INFO: suspicious RCU usage in {FRAME}", Lockdep).frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]),
         f(r"INFO: trying to register non-static key", "INFO: trying to register non-static key in {FRAME}", Lockdep).frame(STACK)
@@ -544,10 +580,10 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
         f(r"BUG: unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
-        f(r"BUG: unable to handle kernel\s*$", "BUG: unable to handle kernel", MemorySafetyBug).corrupted("cut header"),
+        f(r"(?m)BUG: unable to handle kernel\s*$", "BUG: unable to handle kernel", MemorySafetyBug).corrupted("cut header"),
         f(r"BUG: (spinlock|rwlock) (bad magic|recursion|lockup suspected|already unlocked|wrong owner|wrong CPU|cpu recursion)", "BUG: $1 $2 in {FRAME}", Lockdep)
             .frame(STACK).skip(&["spin_*", "do_raw_*", "_raw_*", "__raw_*", "spin_dump", "spin_bug", "rwlock_bug"]),
-        f(r"BUG: soft lockup", "BUG: soft lockup in {FRAME}", Hang).frame(&[Stall]).alt("stall in {FRAME}"),
+        f(r"BUG: soft lockup", "BUG: soft lockup in {FRAME}", Hang).frame(&[Lockup]).alt("stall in {FRAME}"),
         f(r"BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in {FRAME}", AtomicSleep).frame(STACK),
         f(r"BUG: scheduling while atomic", "BUG: scheduling while atomic in {FRAME}", AtomicSleep).frame(STACK)
             .skip(&["__schedule_bug", "schedule*", "__schedule*", "preempt_schedule*"]),
@@ -558,12 +594,12 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: Bad page state", "BUG: Bad page state in {FRAME}", MemorySafetyBug).frame(STACK)
             .skip(&["set_page_owner*", "__set_page_owner*", "post_alloc_hook", "get_page_from_freelist", "page_pool_*", "__page_pool_*", "bad_page", "free_*", "__free_*"]),
         f(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", MemorySafetyBug),
-        f(r"BUG: Dentry .*still in use \(\d+\) \[(unmount) of", "BUG: Dentry still in use in $1", Bug).alt("BUG: Dentry still in use [unmount of ...]"),
+        f(r"BUG: Dentry .*still in use \(\d+\) \[(unmount) (of [^\]]*)\]", "BUG: Dentry still in use in $1", Bug).alt("BUG: Dentry still in use [$1 $2]"),
         f(r"BUG: held lock freed", "BUG: held lock freed in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
         f(r"BUG: bad unlock balance detected", "BUG: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
         f(r"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
         f(r"BUG: MAX_STACK_TRACE_ENTRIES too low", "BUG: MAX_STACK_TRACE_ENTRIES too low!", Lockdep),
-        f(r"BUG: (?:TASK |IRQ )?stack guard page was hit", "BUG: stack guard page was hit in {FRAME}", DoS).frame(PC_FIRST).alt("stack-overflow in {FRAME}"),
+        f(r"BUG: (?:TASK |IRQ )?stack guard page was hit", "BUG: stack guard page was hit in {FRAME}", DoS).frame(&[Anchored, Trace]).alt("stack-overflow in {FRAME}"),
         f(r"BUG: memory leak", "memory leak in {FRAME}", Leak).frame(&[TraceAfter("backtrace")]).skip(LEAK_SKIP),
         f(r"BUG: ([^:\n]+?)(?: in | at |:|$)", "BUG: $1 in {FRAME}", Bug).frame(STACK),
     ]
@@ -603,7 +639,7 @@ fn arm_faults() -> Vec<Format> {
 
 /// Functions that only hand work on: a stall is named after what they called.
 const DISPATCHERS: &[&str] = &[
-    "vfs_ioctl",
+    "vfs_ioctl", "cpu_startup_entry", "do_idle", "compat_blkdev_ioctl", "*_compat_ioctl",
     "do_vfs_ioctl",
     "sock_sendmsg*",
     "__sock_sendmsg",
@@ -626,17 +662,17 @@ const DISPATCHERS: &[&str] = &[
     "vfs_iter_read",
     "call_write_iter",
     "call_read_iter",
-    "netlink_rcv_skb",
+    
     "nfnetlink_rcv_msg",
     "nfnetlink_rcv_batch",
-    "genl_rcv_msg",
-    "genl_family_rcv_msg*",
+    
+    
     "rtnetlink_rcv_msg",
     "process_one_work",
     "call_timer_fn",
     "__run_timers",
     "expire_timers",
-    "run_timer_softirq",
+    
     "tasklet_action_common",
     "tasklet_action",
     "tasklet_hi_action",
@@ -656,14 +692,14 @@ const DISPATCHERS: &[&str] = &[
     "sock_common_setsockopt",
     "vfs_fallocate",
     "do_sys_ftruncate",
-    "__handle_mm_fault",
-    "handle_mm_fault",
-    "do_page_fault",
-    "__do_page_fault",
-    "do_user_addr_fault",
-    "exc_page_fault",
-    "page_fault",
-    "asm_exc_page_fault",
+    
+    
+    
+    
+    
+    
+    
+    
     "flush_smp_call_function_queue",
     "generic_exec_single",
     "__sys_sendmsg",
@@ -678,10 +714,10 @@ const DISPATCHERS: &[&str] = &[
     "mmap_region",
     "vm_mmap_pgoff",
     "__mmap_region",
-    "filemap_fault",
+    
     "__do_fault",
-    "do_fault",
-    "do_read_fault",
+    
+    
     "__x64_sys_ioctl",
     "__ia32_sys_ioctl",
     "__arm64_sys_ioctl",
@@ -765,16 +801,25 @@ fn syscall_name(func: &str) -> Option<&str> {
 /// The stalled function of an RCU stall or soft lockup report: in the stack
 /// of the interrupted code, what the first dispatcher called, or the
 /// syscall itself.
-pub fn stall_frame(text: &[String]) -> Option<String> {
-    let blocks = trace_blocks(text);
-    let interrupted = blocks
-        .iter()
-        .map(|b| match b.iter().rposition(|f| is_interrupt_entry(f)) {
-            Some(i) => &b[i + 1..],
-            None => &b[..],
-        });
-    for frames in interrupted {
-        if let Some(found) = anchored(frames) {
+///
+/// RCU stalls are printed from the timer interrupt (or an NMI) that caught
+/// the stalled code, so the code is below the interrupt entry; a soft
+/// lockup shows the stuck code itself on top (`top_first`).
+pub fn stall_frame(text: &[String], mode: Part) -> Option<String> {
+    for block in trace_blocks(text) {
+        // Split the stack at interrupt entries: what runs above the first
+        // entry is the interrupt handler, what follows each entry is the
+        // code that interrupt caught (a softirq may itself be interrupted).
+        let mut segments: Vec<&[String]> = block.split(|f| is_interrupt_entry(f)).collect();
+        let caught = segments.split_off(1.min(segments.len()));
+        let order: Vec<&[String]> = match mode {
+            // A CPU stall is caught by an interrupt; tasks merely listed as
+            // blocking the grace period do not show what stalled.
+            Part::Stall => caught,
+            Part::Lockup => segments.into_iter().chain(caught).collect(),
+            _ => vec![&block[..]],
+        };
+        if let Some(found) = order.into_iter().find_map(anchored) {
             return Some(found);
         }
     }
@@ -795,8 +840,8 @@ fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
         let frames = trace_frames(text, i);
         let len = frames.len().max(1);
         let kthread = text[i.saturating_sub(3)..i].iter().any(|l| {
-            l.contains("kthread stack dump") || l.contains("rcu_") && l.contains(" R  running")
-        });
+            l.contains("kthread stack dump") || l.trim_start().starts_with("rcu_")
+        }) || frames.iter().any(|f| f.func.starts_with("rcu_gp_kthread") || f.func.starts_with("rcu_tasks_kthread"));
         if !kthread {
             blocks.push(
                 frames
@@ -832,11 +877,13 @@ fn anchored(frames: &[String]) -> Option<String> {
     if is_self_anchor(&frames[anchor]) {
         return Some(frames[anchor].clone());
     }
-    frames[..anchor]
+    let callee = frames[..anchor]
         .iter()
         .rev()
         .find(|f| !is_generic(f) && !is_boring_in_stall(f))
-        .cloned()
+        .cloned();
+    // Nothing but plumbing above the dispatcher: the dispatcher itself.
+    callee.or_else(|| Some(frames[anchor].clone()).filter(|f| !is_syscall_entry(f) && f != "ret_from_fork" && f != "kthread"))
 }
 
 fn is_syscall_entry(func: &str) -> bool {
@@ -847,24 +894,21 @@ fn is_syscall_entry(func: &str) -> bool {
 
 /// Scheduler and interrupt plumbing at the top of a stalled stack.
 fn is_boring_in_stall(func: &str) -> bool {
-    func.starts_with("finish_task_switch")
+    func == "run_timer_softirq" || func.starts_with("finish_task_switch")
         || func.contains("irq") && func.contains("restore")
         || func.starts_with("__sysvec")
 }
 
 fn is_interrupt_entry(func: &str) -> bool {
-    [
-        "apic_timer_interrupt",
-        "sysvec_apic_timer_interrupt",
-        "asm_sysvec_apic_timer_interrupt",
-        "__irq_svc",
-        "el1_irq",
-        "el1h_64_irq",
-        "smp_apic_timer_interrupt",
-        "call_function_single_interrupt",
-        "asm_sysvec_call_function_single",
-        "irq_exit_rcu",
-        "gic_handle_irq",
-    ]
-    .contains(&func)
+    func.contains("apic_timer_interrupt")
+        || func.ends_with("call_function_single_interrupt")
+        || [
+            "__irq_svc",
+            "el1_irq",
+            "el1h_64_irq",
+            "asm_sysvec_call_function_single",
+            "irq_exit_rcu",
+            "gic_handle_irq",
+        ]
+        .contains(&func)
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's first command: on a fresh Debian 12 machine, installs what is
+# missing, builds culprit, creates the kernel scenario repository and runs
+# its cause bisection to the culprit ("prctl: factor out scratch value
+# checking"). With --fix it then runs the fix bisection too.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+scripts/deps.sh
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
+  exit 1
+fi
+cargo build --release -p culprit
+
+demo="$root/target/kernel-demo"
+if [ ! -d "$demo/linux/.git" ]; then
+  rm -rf "$demo/linux"
+  mkdir -p "$demo"
+  tests/kernel/make-scenario.sh "$demo/linux"
+fi
+
+target/release/culprit bisect examples/kernel-demo.toml
+if [ "${1:-}" = "--fix" ]; then
+  target/release/culprit bisect examples/kernel-demo-fix.toml
+fi

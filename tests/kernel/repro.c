@@ -1,0 +1,33 @@
+// Reproducer of the kernel scenario (tests/kernel/make-scenario.sh).
+//
+// Always: prctl(PR_SET_SCRATCH) with a value of 2^32 or more, which warns in
+// prctl_scratch_check() from "prctl: factor out scratch value checking" up to
+// "prctl: do not warn on out-of-range scratch values".
+// In about one run out of three, first: lseek() with an unknown whence, which
+// warns in lseek_check_whence() from "fs: read_write: check the lseek whence
+// in a helper" on (an unrelated bug that the bisections must not blame).
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PR_SET_SCRATCH 0x53435231
+#define SEEK_UNKNOWN 7
+
+int main(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	unsigned long seed = (unsigned long)now.tv_nsec ^ ((unsigned long)getpid() << 16);
+	if ((seed / 1000) % 3 == 0) {
+		int fd = open("/", O_RDONLY);
+		long res = lseek(fd, 0, SEEK_UNKNOWN);
+		printf("repro: lseek(whence=%d) = %ld\n", SEEK_UNKNOWN, res);
+		close(fd);
+	}
+	long res = prctl(PR_SET_SCRATCH, 1UL << 33, 0, 0, 0);
+	printf("repro: prctl(PR_SET_SCRATCH, 1 << 33) = %ld\n", res);
+	return 0;
+}
