@@ -8,9 +8,13 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 scripts/deps.sh
+# Debian 12's cargo is older than culprit's minimum Rust: use rustup's.
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 if ! command -v cargo >/dev/null; then
-  echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
-  exit 1
+  command -v curl >/dev/null || { sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo;
+    $sudo_cmd apt-get install -y -qq curl ca-certificates; }
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  . "$HOME/.cargo/env"
 fi
 cargo build --release -p culprit
 

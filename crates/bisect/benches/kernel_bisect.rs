@@ -20,6 +20,8 @@ use culprit_bisect::OutcomeKind;
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const CULPRIT_TITLE: &str = "prctl: factor out scratch value checking";
+/// The crash bisected (the reproducer also hits an unrelated one).
+const CRASH: &str = "WARNING in prctl_scratch_check";
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -28,7 +30,10 @@ fn main() {
         println!("kernel_bisect: skipped: {missing}");
         return;
     }
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let wanted = |mode: &str| only.is_empty() || only.iter().any(|o| o == mode);
     let scenario = match scenario(&root) {
         Ok(dir) => dir,
@@ -41,7 +46,10 @@ fn main() {
     for (mode, clean) in [("incremental", false), ("clean", true)] {
         if wanted(mode) {
             let took = bisect(&root, &scenario, mode, clean);
-            println!("kernel_bisect: {mode}: {:.1}s to the culprit", took.as_secs_f64());
+            println!(
+                "kernel_bisect: {mode}: {:.1}s to the culprit",
+                took.as_secs_f64()
+            );
             times.push(took);
         }
     }
@@ -59,7 +67,9 @@ fn missing_tool() -> Option<String> {
     if let Some(tool) = tools.iter().find(|t| !Path::new(t).exists()) {
         return Some(format!("{tool} is absent (bash scripts/deps.sh)"));
     }
-    culprit_vm::find_busybox().is_none().then(|| "no static busybox (busybox-static)".into())
+    culprit_vm::find_busybox()
+        .is_none()
+        .then(|| "no static busybox (busybox-static)".into())
 }
 
 /// One cause bisection in a fresh work directory; returns its wall time.
@@ -71,13 +81,14 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
     // builds made before the benchmark.
     std::env::set_var("CCACHE_DIR", work.join("ccache"));
     let text = format!(
-        "repo = {scenario:?}\nbad = \"scenario-bad\"\nworkdir = {work:?}\nruns = 6\nvms = 2\n\
+        "repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {work:?}\nruns = 6\nvms = 2\n\
          [kernel]\nconfig = {config:?}\nclean = {clean}\nccache = {ccache}\njobs = {jobs}\n\
          build_timeout = \"30m\"\n\
          [reproducer]\nc = {repro:?}\nrun_timeout = \"15s\"\nboot_timeout = \"90s\"\n",
         work = work.join("work"),
         config = root.join("tests/kernel/config"),
         repro = root.join("tests/kernel/repro.c"),
+        crash = CRASH,
         ccache = !clean,
         jobs = std::thread::available_parallelism().map_or(1, |n| n.get()),
     );

@@ -110,5 +110,6 @@ pub fn check(
         bad: bad_hash,
         good: good_hashes,
         runs,
+        crash: None,
     })
 }

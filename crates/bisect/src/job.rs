@@ -7,6 +7,8 @@
 //!                                # without it culprit tests releases
 //! fix = false                    # true: look for the commit that fixed the crash
 //! good_end = "HEAD"              # fix only: a newer commit without the crash
+//! crash = "WARNING in foo"       # optional: the crash to bisect; default:
+//!                                # the most common crash at `bad`
 //! workdir = "culprit-work"       # worktree, builds, consoles, journal
 //! json = "result.json"           # optional: the outcome as JSON
 //! strategy = "classic"
@@ -58,6 +60,9 @@ pub struct Job {
     /// Cause: the known good commits (may be empty). Fix: the newer end
     /// without the crash (one revision).
     pub good: Vec<String>,
+    /// The title of the crash to bisect; `None`: the most common one at
+    /// the bad end.
+    pub crash: Option<String>,
     /// The work directory.
     pub workdir: PathBuf,
     /// Where to write the outcome as JSON.
@@ -168,20 +173,41 @@ impl Job {
 
     /// Parses job file text; `file` is used for messages and relative paths.
     pub fn parse(text: &str, file: &Path) -> Result<Job, JobError> {
-        let table: Table = text.parse().map_err(|e: toml::de::Error| JobError::Syntax {
-            file: file.to_owned(),
-            message: one_line(e.message()),
-        })?;
+        let table: Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| JobError::Syntax {
+                file: file.to_owned(),
+                message: one_line(e.message()),
+            })?;
         // Absolute, so that paths stay right in the build's directory.
-        let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned());
         let top = Keys::new(file, &base, &table, "");
         top.only(&[
-            "repo", "bad", "good", "fix", "good_end", "workdir", "json", "strategy", "runs",
-            "vms", "kernel", "reproducer", "vm",
+            "repo",
+            "bad",
+            "good",
+            "fix",
+            "good_end",
+            "crash",
+            "workdir",
+            "json",
+            "strategy",
+            "runs",
+            "vms",
+            "kernel",
+            "reproducer",
+            "vm",
         ])?;
         let fix = top.bool("fix")?.unwrap_or(false);
-        let direction = if fix { Direction::Fix } else { Direction::Cause };
+        let direction = if fix {
+            Direction::Fix
+        } else {
+            Direction::Cause
+        };
         let good = match direction {
             Direction::Cause => {
                 top.forbid_with("good_end", "fix")?;
@@ -192,13 +218,18 @@ impl Job {
                 vec![top.string("good_end")?.unwrap_or_else(|| "HEAD".into())]
             }
         };
-        let repo = top.existing_path("repo")?.ok_or_else(|| top.missing("repo"))?;
+        let repo = top
+            .existing_path("repo")?
+            .ok_or_else(|| top.missing("repo"))?;
         Ok(Job {
             file: file.to_owned(),
             bad: top.string("bad")?.ok_or_else(|| top.missing("bad"))?,
             direction,
             good,
-            workdir: top.path("workdir")?.unwrap_or_else(|| base.join("culprit-work")),
+            crash: top.string("crash")?,
+            workdir: top
+                .path("workdir")?
+                .unwrap_or_else(|| base.join("culprit-work")),
             json: top.path("json")?,
             strategy: top.strategy()?,
             runs: top.positive("runs")?.unwrap_or(DEFAULT_RUNS as usize) as u32,
@@ -234,8 +265,9 @@ pub fn run(
     let repo = culprit_git::Repo::open(&job.repo).map_err(|e| bad_input(&e))?;
     let mut strategy = crate::strategy::by_name(&job.strategy, job.runs)
         .ok_or_else(|| RunJobError::BadInput(format!("unknown strategy {:?}", job.strategy)))?;
-    let bisection = crate::input::check(&repo, job.direction, &job.bad, &job.good, job.runs)
+    let mut bisection = crate::input::check(&repo, job.direction, &job.bad, &job.good, job.runs)
         .map_err(|e| bad_input(&e))?;
+    bisection.crash = job.crash.clone();
     let params = job_params(job, &repo, &bisection);
     let key = culprit_build::signature::bytes_signature(params.as_bytes());
     let journal_dir = job.workdir.join("bisections").join(&key[..16]);
@@ -243,7 +275,14 @@ pub fn run(
     let settings = crate::kernel::KernelSettings::from_job(job);
     let mut kernel = crate::kernel::KernelExecutor::new(repo.clone(), settings, executor_log);
     let mut exec = crate::progress::Progress::new(&mut kernel);
-    Ok(crate::run(&repo, &bisection, strategy.as_mut(), &mut exec, &mut journal, out))
+    Ok(crate::run(
+        &repo,
+        &bisection,
+        strategy.as_mut(),
+        &mut exec,
+        &mut journal,
+        out,
+    ))
 }
 
 /// What makes two runs of a job the same bisection (for the journal).
@@ -253,6 +292,7 @@ fn job_params(job: &Job, repo: &culprit_git::Repo, bisection: &crate::Bisection)
         "direction": bisection.direction,
         "bad": bisection.bad,
         "good": bisection.good,
+        "crash": bisection.crash,
         "config": job.kernel.config,
         "compiler": job.kernel.compiler,
         "cmdline": job.kernel.cmdline,
@@ -266,14 +306,24 @@ fn job_params(job: &Job, repo: &culprit_git::Repo, bisection: &crate::Bisection)
 
 fn kernel_job(keys: &Keys<'_>) -> Result<KernelJob, JobError> {
     keys.only(&[
-        "config", "compiler", "cmdline", "build_timeout", "jobs", "ccache", "clean",
+        "config",
+        "compiler",
+        "cmdline",
+        "build_timeout",
+        "jobs",
+        "ccache",
+        "clean",
     ])?;
-    let config = keys.existing_path("config")?.ok_or_else(|| keys.missing("config"))?;
+    let config = keys
+        .existing_path("config")?
+        .ok_or_else(|| keys.missing("config"))?;
     Ok(KernelJob {
         config,
         compiler: keys.program("compiler")?.unwrap_or_else(|| "gcc".into()),
         cmdline: keys.string("cmdline")?,
-        build_timeout: keys.duration("build_timeout")?.unwrap_or(DEFAULT_BUILD_TIMEOUT),
+        build_timeout: keys
+            .duration("build_timeout")?
+            .unwrap_or(DEFAULT_BUILD_TIMEOUT),
         jobs: keys.positive("jobs")?,
         ccache: keys.bool("ccache")?.unwrap_or(true),
         clean: keys.bool("clean")?.unwrap_or(false),
@@ -294,7 +344,9 @@ fn reproducer_job(keys: &Keys<'_>) -> Result<ReproducerJob, JobError> {
     Ok(ReproducerJob {
         spec,
         run_timeout: keys.duration("run_timeout")?.unwrap_or(DEFAULT_RUN_TIMEOUT),
-        boot_timeout: keys.duration("boot_timeout")?.unwrap_or(DEFAULT_BOOT_TIMEOUT),
+        boot_timeout: keys
+            .duration("boot_timeout")?
+            .unwrap_or(DEFAULT_BOOT_TIMEOUT),
     })
 }
 
@@ -307,7 +359,9 @@ fn vm_job(keys: &Keys<'_>) -> Result<VmJob, JobError> {
     Ok(VmJob {
         memory_mb: small("memory", 256)?,
         cpus: small("cpus", 1)?,
-        qemu: keys.program("qemu")?.unwrap_or_else(|| "qemu-system-x86_64".into()),
+        qemu: keys
+            .program("qemu")?
+            .unwrap_or_else(|| "qemu-system-x86_64".into()),
     })
 }
 
@@ -326,7 +380,12 @@ struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     fn new(file: &'a Path, base: &'a Path, table: &'a Table, prefix: &'a str) -> Self {
-        Keys { file, base, table, prefix }
+        Keys {
+            file,
+            base,
+            table,
+            prefix,
+        }
     }
 
     fn error(&self, key: &str, message: impl Into<String>) -> JobError {
@@ -335,7 +394,11 @@ impl<'a> Keys<'a> {
             (prefix, "") => format!("[{prefix}]"),
             (prefix, key) => format!("{prefix}.{key}"),
         };
-        JobError::Key { file: self.file.to_owned(), key, message: message.into() }
+        JobError::Key {
+            file: self.file.to_owned(),
+            key,
+            message: message.into(),
+        }
     }
 
     fn missing(&self, key: &str) -> JobError {
@@ -344,9 +407,10 @@ impl<'a> Keys<'a> {
 
     fn only(&self, known: &[&str]) -> Result<(), JobError> {
         match self.table.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(unknown) => {
-                Err(self.error(unknown, format!("unknown key (known: {})", known.join(", "))))
-            }
+            Some(unknown) => Err(self.error(
+                unknown,
+                format!("unknown key (known: {})", known.join(", ")),
+            )),
             None => Ok(()),
         }
     }
@@ -375,7 +439,9 @@ impl<'a> Keys<'a> {
 
     fn string(&self, key: &str) -> Result<Option<String>, JobError> {
         self.typed(key, "a non-empty string", |v| {
-            v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned)
+            v.as_str()
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_owned)
         })
     }
 
@@ -385,7 +451,9 @@ impl<'a> Keys<'a> {
 
     fn positive(&self, key: &str) -> Result<Option<usize>, JobError> {
         self.typed(key, "a positive integer", |v| {
-            v.as_integer().filter(|n| *n > 0).and_then(|n| usize::try_from(n).ok())
+            v.as_integer()
+                .filter(|n| *n > 0)
+                .and_then(|n| usize::try_from(n).ok())
         })
     }
 
@@ -394,18 +462,26 @@ impl<'a> Keys<'a> {
             Value::String(s) if !s.trim().is_empty() => Some(vec![s.clone()]),
             Value::Array(items) => items
                 .iter()
-                .map(|i| i.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned))
+                .map(|i| {
+                    i.as_str()
+                        .filter(|s| !s.trim().is_empty())
+                        .map(str::to_owned)
+                })
                 .collect(),
             _ => None,
         })
     }
 
     fn duration(&self, key: &str) -> Result<Option<Duration>, JobError> {
-        self.typed(key, "seconds or a duration like \"90s\", \"30m\", \"1h\"", |v| match v {
-            Value::Integer(n) if *n > 0 => u64::try_from(*n).ok().map(Duration::from_secs),
-            Value::String(s) => parse_duration(s),
-            _ => None,
-        })
+        self.typed(
+            key,
+            "seconds or a duration like \"90s\", \"30m\", \"1h\"",
+            |v| match v {
+                Value::Integer(n) if *n > 0 => u64::try_from(*n).ok().map(Duration::from_secs),
+                Value::String(s) => parse_duration(s),
+                _ => None,
+            },
+        )
     }
 
     /// A path, relative to the job file's directory.
@@ -444,12 +520,17 @@ impl<'a> Keys<'a> {
     }
 
     fn strategy(&self) -> Result<String, JobError> {
-        let name = self.string("strategy")?.unwrap_or_else(|| crate::strategy::DEFAULT.into());
+        let name = self
+            .string("strategy")?
+            .unwrap_or_else(|| crate::strategy::DEFAULT.into());
         match crate::strategy::NAMES.contains(&name.as_str()) {
             true => Ok(name),
             false => Err(self.error(
                 "strategy",
-                format!("unknown strategy {name:?} (known: {})", crate::strategy::NAMES.join(", ")),
+                format!(
+                    "unknown strategy {name:?} (known: {})",
+                    crate::strategy::NAMES.join(", ")
+                ),
             )),
         }
     }
@@ -506,7 +587,10 @@ mod tests {
         assert_eq!(job.workdir, dir.path().join("culprit-work"));
         assert_eq!(job.kernel.compiler, PathBuf::from("gcc"));
         assert!(job.kernel.ccache && !job.kernel.clean);
-        assert_eq!(job.reproducer.spec, ReproducerSpec::CSource(dir.path().join("repro.c")));
+        assert_eq!(
+            job.reproducer.spec,
+            ReproducerSpec::CSource(dir.path().join("repro.c"))
+        );
         assert_eq!(job.runs, DEFAULT_RUNS);
         assert_eq!(job.vm.memory_mb, 256);
     }
@@ -514,7 +598,7 @@ mod tests {
     #[test]
     fn full_fix_job() {
         let dir = files();
-        let text = "fix = true\ngood_end = \"main\"\nruns = 4\nvms = 2\njson = \"out.json\"\n\
+        let text = "fix = true\ngood_end = \"main\"\ncrash = \"WARNING in f\"\nruns = 4\nvms = 2\njson = \"out.json\"\n\
                     repo = \"linux\"\nbad = \"v6.1\"\n\
                     [kernel]\nconfig = \"config\"\nbuild_timeout = \"30m\"\njobs = 3\n\
                     compiler = \"/usr/bin/clang\"\n\
@@ -523,6 +607,7 @@ mod tests {
         let job = parse(&dir, text).unwrap();
         assert_eq!(job.direction, Direction::Fix);
         assert_eq!(job.bad, "v6.1");
+        assert_eq!(job.crash.as_deref(), Some("WARNING in f"));
         assert_eq!(job.good, ["main"]);
         assert_eq!((job.runs, job.vms), (4, 2));
         assert_eq!(job.json, Some(dir.path().join("out.json")));
@@ -538,22 +623,49 @@ mod tests {
     fn bad_values_name_their_key_on_one_line() {
         let dir = files();
         let cases = [
-            (format!("runs = 0\n{MINIMAL}"), "runs: expected a positive integer"),
-            (format!("runs = \"x\"\n{MINIMAL}"), "runs: expected a positive integer, got \"x\""),
+            (
+                format!("runs = 0\n{MINIMAL}"),
+                "runs: expected a positive integer",
+            ),
+            (
+                format!("runs = \"x\"\n{MINIMAL}"),
+                "runs: expected a positive integer, got \"x\"",
+            ),
             (format!("colour = 1\n{MINIMAL}"), "colour: unknown key"),
-            (MINIMAL.replace("config\"\n", "config\"\ncc = \"x\"\n"), "kernel.cc: unknown key"),
+            (
+                MINIMAL.replace("config\"\n", "config\"\ncc = \"x\"\n"),
+                "kernel.cc: unknown key",
+            ),
             (MINIMAL.replace("\"config\"", "\"nope\""), "kernel.config: "),
             (MINIMAL.replace("bad = \"HEAD\"\n", ""), "bad: missing"),
-            (format!("{MINIMAL}script = \"repro.c\"\n"), "[reproducer]: give exactly one"),
-            (format!("{MINIMAL}run_timeout = \"5 days\"\n"), "reproducer.run_timeout: expected"),
-            (format!("good_end = \"x\"\n{MINIMAL}"), "good_end: not allowed with fix"),
-            (format!("fix = true\ngood = \"x\"\n{MINIMAL}"), "good: not allowed with fix = true"),
-            (format!("strategy = \"magic\"\n{MINIMAL}"), "strategy: unknown strategy \"magic\""),
+            (
+                format!("{MINIMAL}script = \"repro.c\"\n"),
+                "[reproducer]: give exactly one",
+            ),
+            (
+                format!("{MINIMAL}run_timeout = \"5 days\"\n"),
+                "reproducer.run_timeout: expected",
+            ),
+            (
+                format!("good_end = \"x\"\n{MINIMAL}"),
+                "good_end: not allowed with fix",
+            ),
+            (
+                format!("fix = true\ngood = \"x\"\n{MINIMAL}"),
+                "good: not allowed with fix = true",
+            ),
+            (
+                format!("strategy = \"magic\"\n{MINIMAL}"),
+                "strategy: unknown strategy \"magic\"",
+            ),
             ("repo = [".to_string(), "not valid TOML"),
         ];
         for (text, expected) in cases {
             let message = error(&dir, &text);
-            assert!(message.contains(expected), "{expected:?} not in {message:?}");
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
             assert!(!message.contains('\n'), "{message:?}");
         }
     }
@@ -572,6 +684,10 @@ mod tests {
     #[test]
     fn missing_file_is_a_clear_error() {
         let err = Job::load(Path::new("/nonexistent/job.toml")).unwrap_err();
-        assert!(err.to_string().starts_with("job file /nonexistent/job.toml: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("job file /nonexistent/job.toml: "),
+            "{err}"
+        );
     }
 }

@@ -137,7 +137,9 @@ impl KernelExecutor {
             let made = Worktree::create(&self.repo, &dir).map_err(|e| e.to_string())?;
             self.worktree = Some(made);
         }
-        self.worktree.as_ref().ok_or_else(|| "no worktree".to_string())
+        self.worktree
+            .as_ref()
+            .ok_or_else(|| "no worktree".to_string())
     }
 
     /// The recipe with the ccache wrapper, when ccache is wanted and found.
@@ -177,10 +179,14 @@ impl KernelExecutor {
             return Ok(from_cache(commit, cached));
         }
         let worktree = self.worktree()?;
-        worktree.checkout(commit).map_err(|e| format!("checkout {commit}: {e}"))?;
+        worktree
+            .checkout(commit)
+            .map_err(|e| format!("checkout {commit}: {e}"))?;
         if recipe.clean {
             // syzbot's way: nothing of the previous build survives.
-            worktree.clean().map_err(|e| format!("cleaning the checkout: {e}"))?;
+            worktree
+                .clean()
+                .map_err(|e| format!("cleaning the checkout: {e}"))?;
         }
         let started = std::time::Instant::now();
         let result = recipe.build(worktree.path(), &builds);
@@ -213,7 +219,11 @@ impl KernelExecutor {
         }
         let tree = self.repo.tree_of(commit).map_err(|e| e.to_string())?;
         let fingerprint = recipe.fingerprint().map_err(|e| e.to_string())?;
-        Ok(Some((BuildCache::new(self.dir("builds").join("cache")), tree, fingerprint)))
+        Ok(Some((
+            BuildCache::new(self.dir("builds").join("cache")),
+            tree,
+            fingerprint,
+        )))
     }
 
     /// The initramfs (reproducer prepared once) and the accelerator (probed
@@ -234,7 +244,10 @@ impl KernelExecutor {
         if let ReproducerSpec::CSource(source) = &spec {
             let line = culprit_build::run::first_version_line(&compiler)
                 .unwrap_or_else(|| compiler.display().to_string());
-            self.say(&format!("building reproducer {} on {line}", source.display()));
+            self.say(&format!(
+                "building reproducer {} on {line}",
+                source.display()
+            ));
         }
         let prepared = reproducer::prepare(&spec, &dir, &compiler).map_err(|e| e.to_string())?;
         let initramfs = dir.join("initramfs.cpio");
@@ -244,7 +257,10 @@ impl KernelExecutor {
             .map_err(|e| e.to_string())?;
         let accelerator = match self.settings.vm.accelerator {
             Some(forced) => {
-                self.say(&format!("accelerator: {} (as configured)", forced.name().to_lowercase()));
+                self.say(&format!(
+                    "accelerator: {} (as configured)",
+                    forced.name().to_lowercase()
+                ));
                 forced
             }
             None => {
@@ -254,7 +270,10 @@ impl KernelExecutor {
                 probe.accelerator
             }
         };
-        Ok(Prepared { initramfs, accelerator })
+        Ok(Prepared {
+            initramfs,
+            accelerator,
+        })
     }
 
     fn vm_config(&self, bzimage: &Path, prepared: &Prepared) -> VmConfig {
@@ -322,14 +341,16 @@ impl Executor for KernelExecutor {
     }
 
     fn build(&mut self, commit: &str) -> BuildOutcome {
-        self.try_build(commit).unwrap_or_else(|reason| BuildOutcome::Infra { reason })
+        self.try_build(commit)
+            .unwrap_or_else(|reason| BuildOutcome::Infra { reason })
     }
 
     fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
         if let Some(outcome) = self.ahead.remove(&(build.commit.clone(), index)) {
             return outcome;
         }
-        self.run_batch(build, index).unwrap_or_else(|reason| infra(&reason))
+        self.run_batch(build, index)
+            .unwrap_or_else(|reason| infra(&reason))
     }
 
     /// The culprit's trailers merged with its maintainers (when
@@ -339,7 +360,9 @@ impl Executor for KernelExecutor {
         match self.maintainers(&culprit.hash) {
             Ok(maintainers) => crate::maintainers::merge(&trailers, &maintainers),
             Err(why) => {
-                self.say(&format!("get_maintainer.pl not used ({why}): recipients from trailers only"));
+                self.say(&format!(
+                    "get_maintainer.pl not used ({why}): recipients from trailers only"
+                ));
                 trailers
             }
         }
@@ -389,16 +412,25 @@ fn from_cache(commit: &str, cached: CachedBuild) -> BuildOutcome {
 /// A failed build: the commit is skipped, unless the machine is to blame.
 fn build_failure(error: &BuildError) -> BuildOutcome {
     let Some(tail) = error.output_tail().filter(|_| error.is_commit_failure()) else {
-        return BuildOutcome::Infra { reason: one_line(&error.to_string()) };
+        return BuildOutcome::Infra {
+            reason: one_line(&error.to_string()),
+        };
     };
     if tail.contains("No space left on device") {
-        return BuildOutcome::Infra { reason: "no space left on device".into() };
+        return BuildOutcome::Infra {
+            reason: "no space left on device".into(),
+        };
     }
     // make's status for a command that does not exist: the machine lacks
     // a tool (or the compiler wrapper is gone), no commit builds here.
     if tail.contains("Error 127") {
-        let line = tail.lines().find(|l| l.contains("not found")).unwrap_or("a tool is missing");
-        return BuildOutcome::Infra { reason: format!("cannot build: {}", line.trim()) };
+        let line = tail
+            .lines()
+            .find(|l| l.contains("not found"))
+            .unwrap_or("a tool is missing");
+        return BuildOutcome::Infra {
+            reason: format!("cannot build: {}", line.trim()),
+        };
     }
     let first_error = tail
         .lines()
@@ -409,7 +441,9 @@ fn build_failure(error: &BuildError) -> BuildOutcome {
         BuildError::TimedOut { limit, .. } => format!("timed out after {}s", limit.as_secs()),
         _ => "failed".into(),
     };
-    BuildOutcome::Failed { reason: format!("kernel build {what}: {}", first_error.trim()) }
+    BuildOutcome::Failed {
+        reason: format!("kernel build {what}: {}", first_error.trim()),
+    }
 }
 
 fn one_line(text: &str) -> String {
@@ -417,7 +451,9 @@ fn one_line(text: &str) -> String {
 }
 
 fn infra(reason: &str) -> RunOutcome {
-    RunOutcome::Infra { reason: reason.to_owned() }
+    RunOutcome::Infra {
+        reason: reason.to_owned(),
+    }
 }
 
 /// A VM run as the engine sees it, in the reference log's words.
@@ -442,24 +478,39 @@ mod tests {
     use super::*;
 
     fn failed(tail: &str) -> BuildError {
-        BuildError::Failed { log: PathBuf::from("log"), tail: tail.into() }
+        BuildError::Failed {
+            log: PathBuf::from("log"),
+            tail: tail.into(),
+        }
     }
 
     #[test]
     fn failed_build_is_a_skip_with_the_first_error_line() {
-        let tail = "  CC      kernel/sys.o\nkernel/sys.c:12:1: error: expected ';'\nmake: *** Error 2\n";
+        let tail =
+            "  CC      kernel/sys.o\nkernel/sys.c:12:1: error: expected ';'\nmake: *** Error 2\n";
         let BuildOutcome::Failed { reason } = build_failure(&failed(tail)) else {
             panic!("not a failure");
         };
-        assert_eq!(reason, "kernel build failed: kernel/sys.c:12:1: error: expected ';'");
+        assert_eq!(
+            reason,
+            "kernel build failed: kernel/sys.c:12:1: error: expected ';'"
+        );
     }
 
     #[test]
     fn full_disk_and_missing_toolchain_are_infrastructure() {
         let full = failed("cc1: fatal error: kernel/sys.o: No space left on device\n");
-        assert_eq!(build_failure(&full), BuildOutcome::Infra { reason: "no space left on device".into() });
+        assert_eq!(
+            build_failure(&full),
+            BuildOutcome::Infra {
+                reason: "no space left on device".into()
+            }
+        );
         let toolchain = BuildError::Toolchain(PathBuf::from("/nope/gcc"));
-        assert!(matches!(build_failure(&toolchain), BuildOutcome::Infra { .. }));
+        assert!(matches!(
+            build_failure(&toolchain),
+            BuildOutcome::Infra { .. }
+        ));
     }
 
     /// An executor on a one-commit repository whose kernel "builds" are
@@ -485,14 +536,21 @@ mod tests {
                 accelerator: Some(Accelerator::Tcg),
             },
         };
-        (KernelExecutor::new(repo.open(), settings, Box::new(std::io::sink())), repo)
+        (
+            KernelExecutor::new(repo.open(), settings, Box::new(std::io::sink())),
+            repo,
+        )
     }
 
     fn planted_build(dir: &Path, commit: &str) -> Built {
         let kept = dir.join("work/builds/sig");
         std::fs::create_dir_all(&kept).unwrap();
         std::fs::write(kept.join("bzImage"), b"not a kernel").unwrap();
-        Built { commit: commit.into(), signature: "sig".into(), compiler: None }
+        Built {
+            commit: commit.into(),
+            signature: "sig".into(),
+            compiler: None,
+        }
     }
 
     #[test]
@@ -508,16 +566,28 @@ mod tests {
             let RunOutcome::Infra { reason } = exec.run(&built, index) else {
                 panic!("run {index} is not an infrastructure problem");
             };
-            assert!(reason.contains("/nonexistent/qemu-system-x86_64"), "{reason}");
+            assert!(
+                reason.contains("/nonexistent/qemu-system-x86_64"),
+                "{reason}"
+            );
         }
-        assert!(dir.path().join("work/consoles").join(&built.commit).join("run-2.log").is_file());
+        assert!(dir
+            .path()
+            .join("work/consoles")
+            .join(&built.commit)
+            .join("run-2.log")
+            .is_file());
     }
 
     #[test]
     fn missing_kernel_image_is_an_infrastructure_problem() {
         let dir = tempfile::tempdir().unwrap();
         let (mut exec, repo) = executor(dir.path(), "qemu-system-x86_64");
-        let built = Built { commit: repo.rev("HEAD"), signature: "gone".into(), compiler: None };
+        let built = Built {
+            commit: repo.rev("HEAD"),
+            signature: "gone".into(),
+            compiler: None,
+        };
         let RunOutcome::Infra { reason } = exec.run(&built, 0) else {
             panic!("not an infrastructure problem");
         };
@@ -539,7 +609,11 @@ mod tests {
         assert_eq!(exec.build(&repo.rev("HEAD")), outcome);
         let logs = std::fs::read_dir(dir.path().join("work/builds")).unwrap();
         let failed_logs = logs.filter(|e| {
-            e.as_ref().unwrap().file_name().to_string_lossy().starts_with("failed-")
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("failed-")
         });
         assert_eq!(failed_logs.count(), 1);
     }
@@ -555,20 +629,38 @@ mod tests {
             }))
         };
         assert_eq!(out(RunKind::Ok), RunOutcome::Ok);
-        let crashed = out(RunKind::Crashed { title: "WARNING in f".into(), report: "r".into() });
-        assert_eq!(crashed, RunOutcome::Crashed { title: "WARNING in f".into(), report: "r".into() });
+        let crashed = out(RunKind::Crashed {
+            title: "WARNING in f".into(),
+            report: "r".into(),
+        });
+        assert_eq!(
+            crashed,
+            RunOutcome::Crashed {
+                title: "WARNING in f".into(),
+                report: "r".into()
+            }
+        );
         assert_eq!(
             out(RunKind::NoOutput),
-            RunOutcome::Invalid { reason: "no output from test machine".into() }
+            RunOutcome::Invalid {
+                reason: "no output from test machine".into()
+            }
         );
         assert_eq!(
             out(RunKind::BootFailed("x".into())),
-            RunOutcome::Invalid { reason: "boot failed: x".into() }
+            RunOutcome::Invalid {
+                reason: "boot failed: x".into()
+            }
         );
         assert_eq!(
             out(RunKind::LostConnection),
-            RunOutcome::Invalid { reason: "lost connection to test machine".into() }
+            RunOutcome::Invalid {
+                reason: "lost connection to test machine".into()
+            }
         );
-        assert!(matches!(out(RunKind::Infra("q".into())), RunOutcome::Infra { .. }));
+        assert!(matches!(
+            out(RunKind::Infra("q".into())),
+            RunOutcome::Infra { .. }
+        ));
     }
 }

@@ -133,7 +133,11 @@ fn output(command: &mut Command, input: Option<&[u8]>) -> Result<Vec<u8>, Mainta
         message,
     };
     let mut child = command
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -153,7 +157,10 @@ fn output(command: &mut Command, input: Option<&[u8]>) -> Result<Vec<u8>, Mainta
     }
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("failed");
+        let first = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
         return Err(fail(format!("{}: {first}", out.status)));
     }
     Ok(out.stdout)
@@ -178,9 +185,20 @@ Some One <one@x.org> (commit_signer:3/10=30%)
         let r = parse(OUTPUT);
         assert_eq!(
             r.to,
-            ["linux-fsdevel@vger.kernel.org", "pbonzini@redhat.com", "viro@zeniv.linux.org.uk"]
+            [
+                "linux-fsdevel@vger.kernel.org",
+                "pbonzini@redhat.com",
+                "viro@zeniv.linux.org.uk"
+            ]
         );
-        assert_eq!(r.cc, ["david@redhat.com", "linux-kernel@vger.kernel.org", "one@x.org"]);
+        assert_eq!(
+            r.cc,
+            [
+                "david@redhat.com",
+                "linux-kernel@vger.kernel.org",
+                "one@x.org"
+            ]
+        );
     }
 
     #[test]

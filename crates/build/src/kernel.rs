@@ -324,7 +324,7 @@ fn keep_results(worktree: &Path, dir: &Path, log: &Path) -> Result<PathBuf, Buil
         if target.is_file() {
             continue;
         }
-        let partial = dir.join(format!(".{name}.partial"));
+        let partial = dir.join(format!(".{name}.{}.partial", unique_suffix()));
         let from = worktree.join(source);
         std::fs::copy(&from, &partial)
             .and_then(|_| std::fs::rename(&partial, &target))

@@ -73,13 +73,14 @@ struct Run {
 fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) -> Run {
     let json = work.join(format!("{name}.json"));
     let job = format!(
-        "{extra}repo = {scenario:?}\nbad = \"scenario-bad\"\nworkdir = {workdir:?}\n\
+        "{extra}repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {workdir:?}\n\
          json = {json:?}\nruns = 6\nvms = 2\n\
          [kernel]\nconfig = {config:?}\nbuild_timeout = \"20m\"\n\
          [reproducer]\nc = {repro:?}\nrun_timeout = \"10s\"\nboot_timeout = \"60s\"\n",
         workdir = work.join("work"),
         config = root.join("tests/kernel/config"),
         repro = root.join("tests/kernel/repro.c"),
+        crash = CRASH,
     );
     let file = work.join(format!("{name}.toml"));
     std::fs::write(&file, job).expect("job file");

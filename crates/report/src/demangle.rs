@@ -8,7 +8,12 @@
 /// can read.
 pub fn rust_v0(symbol: &str) -> Option<String> {
     let body = symbol.strip_prefix("_R")?;
-    let mut parser = Parser { s: body.as_bytes(), pos: 0, depth: 0 };
+    let mut parser = Parser {
+        s: body.as_bytes(),
+        pos: 0,
+        depth: 0,
+        steps: 0,
+    };
     let path = parser.path()?;
     Some(path)
 }
@@ -17,10 +22,12 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     depth: usize,
+    steps: usize,
 }
 
-/// Backreferences can loop in hostile input.
+/// Backreferences can loop, or fan out exponentially, in hostile input.
 const MAX_DEPTH: usize = 64;
+const MAX_STEPS: usize = 1000;
 
 impl Parser<'_> {
     fn next(&mut self) -> Option<u8> {
@@ -31,7 +38,8 @@ impl Parser<'_> {
 
     fn path(&mut self) -> Option<String> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        self.steps += 1;
+        if self.depth > MAX_DEPTH || self.steps > MAX_STEPS {
             return None;
         }
         let result = match self.next()? {
@@ -115,7 +123,10 @@ impl Parser<'_> {
         while self.s.get(self.pos).is_some_and(u8::is_ascii_digit) {
             self.pos += 1;
         }
-        let len: usize = std::str::from_utf8(&self.s[start..self.pos]).ok()?.parse().ok()?;
+        let len: usize = std::str::from_utf8(&self.s[start..self.pos])
+            .ok()?
+            .parse()
+            .ok()?;
         if self.s.get(self.pos) == Some(&b'_') {
             self.pos += 1;
         }
@@ -133,7 +144,8 @@ mod tests {
     #[test]
     fn reads_impl_and_trait_paths() {
         assert_eq!(
-            rust_v0("_RNvMs3_NtCshgDM7dBCdno_11rust_binder7processNtB5_7Process10update_ref").as_deref(),
+            rust_v0("_RNvMs3_NtCshgDM7dBCdno_11rust_binder7processNtB5_7Process10update_ref")
+                .as_deref(),
             Some("<rust_binder::process::Process>::update_ref")
         );
         assert_eq!(
@@ -141,8 +153,13 @@ mod tests {
                 .as_deref(),
             Some("<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap")
         );
-        assert_eq!(rust_v0("_RNvCs1234_7mycrate4main").as_deref(), Some("mycrate::main"));
+        assert_eq!(
+            rust_v0("_RNvCs1234_7mycrate4main").as_deref(),
+            Some("mycrate::main")
+        );
         assert_eq!(rust_v0("_RB_"), None);
+        // Backreferences that fan out must not take exponential time.
+        assert_eq!(rust_v0(&format!("_RX{}", "B_".repeat(200))), None);
         assert_eq!(rust_v0("plain"), None);
     }
 }

@@ -109,7 +109,9 @@ pub fn clean_func(name: &str) -> String {
 
 /// The plain name of a simple Itanium-mangled C++ symbol (`_Z8fakeNameiii`).
 fn demangle_cpp(name: &str) -> &str {
-    let Some(rest) = name.strip_prefix("_Z") else { return name };
+    let Some(rest) = name.strip_prefix("_Z") else {
+        return name;
+    };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     match rest[..digits].parse::<usize>() {
         Ok(len) if len > 0 && rest.len() >= digits + len => &rest[digits..digits + len],

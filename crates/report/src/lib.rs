@@ -180,6 +180,19 @@ pub fn parse(log: &[u8]) -> Vec<Report> {
     reports
 }
 
+/// Only the kernel oopses in `log` (a VM console, where a test program's
+/// own "Segmentation fault" is not the crash being bisected).
+pub fn parse_kernel(log: &[u8]) -> Vec<Report> {
+    kernel::parse(log)
+}
+
+/// Only the user-space crashes in `log`: sanitizer reports, Rust panics,
+/// aborts and segfaults (Go panics are in [`parse_kernel`]'s table and in
+/// [`parse`]).
+pub fn parse_user(log: &[u8]) -> Vec<Report> {
+    user::parse(log)
+}
+
 /// The first crash report in `log`, if any.
 pub fn first(log: &[u8]) -> Option<Report> {
     parse(log).into_iter().next()

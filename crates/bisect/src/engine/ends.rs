@@ -27,7 +27,10 @@ impl Engine<'_> {
             self.push_step(&bad, "bad", None, from);
             return Err(Stop::Error(format!("cannot build --bad {bad}: {reason}")));
         }
-        self.target = most_common_title(&tested.runs);
+        self.target = match &self.bisection.crash {
+            Some(title) => seen(&tested.runs, title),
+            None => most_common_title(&tested.runs),
+        };
         self.log_runs(&bad, from);
         self.push_step(&bad, "bad", None, from);
         let Some(target) = self.target.clone() else {
@@ -169,6 +172,12 @@ impl Engine<'_> {
             step.verdict = word.to_owned();
         }
     }
+}
+
+/// `title` if some run crashed with it.
+fn seen(runs: &[RunOutcome], title: &str) -> Option<String> {
+    let crashed = |r: &RunOutcome| matches!(r, RunOutcome::Crashed { title: t, .. } if t == title);
+    runs.iter().any(crashed).then(|| title.to_owned())
 }
 
 /// The title that most runs crashed with (the earliest on a tie).

@@ -33,6 +33,9 @@ pub struct Bisection {
     pub good: Vec<String>,
     /// Runs of the test per commit (before doubling for flakiness).
     pub runs: u32,
+    /// The title of the crash to bisect; `None`: the most common crash at
+    /// the bad end (a reproducer that also hits another crash needs it).
+    pub crash: Option<String>,
 }
 
 /// Why the bisection stopped early.

@@ -43,7 +43,11 @@ pub fn shape(rng: &mut Rng, n: usize) -> Vec<Vec<u32>> {
             }
             let back = rng.below(FORK_WINDOW.min(mainline.len() as u64)) as usize;
             let fork = mainline[mainline.len() - 1 - back];
-            let mut prev = if rng.chance(FORK_OUTSIDE) { None } else { Some(fork) };
+            let mut prev = if rng.chance(FORK_OUTSIDE) {
+                None
+            } else {
+                Some(fork)
+            };
             for _ in 0..len {
                 parents.push(prev.into_iter().collect());
                 prev = Some(parents.len() as u32 - 1);
@@ -71,13 +75,20 @@ pub fn generate(rng: &mut Rng, n: usize, has_culprit: bool, build_failure: f64) 
             crashing[x] = parents[x].iter().any(|&p| crashing[p as usize]);
         }
     }
-    let broken = (0..n).map(|i| i + 1 < n && rng.chance(build_failure)).collect();
+    let broken = (0..n)
+        .map(|i| i + 1 < n && rng.chance(build_failure))
+        .collect();
     let ids = (0..n).map(|i| format!("{i:040x}")).collect();
     let graph = match CommitGraph::from_parents(ids, parents) {
         Ok(g) => g,
         Err(e) => unreachable!("generated parents are topological: {e}"),
     };
-    History { graph, culprit, broken, crashing }
+    History {
+        graph,
+        culprit,
+        broken,
+        crashing,
+    }
 }
 
 #[cfg(test)]
@@ -92,7 +103,11 @@ mod tests {
         let merges = (0..5000).filter(|&i| g.parents(i).len() > 1).count();
         assert!((200..1000).contains(&merges), "{merges} merges");
         let mut has_child = vec![false; 5000];
-        (0..5000).for_each(|i| g.parents(i).iter().for_each(|&p| has_child[p as usize] = true));
+        (0..5000).for_each(|i| {
+            g.parents(i)
+                .iter()
+                .for_each(|&p| has_child[p as usize] = true)
+        });
         assert_eq!(has_child.iter().filter(|c| !**c).count(), 1);
         assert!(!has_child[4999]);
         let broken = h.broken.iter().filter(|b| **b).count();
@@ -100,6 +115,9 @@ mod tests {
         let c = h.culprit.unwrap();
         let anc = g.ancestors(4999);
         assert!(anc[c as usize] && h.crashing[4999]);
-        assert_eq!(h.crashing.iter().filter(|x| **x).count(), (0..5000).filter(|&x| g.ancestors(x)[c as usize]).count());
+        assert_eq!(
+            h.crashing.iter().filter(|x| **x).count(),
+            (0..5000).filter(|&x| g.ancestors(x)[c as usize]).count()
+        );
     }
 }

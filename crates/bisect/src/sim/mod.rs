@@ -122,7 +122,14 @@ pub fn grid(min_commits: usize, max_commits: usize, rates: &[f64]) -> Vec<Scenar
         for &rate in rates {
             for &build_failure in &[0.0, 0.05] {
                 for &unrelated in &[0.0, 0.02] {
-                    cells.push(Scenario { min_commits, max_commits, rate, build_failure, unrelated, culprit });
+                    cells.push(Scenario {
+                        min_commits,
+                        max_commits,
+                        rate,
+                        build_failure,
+                        unrelated,
+                        culprit,
+                    });
                 }
             }
         }
@@ -154,7 +161,10 @@ pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError
     for name in &config.strategies {
         strategy(name).ok_or_else(|| SimError::UnknownStrategy(name.clone()))?;
     }
-    if let Some(s) = scenarios.iter().find(|s| s.min_commits == 0 || s.min_commits > s.max_commits) {
+    if let Some(s) = scenarios
+        .iter()
+        .find(|s| s.min_commits == 0 || s.min_commits > s.max_commits)
+    {
         return Err(SimError::BadRange(s.min_commits, s.max_commits));
     }
     let threads = config.threads.max(1);
@@ -163,14 +173,23 @@ pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError
         let workers: Vec<_> = (0..threads)
             .map(|t| scope.spawn(move || worker(config, scenarios, t, threads)))
             .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
     });
     let mut total = vec![Tally::default(); scenarios.len() * k];
     for part in &tallies {
         total.iter_mut().zip(part).for_each(|(t, p)| t.add(p));
     }
     let rows = total.iter().enumerate().map(|(i, t)| {
-        let per = |x: f64| if t.trials == 0 { 0.0 } else { x / t.trials as f64 };
+        let per = |x: f64| {
+            if t.trials == 0 {
+                0.0
+            } else {
+                x / t.trials as f64
+            }
+        };
         Row {
             strategy: config.strategies[i % k].clone(),
             scenario: scenarios[i / k],
@@ -189,7 +208,10 @@ fn worker(config: &Config, scenarios: &[Scenario], part: usize, parts: usize) ->
     let mut tally = vec![Tally::default(); scenarios.len() * k];
     for (si, s) in scenarios.iter().enumerate() {
         for trial in (part..config.trials).step_by(parts) {
-            for (j, (o, correct)) in one_trial(config, s, si as u64, trial as u64).into_iter().enumerate() {
+            for (j, (o, correct)) in one_trial(config, s, si as u64, trial as u64)
+                .into_iter()
+                .enumerate()
+            {
                 let t = &mut tally[si * k + j];
                 t.trials += 1;
                 t.correct += correct as usize;
@@ -221,7 +243,14 @@ pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(O
     let mut out = Vec::with_capacity(config.strategies.len());
     for name in &config.strategies {
         let (Some(k), Some(mut strat)) = (knowledge.clone(), strategy(name)) else {
-            out.push((Outcome { conclusion: None, builds: 0, runs: 0 }, false));
+            out.push((
+                Outcome {
+                    conclusion: None,
+                    builds: 0,
+                    runs: 0,
+                },
+                false,
+            ));
             continue;
         };
         let outcome = drive(strat.as_mut(), &history, k, &behaviour, &mut rng.clone());
@@ -230,3 +259,6 @@ pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(O
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

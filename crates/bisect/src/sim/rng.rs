@@ -54,6 +54,9 @@ mod tests {
         let mean = (0..10_000).map(|_| a.unit()).sum::<f64>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");
         assert!((0..1000).all(|_| a.below(3) < 3));
-        assert_ne!(Rng::derived(1, 2, 3).next_u64(), Rng::derived(1, 3, 2).next_u64());
+        assert_ne!(
+            Rng::derived(1, 2, 3).next_u64(),
+            Rng::derived(1, 3, 2).next_u64()
+        );
     }
 }

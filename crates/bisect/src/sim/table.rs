@@ -6,7 +6,16 @@ use super::Row;
 pub fn table(rows: &[Row]) -> String {
     let mut out = format!(
         "{:<8} {:>12} {:>5} {:>6} {:>6} {:>8} {:>7} {:>9} {:>7} {:>9}\n",
-        "strategy", "commits", "rate", "build", "other", "culprit", "trials", "accuracy", "builds", "runs"
+        "strategy",
+        "commits",
+        "rate",
+        "build",
+        "other",
+        "culprit",
+        "trials",
+        "accuracy",
+        "builds",
+        "runs"
     );
     for r in rows {
         let s = &r.scenario;

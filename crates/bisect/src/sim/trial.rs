@@ -43,7 +43,10 @@ impl Outcome {
         match (&self.conclusion, history.culprit) {
             (Some(Conclusion::Culprit { commit, .. }), Some(c)) => *commit == c,
             (Some(Conclusion::Inconclusive { candidates }), Some(c)) => {
-                let builds = candidates.iter().filter(|&&x| !history.broken[x as usize]).count();
+                let builds = candidates
+                    .iter()
+                    .filter(|&&x| !history.broken[x as usize])
+                    .count();
                 candidates.contains(&c) && builds <= 1
             }
             (Some(Conclusion::NoCulprit { .. }), None) => true,
@@ -78,7 +81,9 @@ pub fn ends(history: &History, b: &Behaviour, rng: &mut Rng) -> Option<Knowledge
         return None;
     }
     let old_crashes = history.culprit.is_none();
-    k.old_end.runs = (0..b.old_end_runs).map(|_| draw(rng, old_crashes, b)).collect();
+    k.old_end.runs = (0..b.old_end_runs)
+        .map(|_| draw(rng, old_crashes, b))
+        .collect();
     Some(k)
 }
 
@@ -90,14 +95,22 @@ pub fn drive(
     b: &Behaviour,
     rng: &mut Rng,
 ) -> Outcome {
-    let mut out = Outcome { conclusion: None, builds: 0, runs: 0 };
+    let mut out = Outcome {
+        conclusion: None,
+        builds: 0,
+        runs: 0,
+    };
     let n = history.graph.len() as u32;
     for _ in 0..MAX_STEPS {
         if out.runs >= b.max_runs {
             break;
         }
-        let ctx =
-            Context { graph: &history.graph, knowledge: &knowledge, direction: Direction::Cause, parallelism: 1 };
+        let ctx = Context {
+            graph: &history.graph,
+            knowledge: &knowledge,
+            direction: Direction::Cause,
+            parallelism: 1,
+        };
         let requests = match strategy.next_step(&ctx) {
             NextStep::Evaluate(r) if !r.is_empty() && r.iter().all(|r| r.commit < n) => r,
             NextStep::Done(c) => {
@@ -114,7 +127,8 @@ pub fn drive(
             }
             let e = knowledge.entry(r.commit);
             if !e.build_failed {
-                e.runs.extend((0..r.runs).map(|_| draw(rng, history.crashing[i], b)));
+                e.runs
+                    .extend((0..r.runs).map(|_| draw(rng, history.crashing[i], b)));
                 out.runs += r.runs as u64;
             }
         }

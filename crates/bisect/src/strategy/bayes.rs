@@ -89,28 +89,15 @@ impl Bayes {
     pub fn new(target_confidence: f64) -> Self {
         Bayes {
             target_confidence: target_confidence.clamp(0.5, 0.999_999),
-            build_cost: 10.0,
+            build_cost: 30.0,
             no_culprit_prior: 0.05,
-            reliable_prior: 0.05,
+            reliable_prior: 0.3,
             false_positive: 1e-3,
             calibration_crashes: 3,
             calibration_runs: 12,
             max_runs: 5000,
             state: None,
         }
-        .tuned()
-    }
-
-    // TEMPORARY: tuning overrides.
-    fn tuned(mut self) -> Self {
-        let get = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-        if let Some(v) = get("B_BUILD") { self.build_cost = v; }
-        if let Some(v) = get("B_NONE") { self.no_culprit_prior = v; }
-        if let Some(v) = get("B_REL") { self.reliable_prior = v; }
-        if let Some(v) = get("B_EPS") { self.false_positive = v; }
-        if let Some(v) = get("B_CALC") { self.calibration_crashes = v as usize; }
-        if let Some(v) = get("B_CALR") { self.calibration_runs = v as usize; }
-        self
     }
 
     fn state(&mut self, ctx: &Context<'_>) -> &mut State {
@@ -118,7 +105,11 @@ impl Bayes {
         if self.state.as_ref().is_some_and(|s| s.seen.len() != n) {
             self.state = None;
         }
-        let (no_culprit, reliable, eps) = (self.no_culprit_prior, self.reliable_prior, self.false_positive);
+        let (no_culprit, reliable, eps) = (
+            self.no_culprit_prior,
+            self.reliable_prior,
+            self.false_positive,
+        );
         self.state.get_or_insert_with(|| State {
             ancestry: Ancestry::new(ctx.graph),
             posterior: Posterior::new(n, no_culprit, reliable, eps),
@@ -165,11 +156,17 @@ struct Gain {
 impl Gain {
     fn new(rate: f64, eps: f64) -> Self {
         let rate = rate.clamp(0.01, 1.0);
-        Gain { rate, eps, constant: [entropy(rate), entropy(eps)] }
+        Gain {
+            rate,
+            eps,
+            constant: [entropy(rate), entropy(eps)],
+        }
     }
 
     fn at(&self, q: f64) -> f64 {
-        entropy(q * self.rate + (1.0 - q) * self.eps) - q * self.constant[0] - (1.0 - q) * self.constant[1]
+        entropy(q * self.rate + (1.0 - q) * self.eps)
+            - q * self.constant[0]
+            - (1.0 - q) * self.constant[1]
     }
 
     /// The `q` with the largest gain (the gain is concave in `q`).
@@ -199,7 +196,9 @@ impl State {
             self.seen_old = old.len();
         }
         for i in 0..n {
-            let Some(e) = ctx.knowledge.get(i) else { continue };
+            let Some(e) = ctx.knowledge.get(i) else {
+                continue;
+            };
             if e.runs.len() <= self.seen[i as usize] {
                 continue;
             }
@@ -218,7 +217,8 @@ impl State {
         }
         self.posterior.masses(&mut self.masses);
         let n = n as usize;
-        self.ancestry.sums(&self.masses.mass[..n], &mut self.new_prob);
+        self.ancestry
+            .sums(&self.masses.mass[..n], &mut self.new_prob);
         let none = self.masses.mass[n];
         self.new_prob.iter_mut().for_each(|p| *p += none);
     }
@@ -235,7 +235,9 @@ impl State {
     fn heavy(&self) -> Vec<u32> {
         let n = self.seen.len();
         let mass = &self.masses.mass;
-        let mut h: Vec<u32> = (0..n as u32).filter(|&c| mass[c as usize] > NEGLIGIBLE).collect();
+        let mut h: Vec<u32> = (0..n as u32)
+            .filter(|&c| mass[c as usize] > NEGLIGIBLE)
+            .collect();
         let heavier = |a: &u32, b: &u32| mass[*b as usize].total_cmp(&mass[*a as usize]);
         if h.len() > HEAVY {
             h.select_nth_unstable_by(HEAVY, heavier);
@@ -278,17 +280,21 @@ impl Bayes {
     fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
         let target = self.target_confidence;
         let n = ctx.graph.len();
-        let failed: Vec<bool> = (0..n as u32).map(|i| untestable(ctx.knowledge.get(i))).collect();
         let s = self.state.as_mut()?;
         let mass = &s.masses.mass;
         let top = (0..=n).max_by(|a, b| mass[*a].total_cmp(&mass[*b]))?;
         if top == n {
-            return (mass[n] >= target).then_some(NextStep::Done(Conclusion::NoCulprit { confidence: mass[n] }));
+            return (mass[n] >= target).then_some(NextStep::Done(Conclusion::NoCulprit {
+                confidence: mass[n],
+            }));
         }
         if mass[top] < MAYBE_DONE {
             return None;
         }
         let top = top as u32;
+        let failed: Vec<bool> = (0..n as u32)
+            .map(|i| untestable(ctx.knowledge.get(i)))
+            .collect();
         let mut class = vec![top];
         for c in s.heavy() {
             if c != top && s.indistinguishable(ctx, top, c, &failed) {
@@ -302,13 +308,21 @@ impl Bayes {
         }
         if class.len() > 1 {
             class.sort();
-            return Some(NextStep::Done(Conclusion::Inconclusive { candidates: class }));
+            return Some(NextStep::Done(Conclusion::Inconclusive {
+                candidates: class,
+            }));
         }
         if let Some(commit) = self.unverified(ctx, top, &failed) {
             return Some(NextStep::Evaluate(vec![Request { commit, runs: 1 }]));
         }
-        let confidence = self.state.as_ref().map_or(0.0, |s| s.masses.mass[top as usize]);
-        Some(NextStep::Done(Conclusion::Culprit { commit: top, confidence }))
+        let confidence = self
+            .state
+            .as_ref()
+            .map_or(0.0, |s| s.masses.mass[top as usize]);
+        Some(NextStep::Done(Conclusion::Culprit {
+            commit: top,
+            confidence,
+        }))
     }
 
     /// A commit next to the culprit that still needs a run: the culprit
@@ -320,7 +334,10 @@ impl Bayes {
             Direction::Cause => RunClass::Crash,
             Direction::Fix => RunClass::Ok,
         };
-        let seen = ctx.knowledge.get(culprit).is_some_and(|e| e.count(wanted) > 0);
+        let seen = ctx
+            .knowledge
+            .get(culprit)
+            .is_some_and(|e| e.count(wanted) > 0);
         if !seen && !failed[culprit as usize] {
             return Some(culprit);
         }
@@ -334,15 +351,18 @@ impl Bayes {
 
     /// The most informative commits to evaluate next.
     fn choose(&self, ctx: &Context<'_>) -> Vec<Request> {
-        let Some(s) = self.state.as_ref() else { return Vec::new() };
+        let Some(s) = self.state.as_ref() else {
+            return Vec::new();
+        };
         let k = ctx.parallelism.max(1);
         if k > 1 {
             return self.quantiles(ctx, k);
         }
         let gain = Gain::new(s.masses.rate, self.false_positive);
-        let best = gain.best_q();
-        // Since the gain is concave in q, the best commit of each kind (built
-        // or not) is the nearest one on either side of the best q.
+        // Since the gain is concave in q, the best built commit is the
+        // nearest one on either side of the best q. A new build should
+        // split the suspects evenly, as builds cost far more than runs.
+        let best = [0.5, gain.best_q()];
         let mut near: [[Option<(u32, f64)>; 2]; 2] = [[None; 2]; 2];
         for i in 0..ctx.graph.len() {
             let e = ctx.knowledge.get(i as u32);
@@ -350,6 +370,7 @@ impl Bayes {
             if !(1e-12..=1.0 - 1e-12).contains(&q) || untestable(e) {
                 continue;
             }
+            let best = best[e.is_some() as usize];
             let slot = &mut near[e.is_some() as usize][(q > best) as usize];
             if slot.is_none_or(|(_, b)| (q - best).abs() < (b - best).abs()) {
                 *slot = Some((i as u32, q));
@@ -357,9 +378,15 @@ impl Bayes {
         }
         // Runs a commit typically needs before its verdict is sure.
         let rate = s.masses.rate.clamp(0.01, 1.0);
-        let settle = ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
+        let settle =
+            ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
         let cost = [1.0 + self.build_cost / settle, 1.0];
-        let scored = (0..2).flat_map(|built| near[built].iter().flatten().map(move |&(i, q)| (i, q, cost[built])));
+        let scored = (0..2).flat_map(|built| {
+            near[built]
+                .iter()
+                .flatten()
+                .map(move |&(i, q)| (i, q, cost[built]))
+        });
         scored
             .map(|(i, q, c)| (i, gain.at(q) / c))
             .filter(|c| c.1 > 1e-12)
@@ -371,7 +398,9 @@ impl Bayes {
     /// `k` testable commits whose chance of being new is closest to the
     /// quantiles `1/(k+1) .. k/(k+1)`.
     fn quantiles(&self, ctx: &Context<'_>, k: usize) -> Vec<Request> {
-        let Some(s) = self.state.as_ref() else { return Vec::new() };
+        let Some(s) = self.state.as_ref() else {
+            return Vec::new();
+        };
         let testable: Vec<u32> = (0..ctx.graph.len() as u32)
             .filter(|&i| !untestable(ctx.knowledge.get(i)))
             .filter(|&i| (1e-12..=1.0 - 1e-12).contains(&s.new_prob[i as usize]))
@@ -380,7 +409,10 @@ impl Bayes {
         for j in 1..=k {
             let quantile = j as f64 / (k + 1) as f64;
             let d = |c: &u32| (s.new_prob[*c as usize] - quantile).abs();
-            let best = testable.iter().filter(|c| !picks.iter().any(|p| p.commit == **c)).min_by(|a, b| d(a).total_cmp(&d(b)));
+            let best = testable
+                .iter()
+                .filter(|c| !picks.iter().any(|p| p.commit == **c))
+                .min_by(|a, b| d(a).total_cmp(&d(b)));
             if let Some(&commit) = best {
                 picks.push(Request { commit, runs: 1 });
             }
@@ -397,8 +429,12 @@ impl Bayes {
         }
         let tip = ctx.graph.len() as u32 - 1;
         let e = ctx.knowledge.get(tip)?;
-        let enough = e.count(RunClass::Crash) >= self.calibration_crashes || e.runs.len() >= self.calibration_runs;
-        (!enough).then_some(Request { commit: tip, runs: 1 })
+        let enough = e.count(RunClass::Crash) >= self.calibration_crashes
+            || e.runs.len() >= self.calibration_runs;
+        (!enough).then_some(Request {
+            commit: tip,
+            runs: 1,
+        })
     }
 
     fn give_up(&self) -> NextStep {
@@ -408,8 +444,15 @@ impl Bayes {
 }
 
 fn runs_so_far(ctx: &Context<'_>) -> (usize, usize) {
-    let all = ctx.knowledge.commits.iter().flatten().chain([&ctx.knowledge.old_end]);
-    all.fold((0, 0), |(runs, infra), e| (runs + e.runs.len(), infra + e.count(RunClass::Infra)))
+    let all = ctx
+        .knowledge
+        .commits
+        .iter()
+        .flatten()
+        .chain([&ctx.knowledge.old_end]);
+    all.fold((0, 0), |(runs, infra), e| {
+        (runs + e.runs.len(), infra + e.count(RunClass::Infra))
+    })
 }
 
 impl Strategy for Bayes {
@@ -424,7 +467,9 @@ impl Strategy for Bayes {
         self.state(ctx).absorb(ctx);
         let (runs, infra) = runs_so_far(ctx);
         if infra >= 10 && infra * 2 > runs {
-            return NextStep::Abort { reason: format!("{infra} of {runs} runs hit infrastructure problems") };
+            return NextStep::Abort {
+                reason: format!("{infra} of {runs} runs hit infrastructure problems"),
+            };
         }
         if let Some(step) = self.conclude(ctx) {
             return step;
@@ -446,7 +491,11 @@ impl Strategy for Bayes {
         if untestable(ctx.knowledge.get(commit)) {
             return Verdict::Skip;
         }
-        let Some(p) = self.state.as_ref().and_then(|s| s.new_prob.get(commit as usize)) else {
+        let Some(p) = self
+            .state
+            .as_ref()
+            .and_then(|s| s.new_prob.get(commit as usize))
+        else {
             return Verdict::Undecided;
         };
         if *p >= self.target_confidence {
@@ -458,3 +507,6 @@ impl Strategy for Bayes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -19,19 +19,28 @@ impl Strategy for Plain {
 
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
         if let Some(commit) = (0..ctx.graph.len() as u32).find(|&i| {
-            ctx.knowledge.get(i).is_some_and(|e| !e.build_failed && e.runs.is_empty())
+            ctx.knowledge
+                .get(i)
+                .is_some_and(|e| !e.build_failed && e.runs.is_empty())
         }) {
             return NextStep::Evaluate(vec![Request { commit, runs: 1 }]);
         }
-        let verdicts: Vec<Verdict> = (0..ctx.graph.len() as u32).map(|i| self.verdict(ctx, i)).collect();
+        let verdicts: Vec<Verdict> = (0..ctx.graph.len() as u32)
+            .map(|i| self.verdict(ctx, i))
+            .collect();
         let suspect = suspects(ctx.graph, &verdicts);
         let untested: Vec<bool> = verdicts.iter().map(|v| *v == Verdict::Undecided).collect();
         match bisect_choice(ctx.graph, &suspect, &untested) {
             Some((commit, _)) => NextStep::Evaluate(vec![Request { commit, runs: 1 }]),
             None => {
-                let left: Vec<u32> = (0..ctx.graph.len() as u32).filter(|&i| suspect[i as usize]).collect();
+                let left: Vec<u32> = (0..ctx.graph.len() as u32)
+                    .filter(|&i| suspect[i as usize])
+                    .collect();
                 NextStep::Done(match left.as_slice() {
-                    [one] => Conclusion::Culprit { commit: *one, confidence: 1.0 },
+                    [one] => Conclusion::Culprit {
+                        commit: *one,
+                        confidence: 1.0,
+                    },
                     _ => Conclusion::Inconclusive { candidates: left },
                 })
             }
@@ -39,15 +48,24 @@ impl Strategy for Plain {
     }
 
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
-        let Some(e) = ctx.knowledge.get(commit) else { return Verdict::Undecided };
+        let Some(e) = ctx.knowledge.get(commit) else {
+            return Verdict::Undecided;
+        };
         if e.build_failed {
             return Verdict::Skip;
         }
         // One run per commit, but the new end comes with its reproduction
         // runs: any crash among them counts.
-        let crashed = e.runs.iter().any(|r| matches!(r, RunClass::Crash | RunClass::OtherCrash));
+        let crashed = e
+            .runs
+            .iter()
+            .any(|r| matches!(r, RunClass::Crash | RunClass::OtherCrash));
         if !crashed && !e.runs.contains(&RunClass::Ok) {
-            return if e.runs.is_empty() { Verdict::Undecided } else { Verdict::Skip };
+            return if e.runs.is_empty() {
+                Verdict::Undecided
+            } else {
+                Verdict::Skip
+            };
         }
         match (crashed, ctx.direction) {
             (true, Direction::Cause) | (false, Direction::Fix) => Verdict::New,
@@ -65,7 +83,9 @@ mod tests {
 
     fn linear(n: usize) -> CommitGraph {
         let ids = (0..n).map(|i| format!("c{i}")).collect();
-        let parents = (0..n).map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] }).collect();
+        let parents = (0..n)
+            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
+            .collect();
         CommitGraph::from_parents(ids, parents).unwrap()
     }
 
@@ -78,7 +98,12 @@ mod tests {
         k.entry(n as u32 - 1).runs.push(RunClass::Crash);
         let mut plain = Plain;
         for _ in 0..100 {
-            let ctx = Context { graph: &g, knowledge: &k, direction: Direction::Cause, parallelism: 1 };
+            let ctx = Context {
+                graph: &g,
+                knowledge: &k,
+                direction: Direction::Cause,
+                parallelism: 1,
+            };
             match plain.next_step(&ctx) {
                 NextStep::Evaluate(reqs) => {
                     for r in reqs {
@@ -88,7 +113,11 @@ mod tests {
                         } else if other.contains(&r.commit) {
                             e.runs.push(RunClass::OtherCrash);
                         } else {
-                            e.runs.push(if r.commit >= culprit { RunClass::Crash } else { RunClass::Ok });
+                            e.runs.push(if r.commit >= culprit {
+                                RunClass::Crash
+                            } else {
+                                RunClass::Ok
+                            });
                         }
                     }
                 }
@@ -102,7 +131,13 @@ mod tests {
     #[test]
     fn finds_the_culprit_of_a_reliable_crash() {
         for culprit in [0, 1, 17, 62, 63] {
-            assert_eq!(bisect(64, culprit, &[], &[]), Conclusion::Culprit { commit: culprit, confidence: 1.0 });
+            assert_eq!(
+                bisect(64, culprit, &[], &[]),
+                Conclusion::Culprit {
+                    commit: culprit,
+                    confidence: 1.0
+                }
+            );
         }
     }
 
@@ -110,7 +145,13 @@ mod tests {
     fn an_unrelated_crash_misleads_it() {
         // Commit 31 is the first pick; its unrelated crash reads "new".
         let found = bisect(64, 40, &[31], &[]);
-        assert_ne!(found, Conclusion::Culprit { commit: 40, confidence: 1.0 });
+        assert_ne!(
+            found,
+            Conclusion::Culprit {
+                commit: 40,
+                confidence: 1.0
+            }
+        );
     }
 
     #[test]

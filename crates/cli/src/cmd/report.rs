@@ -42,21 +42,39 @@ pub fn run(args: Args) -> i32 {
     status
 }
 
+/// The JSON line of a file: its first report, fields in a fixed order.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    file: String,
+    crash: bool,
+    title: Option<&'a str>,
+    alt_titles: &'a [String],
+    #[serde(rename = "type")]
+    kind: Option<&'static str>,
+    corrupted: bool,
+    corrupted_reason: Option<&'a str>,
+    suppressed: bool,
+    frame: Option<&'a str>,
+    reports: usize,
+}
+
 /// The JSON line describing the first report of a file.
-fn json_line(path: &std::path::Path, reports: &[Report]) -> serde_json::Value {
+fn json_line(path: &std::path::Path, reports: &[Report]) -> String {
     let first = reports.first();
-    serde_json::json!({
-        "file": path.display().to_string(),
-        "crash": first.is_some(),
-        "title": first.map(|r| r.title.as_str()),
-        "alt_titles": first.map(|r| r.alt_titles.clone()).unwrap_or_default(),
-        "type": first.map(|r| r.kind.name()),
-        "corrupted": first.is_some_and(|r| r.corrupted),
-        "corrupted_reason": first.and_then(|r| r.corrupted_reason.as_deref()),
-        "suppressed": first.is_some_and(|r| r.suppressed),
-        "frame": first.and_then(|r| r.frame.as_deref()),
-        "reports": reports.len(),
-    })
+    let line = JsonLine {
+        file: path.display().to_string(),
+        crash: first.is_some(),
+        title: first.map(|r| r.title.as_str()),
+        alt_titles: first.map_or(&[], |r| r.alt_titles.as_slice()),
+        kind: first.map(|r| r.kind.name()),
+        corrupted: first.is_some_and(|r| r.corrupted),
+        corrupted_reason: first.and_then(|r| r.corrupted_reason.as_deref()),
+        suppressed: first.is_some_and(|r| r.suppressed),
+        frame: first.and_then(|r| r.frame.as_deref()),
+        reports: reports.len(),
+    };
+    // Plain strings, numbers and bools always serialise.
+    serde_json::to_string(&line).unwrap_or_default()
 }
 
 /// A summary of every report of a file, with the first one's text.

@@ -36,7 +36,9 @@ pub fn frame(
             // the helper is the culprit.
             Part::LockAt(marker) => lock_at(text, marker)
                 .filter(|f| usable(f) || (f.contains("flush_work") && !matches_any(f, skip))),
-            Part::Stall | Part::Lockup | Part::Anchored => super::oopses::stall_frame(text, part.clone()),
+            Part::Stall | Part::Lockup | Part::Anchored => {
+                super::stall::stall_frame(text, part.clone())
+            }
         };
         if found.is_some() {
             return found;
@@ -47,14 +49,16 @@ pub fn frame(
 
 /// Whether `func` matches one of `patterns` (`prefix*` or exact names).
 pub fn matches_any(func: &str, patterns: &[&str]) -> bool {
-    patterns.iter().any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
-        (Some(rest), _) => match rest.strip_suffix('*') {
-            Some(middle) => func.contains(middle),
-            None => func.ends_with(rest),
-        },
-        (None, Some(prefix)) => func.starts_with(prefix),
-        (None, None) => func == *p,
-    })
+    patterns
+        .iter()
+        .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
+            (Some(rest), _) => match rest.strip_suffix('*') {
+                Some(middle) => func.contains(middle),
+                None => func.ends_with(rest),
+            },
+            (None, Some(prefix)) => func.starts_with(prefix),
+            (None, None) => func == *p,
+        })
 }
 
 fn find_line(text: &[String], marker: &str) -> Option<usize> {
@@ -109,18 +113,21 @@ fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<Strin
 pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut from = from;
     while from < text.len() {
-        let start = from
-            + text[from..]
-                .iter()
-                .position(|l| parse_frame(l).is_some())?;
+        let start = from + text[from..].iter().position(|l| parse_frame(l).is_some())?;
         if text[from..start].iter().any(|l| is_other_section(l)) {
             return None;
         }
         let (frames, past_last) = trace_span(text, start);
         // "Preemption disabled at:" and the like point at a single frame
         // that is not where the crash happened.
-        let aside = start > 0 && (text[start - 1].trim_end().ends_with("disabled at:") || text[start - 1].trim_end().ends_with("enabled at:"));
-        if let Some(f) = frames.iter().find(|f| f.reliable && usable(&f.func)).filter(|_| !aside) {
+        let aside = start > 0
+            && (text[start - 1].trim_end().ends_with("disabled at:")
+                || text[start - 1].trim_end().ends_with("enabled at:"));
+        if let Some(f) = frames
+            .iter()
+            .find(|f| f.reliable && usable(&f.func))
+            .filter(|_| !aside)
+        {
             return Some(f.func.clone());
         }
         from = past_last.max(start + 1);
@@ -296,7 +303,15 @@ fn lock_at(text: &[String], marker: &str) -> Option<String> {
 /// Signs that a report was damaged although a frame was found.
 pub fn damage(text: &[String], format: &Format) -> Option<String> {
     // A lone frame (a lock's `at:` line, a PC) is not a stack trace.
-    if format.needs_trace && text.iter().skip(1).filter(|l| parse_frame(l).is_some()).count() < 2 {
+    if format.needs_trace
+        && text
+            .iter()
+            .skip(1)
+            .filter(|l| parse_frame(l).is_some())
+            .take(2)
+            .count()
+            < 2
+    {
         return Some("no stack trace".into());
     }
     None

@@ -2,6 +2,7 @@
 
 mod extract;
 mod oopses;
+mod stall;
 
 use crate::lines::{self, Line};
 use crate::title;
@@ -12,6 +13,9 @@ use std::sync::OnceLock;
 
 /// Lines looked at after an oops header; reports are much shorter.
 const MAX_REPORT_LINES: usize = 2000;
+
+/// Bytes of a line kept in a report.
+const MAX_LINE: usize = 4096;
 
 /// Every kernel crash report in `log`, in order.
 pub fn parse(log: &[u8]) -> Vec<Report> {
@@ -86,9 +90,10 @@ fn searcher() -> &'static AhoCorasick {
 /// Everything about the report whose header is `header`.
 fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     let (lines, end, cut_short) = report_lines(log, header, oops);
+    // Kernel lines are short; a huge "line" is garbage and only costs time.
     let text: Vec<String> = lines
         .iter()
-        .map(|l| String::from_utf8_lossy(l.text).into_owned())
+        .map(|l| String::from_utf8_lossy(&l.text[..l.text.len().min(MAX_LINE)]).into_owned())
         .collect();
     let mut named = name(oops, &text);
     if cut_short && named.corrupted_reason.is_none() && named.frame.is_some() {
@@ -114,18 +119,25 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
 fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'a>>, usize, bool) {
     let mut kept = vec![header];
     let mut end = header.end;
+    let mut seen_frame = false;
+    let lockdep = is_lockdep(header.text);
     let mut following = lines::lines_from(log, header.end)
         .take(MAX_REPORT_LINES)
         .peekable();
     while let Some(line) = following.next() {
-        if is_new_report(line.text, oops) && same_context(header.context, line.context) {
+        // Lockdep may itself crash while printing its report: the crash's
+        // stack then is the report's stack.
+        let lockdep_unfinished = lockdep && !seen_frame;
+        if is_new_report(line.text, oops)
+            && same_context(header.context, line.context)
+            && !lockdep_unfinished
+        {
             // A one-line message printed in the middle of our stack trace
             // belongs to someone else; anything else starts a new report.
             let inside_trace = kept.last().is_some_and(|l| is_frame(l.text))
                 && following.peek().is_some_and(|l| is_frame(l.text));
             if !inside_trace {
-                let cut_short = !kept.iter().any(|l| is_frame(l.text));
-                return (kept, end, cut_short);
+                return (kept, end, !seen_frame);
             }
             end = line.end;
             continue;
@@ -133,6 +145,7 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         end = line.end;
         let foreign = header.stamped && !line.stamped && !line.text.is_empty();
         if same_context(header.context, line.context) && !foreign {
+            seen_frame = seen_frame || is_frame(line.text);
             kept.push(line);
         }
         if is_last_line(line.text) {
@@ -140,6 +153,13 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         }
     }
     (kept, end, false)
+}
+
+/// Headers of lockdep's reports.
+fn is_lockdep(header: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(header);
+    (text.contains("WARNING: ") || text.contains("BUG: "))
+        && (text.contains(" lock") || text.contains("locking"))
 }
 
 fn is_frame(text: &[u8]) -> bool {
@@ -190,8 +210,15 @@ fn name(oops: &Oops, text: &[String]) -> Named {
         .map(|l| l.as_str())
         .collect::<Vec<_>>()
         .join("\n");
+    // Most formats describe the header line alone: match them there only.
+    let first = text.first().map_or("", String::as_str);
     for format in &oops.formats {
-        if let Some(caps) = format.re.captures(&head) {
+        let haystack = if format.multiline {
+            head.as_str()
+        } else {
+            first
+        };
+        if let Some(caps) = format.re.captures(haystack) {
             return name_with(format, &caps, text);
         }
     }
@@ -241,7 +268,10 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             let mut alts = alt_titles(format, caps, &canonical);
             let mut names = vec![raw.clone()];
             // `__se_sys_mremap` is also known as `sys_mremap`.
-            if let Some(call) = raw.strip_prefix("__se_").or_else(|| raw.strip_prefix("__do_")) {
+            if let Some(call) = raw
+                .strip_prefix("__se_")
+                .or_else(|| raw.strip_prefix("__do_"))
+            {
                 names.push(call.to_string());
             }
             for name in names.iter().filter(|n| **n != canonical) {

@@ -81,8 +81,12 @@ impl Ancestry {
     /// Precomputes the intro lists of every merge of `graph`.
     pub fn new(graph: &CommitGraph) -> Self {
         let n = graph.len();
-        let mut painter =
-            Painter { flags: vec![0; n], heap: BinaryHeap::new(), touched: Vec::new(), only_other: 0 };
+        let mut painter = Painter {
+            flags: vec![0; n],
+            heap: BinaryHeap::new(),
+            touched: Vec::new(),
+            only_other: 0,
+        };
         let mut first = Vec::with_capacity(n);
         let mut intro_start = Vec::with_capacity(n + 1);
         let mut intro = Vec::new();
@@ -95,7 +99,11 @@ impl Ancestry {
             }
         }
         intro_start.push(intro.len() as u32);
-        Ancestry { first, intro_start, intro }
+        Ancestry {
+            first,
+            intro_start,
+            intro,
+        }
     }
 
     /// Number of commits.
@@ -112,8 +120,14 @@ impl Ancestry {
             if self.first[i] != NONE {
                 s += out[self.first[i] as usize];
             }
-            let (a, b) = (self.intro_start[i] as usize, self.intro_start[i + 1] as usize);
-            s += self.intro[a..b].iter().map(|&c| weights[c as usize]).sum::<f64>();
+            let (a, b) = (
+                self.intro_start[i] as usize,
+                self.intro_start[i + 1] as usize,
+            );
+            s += self.intro[a..b]
+                .iter()
+                .map(|&c| weights[c as usize])
+                .sum::<f64>();
             out.push(s);
         }
     }
@@ -124,7 +138,10 @@ impl Ancestry {
         let mut c = i;
         while c != NONE {
             out.push(c);
-            let (a, b) = (self.intro_start[c as usize] as usize, self.intro_start[c as usize + 1] as usize);
+            let (a, b) = (
+                self.intro_start[c as usize] as usize,
+                self.intro_start[c as usize + 1] as usize,
+            );
             out.extend_from_slice(&self.intro[a..b]);
             c = self.first[c as usize];
         }
@@ -150,7 +167,9 @@ mod tests {
         for i in 0..g.len() as u32 {
             let mut got = a.ancestors(i);
             got.sort();
-            let want: Vec<u32> = (0..g.len() as u32).filter(|&c| g.ancestors(i)[c as usize]).collect();
+            let want: Vec<u32> = (0..g.len() as u32)
+                .filter(|&c| g.ancestors(i)[c as usize])
+                .collect();
             assert_eq!(got, want, "ancestors of {i}");
         }
     }
@@ -177,7 +196,11 @@ mod tests {
 
     #[test]
     fn linear_history_has_no_intro_lists() {
-        let g = graph((0..20).map(|i| if i == 0 { vec![] } else { vec![i - 1] }).collect());
+        let g = graph(
+            (0..20)
+                .map(|i| if i == 0 { vec![] } else { vec![i - 1] })
+                .collect(),
+        );
         check(&g);
         assert!(Ancestry::new(&g).intro.is_empty());
     }

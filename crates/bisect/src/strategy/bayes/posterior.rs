@@ -28,6 +28,9 @@ fn times_ln(count: u32, x: f64) -> f64 {
     }
 }
 
+/// Counts and prior of a hypothesis: equal keys give equal posteriors.
+type Key = (u32, u32, f64);
+
 /// Posterior state over `n + 1` hypotheses.
 #[derive(Debug, Clone)]
 pub struct Posterior {
@@ -61,7 +64,10 @@ impl Posterior {
     pub fn new(n: usize, no_culprit: f64, reliable: f64, eps: f64) -> Self {
         let rates: Vec<f64> = (1..=20).map(|i| i as f64 * 0.05).collect();
         let others = (1.0 - reliable) / (rates.len() - 1) as f64;
-        let log_prior_rate = rates.iter().map(|&r| if r >= 1.0 { reliable.ln() } else { others.ln() }).collect();
+        let log_prior_rate = rates
+            .iter()
+            .map(|&r| if r >= 1.0 { reliable.ln() } else { others.ln() })
+            .collect();
         let each = ((1.0 - no_culprit) / n.max(1) as f64).ln();
         let mut log_prior = vec![each; n + 1];
         log_prior[n] = no_culprit.ln();
@@ -116,7 +122,10 @@ impl Posterior {
             let w = (l - top).exp();
             (s + w, rs + w * r)
         });
-        let m = Marginal { log_lik: top + sum.ln(), mean_rate: rsum / sum };
+        let m = Marginal {
+            log_lik: top + sum.ln(),
+            mean_rate: rsum / sum,
+        };
         self.cache.insert((k, o), m);
         m
     }
@@ -127,7 +136,10 @@ impl Posterior {
         let m = self.marginal(k, o);
         let false_pos = (self.total_crashes - k) as f64 * self.log_eps;
         let true_neg = (self.total_cleans - o) as f64 * self.log_not_eps;
-        (self.log_prior[h] + m.log_lik + false_pos + true_neg, m.mean_rate)
+        (
+            self.log_prior[h] + m.log_lik + false_pos + true_neg,
+            m.mean_rate,
+        )
     }
 
     /// Normalised masses of all hypotheses into `out`.
@@ -136,7 +148,7 @@ impl Posterior {
         out.mass.clear();
         out.mass.reserve(n);
         // Neighbouring hypotheses mostly share their counts and prior.
-        let mut last: Option<((u32, u32, f64), (f64, f64))> = None;
+        let mut last: Option<(Key, (f64, f64))> = None;
         let mut logs = Vec::with_capacity(n);
         for h in 0..n {
             let key = (self.crashes[h], self.cleans[h], self.log_prior[h]);
