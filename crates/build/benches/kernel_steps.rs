@@ -75,7 +75,10 @@ fn bisect(
         let title = git(worktree, &["log", "-1", "--format=%s"])?;
         let start = Instant::now();
         let built = recipe.build(worktree, out);
-        steps.push((title, start.elapsed(), built.is_ok()));
+        let took = start.elapsed();
+        let status = if built.is_ok() { "ok  " } else { "FAIL" };
+        println!("  {:>6.1}s {status} {title}", took.as_secs_f64());
+        steps.push((title, took, built.is_ok()));
         match built {
             Ok(_) => Ok(true),
             Err(e) if e.is_commit_failure() => Ok(false),
@@ -99,7 +102,7 @@ fn bisect(
             break;
         }
     }
-    git(worktree, &["bisect", "reset", "-q"])?;
+    git(worktree, &["bisect", "reset"])?;
     Ok(steps)
 }
 
@@ -120,16 +123,9 @@ fn run() -> Result<(), String> {
         let mut recipe = KernelRecipe::new(workspace().join("tests/kernel/config"), "gcc");
         recipe.ccache = Some(PathBuf::from("ccache"));
         recipe.clean = clean;
+        println!("{} builds:", if clean { "clean" } else { "incremental" });
         let steps = bisect(&repo, &worktree, &recipe, &scratch.path().join("out"))?;
         let total: Duration = steps.iter().map(|s| s.1).sum();
-        println!("{} builds:", if clean { "clean" } else { "incremental" });
-        for (title, took, ok) in &steps {
-            println!(
-                "  {:>6.1}s {} {title}",
-                took.as_secs_f64(),
-                if *ok { "ok  " } else { "FAIL" }
-            );
-        }
         println!(
             "  total {:.1}s over {} steps",
             total.as_secs_f64(),

@@ -115,7 +115,8 @@ fn check_cause(scenario: &Path, run: &Run) {
         "compiler: gcc".to_string(),
         "kernel signature: ".to_string(),
         "testing release v6.1".to_string(),
-        format!("all runs: crashed: {CRASH}"),
+        // `all runs: crashed: ...` or `run #i: crashed: ...`.
+        format!("crashed: {CRASH}"),
         "all runs: OK".to_string(),
         "# git bisect start ".to_string(),
         "# git bisect skip ".to_string(),

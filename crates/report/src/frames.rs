@@ -55,9 +55,12 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     if after.starts_with("+0x") {
         return frame(name, reliable);
     }
-    let after = after.trim_start();
-    if after.ends_with("[inline]") && after.contains(':') {
-        return frame(name, reliable);
+    // Symbolized inlined frames: "func path/file.c:12 [inline]".
+    let mut words = after.split_whitespace();
+    if let (Some(location), Some("[inline]"), None) = (words.next(), words.next(), words.next()) {
+        if location.contains(':') {
+            return frame(name, reliable);
+        }
     }
     None
 }

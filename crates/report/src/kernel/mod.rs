@@ -128,9 +128,12 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         // Lockdep may itself crash while printing its report: the crash's
         // stack then is the report's stack.
         let lockdep_unfinished = lockdep && !seen_frame;
+        // Symbolizers repeat the header line once per inlined function.
+        let repeated_header = kept.len() <= 3 && common_prefix(header.text, line.text) >= 24;
         if is_new_report(line.text, oops)
             && same_context(header.context, line.context)
             && !lockdep_unfinished
+            && !repeated_header
         {
             // A one-line message printed in the middle of our stack trace
             // belongs to someone else; anything else starts a new report.
@@ -153,6 +156,10 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         }
     }
     (kept, end, false)
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// Headers of lockdep's reports.
@@ -271,6 +278,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             if let Some(call) = raw
                 .strip_prefix("__se_")
                 .or_else(|| raw.strip_prefix("__do_"))
+                .filter(|call| call.starts_with("sys_"))
             {
                 names.push(call.to_string());
             }

@@ -296,6 +296,7 @@ fn build() -> Vec<Oops> {
             f(r"KMSAN: (kernel-infoleak|kernel-usb-infoleak)", "KMSAN: $1 in {FRAME}", KmsanInfoLeak)
                 .frame(STACK).skip(&["copy_*", "_copy_*", "usb_submit_urb", "copyout", "instrument_*", "kmsan_*"]).alt(BAD_ACCESS).needs_trace(),
             f(r"KMSAN: ([a-z\-]+) in", "KMSAN: $1 in {FRAME}", KmsanUninitValue).frame(STACK).alt(BAD_ACCESS).needs_trace(),
+            f(r"KMSAN: use of uni\w*tialized memory in", "KMSAN: uninit-value in {FRAME}", KmsanUninitValue).frame(STACK).alt(BAD_ACCESS),
         ]),
         oops("KCSAN:", &[], KcsanDataRace, vec![
             f(r"KCSAN: data-race in ([^\s/+]+)(?:\+\S+)? / ([^\s/+]+)", "KCSAN: data-race in $1 / $2", KcsanDataRace),
@@ -578,6 +579,7 @@ fn infos() -> Vec<Format> {
 
 fn bugs() -> Vec<Format> {
     vec![
+        f(r"BUG: Invalid wait context", "WARNING: locking bug in {FRAME}", Lockdep).frame(STACK),
         f(r"BUG: (?:unable to handle kernel paging request|unable to handle page fault for address)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
         f(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
