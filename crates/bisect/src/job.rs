@@ -9,29 +9,30 @@
 //! good_end = "HEAD"              # fix only: a newer commit without the crash
 //! crash = "WARNING in foo"       # optional: the crash to bisect; default:
 //!                                # the most common crash at `bad`
-//! workdir = "culprit-work"       # worktree, builds, consoles, journal
+//! workdir = "culprit-work"       # checkout, builds, consoles, journals (shared
+//!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
-//! strategy = "classic"
-//! runs = 6                       # runs of the reproducer per commit
-//! vms = 2                        # test machines at once
+//! strategy = "classic"           # default classic
+//! runs = 6                       # runs of the reproducer per commit (default 8)
+//! vms = 2                        # test machines at once (default 1)
 //!
 //! [kernel]
 //! config = "config"              # a .config or a fragment for olddefconfig
 //! compiler = "gcc"               # gcc or clang, by path or name
 //! cmdline = "console=ttyS0 ..."  # optional; culprit's default otherwise
-//! build_timeout = "30m"          # seconds, or "90s", "30m", "1h"
+//! build_timeout = "30m"          # seconds, or "90s", "30m", "1h" (default 1h)
 //! jobs = 2                       # make -j; default: one per CPU
 //! ccache = true                  # default true
 //! clean = false                  # true: make distclean before every build
 //!
 //! [reproducer]                   # exactly one of c, binary, script
 //! c = "repro.c"
-//! run_timeout = "20s"            # the reproducer's limit in the guest
-//! boot_timeout = "60s"           # QEMU start to reproducer start
+//! run_timeout = "20s"            # the reproducer's limit in the guest (default 60s)
+//! boot_timeout = "60s"           # QEMU start to reproducer start (default 120s)
 //!
 //! [vm]                           # optional
-//! memory = 256                   # MiB
-//! cpus = 1
+//! memory = 256                   # MiB (default 256)
+//! cpus = 1                       # default 1
 //! qemu = "qemu-system-x86_64"
 //! ```
 //!

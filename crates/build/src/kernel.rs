@@ -315,7 +315,7 @@ fn mentions(line: &str, name: &str) -> bool {
 }
 
 /// Copies vmlinux and bzImage to `dir` (kept when already there: the same
-/// signature means the same code) and the log next to them.
+/// signature means the same code) and moves the log next to them.
 fn keep_results(worktree: &Path, dir: &Path, log: &Path) -> Result<PathBuf, BuildError> {
     std::fs::create_dir_all(dir).map_err(io_error(format!("creating {}", dir.display())))?;
     let outputs = [("vmlinux", "vmlinux"), ("arch/x86/boot/bzImage", "bzImage")];
@@ -330,7 +330,8 @@ fn keep_results(worktree: &Path, dir: &Path, log: &Path) -> Result<PathBuf, Buil
             .and_then(|_| std::fs::rename(&partial, &target))
             .map_err(io_error(format!("copying {}", from.display())))?;
     }
-    let kept = dir.join("build.log");
+    // One log per build: commits with the same signature share `dir`.
+    let kept = dir.join(format!("build-{}.log", unique_suffix()));
     std::fs::rename(log, &kept).map_err(io_error(format!("moving {}", log.display())))?;
     Ok(kept)
 }
