@@ -61,7 +61,9 @@ pub(crate) struct Ending {
 /// crash (a hung task report, for instance, is a crash like any other).
 pub(crate) fn classify(console: &[u8], ending: &Ending) -> (RunKind, Option<i32>) {
     let status = repro_status(console);
-    let reports: Vec<_> = culprit_report::parse(console)
+    // Kernel reports only: the reproducer's own messages (a segfault, say)
+    // are not a kernel crash.
+    let reports: Vec<_> = culprit_report::parse_kernel(console)
         .into_iter()
         .filter(|r| !r.suppressed)
         .collect();

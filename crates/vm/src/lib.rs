@@ -11,7 +11,7 @@
 //! [`probe_accelerator`] picks KVM only if a guest really boots under it.
 //!
 //! How a run is classified ([`RunKind::describe`] gives the log's words):
-//! - a crash report (from `culprit_report::parse`) before the start marker:
+//! - a crash report (from `culprit_report::parse_kernel`) before the start marker:
 //!   `boot failed: TITLE`; after it: `crashed: TITLE`;
 //! - the done marker and no crash: `OK`, also when the reproducer was killed
 //!   at its time limit (a hang is OK unless the kernel itself reports it);

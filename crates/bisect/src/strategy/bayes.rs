@@ -8,26 +8,37 @@
 //! run only makes it less likely by the factor `1 - r`; other crashes,
 //! invalid runs and infrastructure problems carry no information.
 //!
-//! The next commit is the one whose chance of crashing carries the most
-//! information per unit of cost: in a noiseless bisection that is the commit
-//! whose probability of containing the culprit is closest to one half; with
-//! a flaky reproducer, rerunning an already built commit is cheaper than a
-//! new build (`build_cost` runs), so it keeps testing a commit while its
-//! verdict is uncertain. With `k` free builders it evaluates `k` commits at
-//! the quantiles `1/(k+1) .. k/(k+1)`. It stops when the most likely
-//! hypothesis reaches the target confidence, after checking that the
-//! culprit itself showed the crash (cause) or ran clean (fix) and that its
-//! parents are sure to be old.
+//! Before bisecting it runs the new end until it crashed three times (or
+//! twelve runs), as clean runs elsewhere mean little until the rate is
+//! roughly known. Then each step weighs the information one run would give
+//! (about which hypothesis is true) against its cost: a run at a built
+//! commit costs one, a new build `build_cost` runs spread over the runs a
+//! verdict typically needs at the current rate. A new build goes to the
+//! commit whose probability of containing the culprit is closest to the
+//! middle of the mass left between the built commits (one half when none
+//! is built: git's choice, over the commit graph with its merges); a rerun
+//! goes to the built commit where a run teaches most. So the number of runs
+//! at a commit follows from what they teach: one at a time while the
+//! verdict is uncertain, none once it is sure. With `k` free builders it
+//! evaluates `k` commits at the quantiles `1/(k+1) .. k/(k+1)`.
+//!
+//! It stops when the most likely hypothesis reaches the target confidence,
+//! after checking that the culprit itself showed the crash (cause) or ran
+//! clean (fix) and that its parents are surely old. Commits that no
+//! testable commit can tell apart from the top one (failed builds between
+//! them) are reported together as inconclusive candidates.
 
 mod ancestry;
+mod gain;
 mod posterior;
+mod state;
 
-use std::collections::HashMap;
-
-use crate::evidence::{CommitEvidence, Direction, RunClass};
+use crate::evidence::{Direction, RunClass};
 
 use self::ancestry::Ancestry;
-use self::posterior::{Masses, Posterior};
+use self::gain::Gain;
+use self::posterior::Posterior;
+use self::state::{untestable, State};
 use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
 
 /// Hypotheses lighter than this are never reported as candidates.
@@ -67,23 +78,6 @@ impl Default for Bayes {
     }
 }
 
-/// What the strategy has computed from the knowledge so far.
-#[derive(Debug, Clone)]
-struct State {
-    ancestry: Ancestry,
-    posterior: Posterior,
-    /// Runs of each commit already folded into the posterior.
-    seen: Vec<usize>,
-    seen_old: usize,
-    /// Per evaluated commit: the hypotheses under which it is "new".
-    new_under: HashMap<u32, Vec<u32>>,
-    masses: Masses,
-    /// Probability that each commit is "new" (contains the culprit).
-    new_prob: Vec<f64>,
-    /// Cached answers to "can any testable commit tell these apart".
-    same: HashMap<(u32, u32, usize), bool>,
-}
-
 impl Bayes {
     /// A Bayesian strategy stopping at `target_confidence`.
     pub fn new(target_confidence: f64) -> Self {
@@ -110,169 +104,14 @@ impl Bayes {
             self.reliable_prior,
             self.false_positive,
         );
-        self.state.get_or_insert_with(|| State {
-            ancestry: Ancestry::new(ctx.graph),
-            posterior: Posterior::new(n, no_culprit, reliable, eps),
-            seen: vec![0; n],
-            seen_old: 0,
-            new_under: HashMap::new(),
-            masses: Masses::default(),
-            new_prob: Vec::new(),
-            same: HashMap::new(),
+        self.state.get_or_insert_with(|| {
+            State::new(
+                Ancestry::new(ctx.graph),
+                Posterior::new(n, no_culprit, reliable, eps),
+                n,
+            )
         })
     }
-}
-
-fn informative(runs: &[RunClass]) -> (u32, u32) {
-    runs.iter().fold((0, 0), |(k, o), r| match r {
-        RunClass::Crash => (k + 1, o),
-        RunClass::Ok => (k, o + 1),
-        _ => (k, o),
-    })
-}
-
-/// A commit that cannot be tested: its build failed or most runs could not
-/// tell anything.
-fn untestable(e: Option<&CommitEvidence>) -> bool {
-    e.is_some_and(|e| {
-        let useless = e.count(RunClass::Infra) + e.count(RunClass::Invalid);
-        e.build_failed || (useless >= 3 && useless * 2 > e.runs.len())
-    })
-}
-
-fn entropy(p: f64) -> f64 {
-    let h = |x: f64| if x > 0.0 { -x * x.ln() } else { 0.0 };
-    h(p) + h(1.0 - p)
-}
-
-/// Expected information about the culprit from one run at a commit that
-/// crashes with probability `q`, given the reproduction rate.
-struct Gain {
-    rate: f64,
-    eps: f64,
-    constant: [f64; 2],
-}
-
-impl Gain {
-    fn new(rate: f64, eps: f64) -> Self {
-        let rate = rate.clamp(0.01, 1.0);
-        Gain {
-            rate,
-            eps,
-            constant: [entropy(rate), entropy(eps)],
-        }
-    }
-
-    fn at(&self, q: f64) -> f64 {
-        entropy(q * self.rate + (1.0 - q) * self.eps)
-            - q * self.constant[0]
-            - (1.0 - q) * self.constant[1]
-    }
-
-    /// The `q` with the largest gain (the gain is concave in `q`).
-    fn best_q(&self) -> f64 {
-        let (mut lo, mut hi) = (0.0, 1.0);
-        for _ in 0..60 {
-            let (a, b) = (lo + (hi - lo) / 3.0, hi - (hi - lo) / 3.0);
-            if self.at(a) < self.at(b) {
-                lo = a;
-            } else {
-                hi = b;
-            }
-        }
-        (lo + hi) / 2.0
-    }
-}
-
-impl State {
-    /// Folds the runs not seen yet into the posterior.
-    fn absorb(&mut self, ctx: &Context<'_>) {
-        let n = self.seen.len() as u32;
-        let fix = ctx.direction == Direction::Fix;
-        let old = &ctx.knowledge.old_end.runs;
-        if old.len() > self.seen_old {
-            let (k, o) = informative(&old[self.seen_old..]);
-            self.posterior.add(&[n], fix, k, o);
-            self.seen_old = old.len();
-        }
-        for i in 0..n {
-            let Some(e) = ctx.knowledge.get(i) else {
-                continue;
-            };
-            if e.runs.len() <= self.seen[i as usize] {
-                continue;
-            }
-            let (k, o) = informative(&e.runs[self.seen[i as usize]..]);
-            self.seen[i as usize] = e.runs.len();
-            if k + o == 0 {
-                continue;
-            }
-            let ancestry = &self.ancestry;
-            let under = self.new_under.entry(i).or_insert_with(|| {
-                let mut a = ancestry.ancestors(i);
-                a.push(n);
-                a
-            });
-            self.posterior.add(under, fix, k, o);
-        }
-        self.posterior.masses(&mut self.masses);
-        let n = n as usize;
-        self.ancestry
-            .sums(&self.masses.mass[..n], &mut self.new_prob);
-        let none = self.masses.mass[n];
-        self.new_prob.iter_mut().for_each(|p| *p += none);
-    }
-
-    /// Probability that commit `i` shows the crash at all.
-    fn crash_prob(&self, ctx: &Context<'_>, i: usize) -> f64 {
-        match ctx.direction {
-            Direction::Cause => self.new_prob[i],
-            Direction::Fix => 1.0 - self.new_prob[i],
-        }
-    }
-
-    /// The commits with the most mass, heaviest first.
-    fn heavy(&self) -> Vec<u32> {
-        let n = self.seen.len();
-        let mass = &self.masses.mass;
-        let mut h: Vec<u32> = (0..n as u32)
-            .filter(|&c| mass[c as usize] > NEGLIGIBLE)
-            .collect();
-        let heavier = |a: &u32, b: &u32| mass[*b as usize].total_cmp(&mass[*a as usize]);
-        if h.len() > HEAVY {
-            h.select_nth_unstable_by(HEAVY, heavier);
-            h.truncate(HEAVY);
-        }
-        h.sort_by(heavier);
-        h
-    }
-
-    /// Whether every testable commit is new under both `a` and `b` or under
-    /// neither, so no run can tell the two apart.
-    fn indistinguishable(&mut self, ctx: &Context<'_>, a: u32, b: u32, failed: &[bool]) -> bool {
-        // Two different culprits differ at one of themselves at least.
-        if !failed[a as usize] && !failed[b as usize] {
-            return false;
-        }
-        let key = (a.min(b), a.max(b), failed.iter().filter(|f| **f).count());
-        if let Some(&same) = self.same.get(&key) {
-            return same;
-        }
-        let (da, db) = (descendants(ctx, a), descendants(ctx, b));
-        let same = (0..failed.len()).all(|x| failed[x] || da[x] == db[x]);
-        self.same.insert(key, same);
-        same
-    }
-}
-
-/// Marks commit `c` and its descendants.
-fn descendants(ctx: &Context<'_>, c: u32) -> Vec<bool> {
-    let mut d = vec![false; ctx.graph.len()];
-    d[c as usize] = true;
-    for x in c as usize + 1..d.len() {
-        d[x] = ctx.graph.parents(x as u32).iter().any(|&p| d[p as usize]);
-    }
-    d
 }
 
 impl Bayes {
@@ -362,7 +201,7 @@ impl Bayes {
         // Since the gain is concave in q, the best built commit is the
         // nearest one on either side of the best q. A new build should
         // split the suspects evenly, as builds cost far more than runs.
-        let best = [0.5, gain.best_q()];
+        let best = [self.build_target(ctx), gain.best_q()];
         let mut near: [[Option<(u32, f64)>; 2]; 2] = [[None; 2]; 2];
         for i in 0..ctx.graph.len() {
             let e = ctx.knowledge.get(i as u32);
@@ -393,6 +232,34 @@ impl Bayes {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(commit, _)| vec![Request { commit, runs: 1 }])
             .unwrap_or_default()
+    }
+
+    /// The crash probability a new build should have: halfway between the
+    /// built commits that most likely bracket the culprit. Mass outside
+    /// them is left to more runs at those commits, which need no build.
+    fn build_target(&self, ctx: &Context<'_>) -> f64 {
+        let Some(s) = self.state.as_ref() else {
+            return 0.5;
+        };
+        let none = s.masses.mass[s.seen.len()];
+        let (mut below, mut above) = (none, 1.0f64);
+        for i in 0..ctx.graph.len() {
+            let e = ctx.knowledge.get(i as u32);
+            if e.is_none() || untestable(e) {
+                continue;
+            }
+            let p = s.new_prob[i];
+            if p <= 0.5 {
+                below = below.max(p);
+            } else {
+                above = above.min(p);
+            }
+        }
+        let mid = (below + above) / 2.0;
+        match ctx.direction {
+            Direction::Cause => mid,
+            Direction::Fix => 1.0 - mid,
+        }
     }
 
     /// `k` testable commits whose chance of being new is closest to the
