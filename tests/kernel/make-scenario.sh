@@ -32,8 +32,20 @@ cd "$dest"
 find arch -mindepth 1 -maxdepth 1 -type d ! -name x86 -print0 |
   xargs -0 -I{} find {} -type f ! -name 'Kconfig*' ! -name 'Makefile*' -delete
 find arch -type d -empty -delete
-# Debian's .gitignore ignores every top-level path ("/*"): drop that part.
+# Debian's .gitignore ignores every top-level path ("/*") and lacks
+# upstream's exceptions for dot-files: without them no .gitignore would be
+# committed and build products would show as untracked files.
 sed -i '/^# Debian packaging/,$d' .gitignore
+cat >> .gitignore <<'IGNORE'
+# We don't want to ignore the following even if they are dot-files
+!.clang-format
+!.cocciconfig
+!.get_maintainer.ignore
+!.gitattributes
+!.gitignore
+!.mailmap
+!.rustfmt.toml
+IGNORE
 
 export GIT_AUTHOR_NAME="Linux Release" GIT_AUTHOR_EMAIL="release@scenario.example.org"
 export GIT_COMMITTER_NAME="Scenario Committer" GIT_COMMITTER_EMAIL="committer@scenario.example.org"

@@ -213,15 +213,22 @@ impl KernelRecipe {
         if self.clean {
             self.make(worktree, log, deadline, &["distclean"])?;
         }
-        self.write_config(worktree)?;
-        self.make(worktree, log, deadline, &["olddefconfig"])?;
+        let config = self.config_text()?;
+        let wanted = format!("{}\n{config}", self.compiler_line()?);
+        if !config_is_current(worktree, &wanted) {
+            let target = worktree.join(".config");
+            std::fs::write(&target, config)
+                .map_err(io_error(format!("writing {}", target.display())))?;
+            self.make(worktree, log, deadline, &["olddefconfig"])?;
+            remember_config(worktree, &wanted);
+        }
         let jobs = format!("-j{}", self.jobs.max(1));
         self.make(worktree, log, deadline, &[&jobs, "bzImage"])
     }
 
-    /// Copies the config into the worktree, forcing what the release string
-    /// depends on (no `-gHASH` suffix, no local version).
-    fn write_config(&self, worktree: &Path) -> Result<(), BuildError> {
+    /// The config to build with, forcing what the release string depends
+    /// on (no `-gHASH` suffix, no local version).
+    fn config_text(&self) -> Result<String, BuildError> {
         let config = std::fs::read_to_string(&self.config)
             .map_err(io_error(format!("reading {}", self.config.display())))?;
         let forced = ["CONFIG_LOCALVERSION_AUTO", "CONFIG_LOCALVERSION"];
@@ -231,8 +238,7 @@ impl KernelRecipe {
             .map(|line| format!("{line}\n"))
             .collect();
         text.push_str("# CONFIG_LOCALVERSION_AUTO is not set\nCONFIG_LOCALVERSION=\"\"\n");
-        let target = worktree.join(".config");
-        std::fs::write(&target, text).map_err(io_error(format!("writing {}", target.display())))
+        Ok(text)
     }
 
     fn make(
@@ -302,6 +308,37 @@ impl KernelRecipe {
                 limit,
             },
             other => other,
+        }
+    }
+}
+
+/// Worktree file (dot files are git-ignored in the kernel) holding the
+/// toolchain and config of the last `olddefconfig`, then its `.config`.
+const CONFIG_STAMP: &str = ".culprit-config";
+
+/// True when the worktree's `.config` is what `olddefconfig` made from the
+/// same toolchain and config: writing and completing it again would only
+/// cost time (Kconfig changes of a checkout are handled by `make` itself,
+/// which runs `syncconfig` when a Kconfig file changed).
+fn config_is_current(worktree: &Path, wanted: &str) -> bool {
+    let stamp = std::fs::read_to_string(worktree.join(CONFIG_STAMP)).unwrap_or_default();
+    let current = std::fs::read_to_string(worktree.join(".config")).ok();
+    match (stamp.split_once('\0'), current) {
+        (Some((input, output)), Some(current)) => input == wanted && output == current,
+        _ => false,
+    }
+}
+
+/// Records the result of `olddefconfig` for [`config_is_current`]; a failure
+/// to write only costs a later `olddefconfig`.
+fn remember_config(worktree: &Path, wanted: &str) {
+    let stamp = worktree.join(CONFIG_STAMP);
+    match std::fs::read_to_string(worktree.join(".config")) {
+        Ok(output) => {
+            let _ = std::fs::write(&stamp, format!("{wanted}\0{output}"));
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(&stamp);
         }
     }
 }

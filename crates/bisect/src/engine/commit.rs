@@ -27,8 +27,13 @@ impl Engine<'_> {
     /// Builds `hash` and makes `runs` more runs; logs all but the runs.
     /// Returns the index of the first new run.
     pub(super) fn build_and_run(&mut self, hash: &str, runs: u32) -> Result<u32, Stop> {
-        self.say(&format!("testing commit {hash}"));
         let first_time = !self.tested.contains_key(hash);
+        if first_time {
+            self.say(&format!("testing commit {hash}"));
+        } else {
+            // A strategy that spends runs one at a time comes back here.
+            self.say(&format!("more runs on commit {hash}"));
+        }
         let build = self.ensure_built(hash)?;
         let reused_from = match &build {
             Ok(_) if !first_time => None,
@@ -182,7 +187,8 @@ impl Engine<'_> {
         if lines.is_empty() {
             return;
         }
-        if lines.iter().all(|l| *l == lines[0]) {
+        // `all runs:` only speaks for a commit's whole first batch.
+        if from == 0 && lines.iter().all(|l| *l == lines[0]) {
             self.say(&format!("all runs: {}", lines[0]));
             return;
         }

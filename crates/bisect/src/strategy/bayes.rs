@@ -14,9 +14,8 @@
 //! (about which hypothesis is true) against its cost: a run at a built
 //! commit costs one, a new build `build_cost` runs spread over the runs a
 //! verdict typically needs at the current rate. A new build goes to the
-//! commit whose probability of containing the culprit is closest to the
-//! middle of the mass left between the built commits (one half when none
-//! is built: git's choice, over the commit graph with its merges); a rerun
+//! commit whose probability of containing the culprit is closest to one
+//! half (git's choice, over the commit graph with its merges); a rerun
 //! goes to the built commit where a run teaches most. So the number of runs
 //! at a commit follows from what they teach: one at a time while the
 //! verdict is uncertain, none once it is sure. With `k` free builders it
@@ -201,7 +200,7 @@ impl Bayes {
         // Since the gain is concave in q, the best built commit is the
         // nearest one on either side of the best q. A new build should
         // split the suspects evenly, as builds cost far more than runs.
-        let best = [self.build_target(ctx), gain.best_q()];
+        let best = [0.5, gain.best_q()];
         let mut near: [[Option<(u32, f64)>; 2]; 2] = [[None; 2]; 2];
         for i in 0..ctx.graph.len() {
             let e = ctx.knowledge.get(i as u32);
@@ -232,34 +231,6 @@ impl Bayes {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(commit, _)| vec![Request { commit, runs: 1 }])
             .unwrap_or_default()
-    }
-
-    /// The crash probability a new build should have: halfway between the
-    /// built commits that most likely bracket the culprit. Mass outside
-    /// them is left to more runs at those commits, which need no build.
-    fn build_target(&self, ctx: &Context<'_>) -> f64 {
-        let Some(s) = self.state.as_ref() else {
-            return 0.5;
-        };
-        let none = s.masses.mass[s.seen.len()];
-        let (mut below, mut above) = (none, 1.0f64);
-        for i in 0..ctx.graph.len() {
-            let e = ctx.knowledge.get(i as u32);
-            if e.is_none() || untestable(e) {
-                continue;
-            }
-            let p = s.new_prob[i];
-            if p <= 0.5 {
-                below = below.max(p);
-            } else {
-                above = above.min(p);
-            }
-        }
-        let mid = (below + above) / 2.0;
-        match ctx.direction {
-            Direction::Cause => mid,
-            Direction::Fix => 1.0 - mid,
-        }
     }
 
     /// `k` testable commits whose chance of being new is closest to the

@@ -99,13 +99,22 @@ pub trait Strategy {
 /// `runs` runs as its base budget (strategies that choose their own number
 /// of runs ignore it); `None` for an unknown name.
 pub fn by_name(name: &str, runs: u32) -> Option<Box<dyn Strategy>> {
+    configured(name, runs, DEFAULT_CONFIDENCE)
+}
+
+/// Like [`by_name`], with the confidence at which a strategy that measures
+/// its own certainty (bayes) stops.
+pub fn configured(name: &str, runs: u32, confidence: f64) -> Option<Box<dyn Strategy>> {
     match name {
         "classic" => Some(Box::new(Classic::new(runs))),
         "plain" | "git-bisect" => Some(Box::new(plain::Plain)),
-        "bayes" => Some(Box::new(bayes::Bayes::default())),
+        "bayes" => Some(Box::new(bayes::Bayes::new(confidence))),
         _ => None,
     }
 }
+
+/// The default of `--confidence`.
+pub const DEFAULT_CONFIDENCE: f64 = 0.99;
 
 /// Names accepted by [`by_name`], the default first.
 pub const NAMES: &[&str] = &["classic", "bayes", "plain", "git-bisect"];

@@ -66,6 +66,9 @@ pub struct Args {
     /// How to choose commits and read verdicts: classic, bayes, plain.
     #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT)]
     strategy: String,
+    /// With bayes: stop when the top suspect is this likely (0.5 to 0.999999).
+    #[arg(long, value_name = "P", default_value_t = strategy::DEFAULT_CONFIDENCE, value_parser = confidence)]
+    confidence: f64,
     /// Time limit of one build, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 4 * 3600)]
     build_timeout: u64,
@@ -142,7 +145,7 @@ fn finish(args: &Args, outcome: &Outcome, code: i32) -> i32 {
 fn bisect(args: &Args, generic: &Generic) -> Result<Outcome, (i32, String)> {
     let bad_input = |e: &dyn std::fmt::Display| (BAD_INPUT, e.to_string());
     let repo = Repo::open(generic.repo).map_err(|e| bad_input(&e))?;
-    let Some(mut strategy) = strategy::by_name(&args.strategy, args.runs) else {
+    let Some(mut strategy) = strategy::configured(&args.strategy, args.runs, args.confidence) else {
         let known = strategy::NAMES.join(", ");
         return Err((
             BAD_INPUT,
@@ -221,4 +224,12 @@ fn default_workdir(params: &str) -> Option<PathBuf> {
         })?;
     let hash = culprit_build::signature::bytes_signature(params.as_bytes());
     Some(cache.join("culprit").join(&hash[..16]))
+}
+
+/// `--confidence`: a probability strictly between 0.5 and 1.
+fn confidence(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.5..1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability in [0.5, 1)")),
+    }
 }
