@@ -145,7 +145,8 @@ fn finish(args: &Args, outcome: &Outcome, code: i32) -> i32 {
 fn bisect(args: &Args, generic: &Generic) -> Result<Outcome, (i32, String)> {
     let bad_input = |e: &dyn std::fmt::Display| (BAD_INPUT, e.to_string());
     let repo = Repo::open(generic.repo).map_err(|e| bad_input(&e))?;
-    let Some(mut strategy) = strategy::configured(&args.strategy, args.runs, args.confidence) else {
+    let Some(mut strategy) = strategy::configured(&args.strategy, args.runs, args.confidence)
+    else {
         let known = strategy::NAMES.join(", ");
         return Err((
             BAD_INPUT,
