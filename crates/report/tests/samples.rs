@@ -100,3 +100,13 @@ fn bad_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn symbolized_warning_is_named_after_the_function_not_its_inlined_callees() {
+    // Symbolizers repeat the header and RIP lines once per inlined function;
+    // the title names the function the PC is really in, as syzbot does.
+    let r = first(&sample("warning-symbolized-inline.log")).expect("a report");
+    assert_eq!(r.title, "WARNING in demo_ioctl");
+    assert_eq!(r.frame.as_deref(), Some("demo_ioctl"));
+    assert!(!r.corrupted, "{:?}", r.corrupted_reason);
+}

@@ -66,11 +66,24 @@ fn find_line(text: &[String], marker: &str) -> Option<usize> {
 }
 
 /// The crashing function from a `RIP:`/`pc :`/`PC is at` line, and its index.
+///
+/// A symbolized report repeats the PC line once per inlined function, the
+/// inlined ones (`file.c:12 [inline]`) first: the function the PC really is
+/// in is the first line that is not inlined, as in the unsymbolized report.
 pub fn pc(text: &[String]) -> Option<(usize, String)> {
-    text.iter()
-        .take(PC_WINDOW)
-        .enumerate()
-        .find_map(|(i, l)| pc_func(l).map(|f| (i, f)))
+    let mut found = None;
+    for (i, l) in text.iter().enumerate().take(PC_WINDOW) {
+        let Some(func) = pc_func(l) else { continue };
+        let inlined = l.trim_end().ends_with("[inline]");
+        if !inlined {
+            return Some((i, func));
+        }
+        found.get_or_insert((i, func));
+        if !text.get(i + 1).is_some_and(|next| pc_func(next).is_some()) {
+            break;
+        }
+    }
+    found
 }
 
 pub fn pc_func(line: &str) -> Option<String> {
