@@ -117,7 +117,7 @@ pub fn configured(name: &str, runs: u32, confidence: f64) -> Option<Box<dyn Stra
 pub const DEFAULT_CONFIDENCE: f64 = 0.99;
 
 /// Names accepted by [`by_name`], the default first.
-pub const NAMES: &[&str] = &["classic", "bayes", "plain", "git-bisect"];
+pub const NAMES: &[&str] = &["bayes", "classic", "plain", "git-bisect"];
 
 /// The strategy used when `--strategy` is not given.
-pub const DEFAULT: &str = "classic";
+pub const DEFAULT: &str = "bayes";

@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// How to choose commits and read verdicts: classic, bayes, plain.
-    #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT)]
+    #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT, overrides_with = "strategy")]
     strategy: String,
     /// With bayes: stop when the top suspect is this likely (0.5 to 0.999999).
     #[arg(long, value_name = "P", default_value_t = strategy::DEFAULT_CONFIDENCE, value_parser = confidence)]

@@ -237,5 +237,8 @@ pub fn bisect_args<'a>(repo: &'a str, workdir: &'a str, bad: &'a str) -> Vec<&'a
         "out.bin",
         "--workdir",
         workdir,
+        // The expectations here follow syzbot's rules; bayes has its own tests.
+        "--strategy",
+        "classic",
     ]
 }
