@@ -615,5 +615,39 @@ fn every_strategy_name_bisects() {
             r.json()["strategy"],
             strategy.replace("git-bisect", "plain").as_str()
         );
+        // Every strategy's readings reach the log the way git prints them.
+        for verdict in ["good", "bad"] {
+            let line = format!("# git bisect {verdict} ");
+            assert!(r.stdout.contains(&line), "{strategy}: {}", r.stdout);
+        }
     }
+}
+
+#[test]
+fn bayes_is_the_default_strategy() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(10, 6, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let args = [
+        "bisect",
+        "--repo",
+        &path,
+        "--bad",
+        "HEAD",
+        "--good",
+        &h[0],
+        "--build",
+        "sh build.sh",
+        "--test",
+        "sh test.sh",
+        "--workdir",
+        &workdir,
+    ];
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[6]);
+    assert_eq!(r.json()["strategy"], "bayes");
+    let confidence = r.json()["confidence"].as_f64().unwrap_or(0.0);
+    assert!(confidence >= 0.99, "confidence {confidence}");
 }

@@ -81,6 +81,7 @@ pub fn run(
         by_signature: HashMap::new(),
         times: Times::default(),
         good: Vec::new(),
+        logged: HashMap::new(),
     };
     let result = engine.bisect(strategy);
     engine.conclude(result)
@@ -103,6 +104,8 @@ struct Engine<'a> {
     times: Times,
     /// The good end(s) used.
     good: Vec<String>,
+    /// The verdict last logged (`# git bisect ...`) per commit.
+    logged: HashMap<String, Verdict>,
 }
 
 impl Engine<'_> {
@@ -145,7 +148,11 @@ impl Engine<'_> {
         loop {
             let knowledge = self.knowledge(graph, olds);
             let ctx = self.context(graph, &knowledge);
-            let requests = match strategy.next_step(&ctx) {
+            let step = strategy.next_step(&ctx);
+            // Strategies that keep a posterior refresh it in `next_step`:
+            // only now do their verdicts reflect the last runs.
+            self.log_verdicts(strategy, graph, &knowledge);
+            let requests = match step {
                 NextStep::Done(conclusion) => return Ok(conclusion),
                 NextStep::Abort { reason } => return Err(Stop::Error(reason)),
                 NextStep::Evaluate(requests) => requests,
@@ -186,7 +193,6 @@ impl Engine<'_> {
             )));
         }
         let hash = graph.id(request.commit).to_owned();
-        let before = strategy.verdict(&self.context(graph, knowledge), request.commit);
         if knowledge.get(request.commit).is_none() {
             self.announce(strategy, graph, knowledge, request.commit)?;
         }
@@ -194,13 +200,36 @@ impl Engine<'_> {
         let knowledge = self.knowledge(graph, olds);
         let verdict = strategy.verdict(&self.context(graph, &knowledge), request.commit);
         self.set_step_verdict(&hash, self.verdict_word(verdict));
-        if verdict != before && verdict != Verdict::Undecided {
-            self.say(&format!(
-                "# git bisect {} {hash}",
-                self.verdict_word(verdict)
-            ));
-        }
         Ok(())
+    }
+
+    /// `# git bisect good|bad|skip HASH` for every tested commit whose
+    /// verdict became known or changed since it was last logged.
+    fn log_verdicts(
+        &mut self,
+        strategy: &dyn Strategy,
+        graph: &CommitGraph,
+        knowledge: &Knowledge,
+    ) {
+        let ctx = self.context(graph, knowledge);
+        let changed: Vec<(String, Verdict)> = (0..graph.len() as u32)
+            .filter(|&i| knowledge.get(i).is_some())
+            .map(|i| (graph.id(i).to_owned(), strategy.verdict(&ctx, i)))
+            .filter(|(hash, v)| {
+                *v != Verdict::Undecided
+                    && self.logged.get(hash) != Some(v)
+                    && self
+                        .steps
+                        .iter()
+                        .any(|s| s.commit == *hash && s.kind == "bisect")
+            })
+            .collect();
+        for (hash, verdict) in changed {
+            let word = self.verdict_word(verdict);
+            self.say(&format!("# git bisect {word} {hash}"));
+            self.set_step_verdict(&hash, word);
+            self.logged.insert(hash, verdict);
+        }
     }
 
     fn progress_mark(&self) -> usize {
