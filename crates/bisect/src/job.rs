@@ -12,7 +12,7 @@
 //! workdir = "culprit-work"       # checkout, builds, consoles, journals (shared
 //!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
-//! strategy = "classic"           # default classic
+//! strategy = "bayes"             # default bayes; or classic, plain
 //! runs = 6                       # runs of the reproducer per commit (default 8)
 //! vms = 2                        # test machines at once (default 1)
 //!

@@ -50,7 +50,16 @@ fn kernel_cause_and_fix_bisections_find_their_culprits() {
         .prefix("culprit-e2e-")
         .tempdir_in(root.join("target"))
         .expect("work directory");
-    let cause = bisect(&root, &scenario, work.path(), "cause", "");
+    // The cause bisection follows syzbot's rules, whose first pick is the
+    // commit that breaks the build; the fix bisection uses the default
+    // strategy (bayes), so both run on real kernels.
+    let cause = bisect(
+        &root,
+        &scenario,
+        work.path(),
+        "cause",
+        "strategy = \"classic\"\n",
+    );
     check_cause(&scenario, &cause);
     eprintln!("cause bisection done after {:?}", started.elapsed());
     let fix = bisect(
@@ -145,6 +154,7 @@ fn check_cause(scenario: &Path, run: &Run) {
     let json = &run.json;
     assert_eq!(json["outcome"], "culprit", "{json}");
     assert_eq!(json["direction"], "cause");
+    assert_eq!(json["strategy"], "classic");
     assert_eq!(json["culprit"]["hash"], culprit.as_str());
     assert_eq!(json["culprit"]["title"], CAUSE_TITLE);
     assert_eq!(json["crash"]["title"], CRASH);
@@ -189,6 +199,7 @@ fn check_fix(scenario: &Path, run: &Run) {
     let json = &run.json;
     assert_eq!(json["outcome"], "culprit", "{json}");
     assert_eq!(json["direction"], "fix");
+    assert_eq!(json["strategy"], "bayes");
     assert_eq!(json["culprit"]["hash"], culprit.as_str());
 }
 
