@@ -79,7 +79,7 @@ pub fn pc(text: &[String]) -> Option<(usize, String)> {
             return Some((i, func));
         }
         found.get_or_insert((i, func));
-        if !text.get(i + 1).is_some_and(|next| pc_func(next).is_some()) {
+        if text.get(i + 1).is_none_or(|next| pc_func(next).is_none()) {
             break;
         }
     }
