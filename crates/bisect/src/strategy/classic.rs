@@ -215,7 +215,7 @@ impl Strategy for Classic {
 mod tests {
     use super::*;
     use crate::evidence::{Knowledge, RunClass::*};
-    use culprit_git::CommitGraph;
+    use crate::strategy::range::linear;
 
     fn ev(runs: &[RunClass]) -> CommitEvidence {
         CommitEvidence {
@@ -294,14 +294,6 @@ mod tests {
             runs: vec![],
         };
         assert_eq!(read(&failed, 10, 10), Reading::Unclear);
-    }
-
-    fn linear(n: usize) -> CommitGraph {
-        let ids = (0..n).map(|i| format!("{i:040x}")).collect();
-        let parents = (0..n)
-            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
-            .collect();
-        CommitGraph::from_parents(ids, parents).unwrap()
     }
 
     /// Drives the strategy on a linear history where commits from

@@ -76,18 +76,9 @@ impl Strategy for Plain {
 
 #[cfg(test)]
 mod tests {
-    use culprit_git::CommitGraph;
-
     use super::*;
     use crate::evidence::Knowledge;
-
-    fn linear(n: usize) -> CommitGraph {
-        let ids = (0..n).map(|i| format!("c{i}")).collect();
-        let parents = (0..n)
-            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
-            .collect();
-        CommitGraph::from_parents(ids, parents).unwrap()
-    }
+    use crate::strategy::range::linear;
 
     /// Bisects a linear history where commits from `culprit` on crash, with
     /// `other` commits showing an unrelated crash and `broken` ones failing

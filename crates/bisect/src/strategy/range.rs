@@ -69,17 +69,20 @@ pub fn bisecting_line(all: usize, reaches: usize) -> String {
     )
 }
 
+/// A linear history of `n` commits (full-length hex ids), for the
+/// strategies' tests.
+#[cfg(test)]
+pub(crate) fn linear(n: usize) -> CommitGraph {
+    let ids = (0..n).map(|i| format!("{i:040x}")).collect();
+    let parents = (0..n)
+        .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
+        .collect();
+    CommitGraph::from_parents(ids, parents).expect("a linear history is topological")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn linear(n: usize) -> CommitGraph {
-        let ids = (0..n).map(|i| format!("c{i}")).collect();
-        let parents = (0..n)
-            .map(|i| if i == 0 { vec![] } else { vec![i as u32 - 1] })
-            .collect();
-        CommitGraph::from_parents(ids, parents).unwrap()
-    }
 
     #[test]
     fn old_and_new_verdicts_narrow_the_range() {
