@@ -6,11 +6,9 @@
 //! or `exit status N`), 128 and above or a signal: infrastructure problem.
 
 use std::fs::File;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use culprit_build::run::{tail_of_file, RunError};
@@ -204,78 +202,20 @@ impl Executor for ShellExecutor {
     }
 }
 
-/// The process group of the test run in progress (0: none), for the
-/// signal handler below.
-static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
-
-/// On Ctrl-C (or SIGTERM, SIGHUP), kills the test run in progress (it has
-/// a process group of its own, so the terminal's signal does not reach it),
-/// then dies of the signal as it would have. Only async-signal-safe calls.
-extern "C" fn kill_running_test(signal: libc::c_int) {
-    let group = RUNNING_GROUP.load(Ordering::SeqCst);
-    // SAFETY: kill(2), signal(2) and raise(3) are async-signal-safe.
-    unsafe {
-        if group > 0 {
-            libc::kill(-group, libc::SIGKILL);
-        }
-        libc::signal(signal, libc::SIG_DFL);
-        libc::raise(signal);
-    }
-}
-
-fn install_signal_handlers() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let handler = kill_running_test as extern "C" fn(libc::c_int);
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: the handler only makes async-signal-safe calls.
-            unsafe { libc::signal(signal, handler as libc::sighandler_t) };
-        }
-    });
-}
-
 /// Runs `command` in its own process group with output to `log`; `None`
-/// when it ran past `limit` (the whole group is then killed).
+/// when it ran past `limit` (the whole group is then killed). A signal to
+/// culprit kills the group too (see `culprit_proc`): the terminal's Ctrl-C
+/// does not reach it.
 fn run_with_limit(
-    command: Command,
-    log: &Path,
-    limit: Duration,
-) -> std::io::Result<Option<ExitStatus>> {
-    install_signal_handlers();
-    let result = wait_with_limit(command, log, limit);
-    RUNNING_GROUP.store(0, Ordering::SeqCst);
-    result
-}
-
-fn wait_with_limit(
     mut command: Command,
     log: &Path,
     limit: Duration,
 ) -> std::io::Result<Option<ExitStatus>> {
     let out = File::create(log)?;
     let err = out.try_clone()?;
-    command
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    let mut child = command.spawn()?;
-    RUNNING_GROUP.store(child.id() as i32, Ordering::SeqCst);
+    command.stdin(Stdio::null()).stdout(out).stderr(err);
     let deadline = Instant::now() + limit;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            // SAFETY: kill(2) on our own child's process group.
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
+    culprit_proc::spawn(&mut command)?.wait_until(deadline)
 }
 
 /// The test's exit status, read as the README's table says.

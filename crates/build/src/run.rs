@@ -1,10 +1,10 @@
 //! Running a build command: its own process group (so a timeout kills the
-//! whole tree of `make` jobs), all output appended to a log file, a time
-//! limit, and the tail of the log for error messages.
+//! whole tree of `make` jobs, and so does a signal to culprit; see
+//! `culprit_proc`), all output appended to a log file, a time limit, and
+//! the tail of the log for error messages.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,33 +75,20 @@ pub fn run_logged(
         .open(log)
         .map_err(spawn_error)?;
     let err = out.try_clone().map_err(spawn_error)?;
-    command
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0);
-    let mut child = command.spawn().map_err(spawn_error)?;
-    loop {
-        if let Some(status) = child.try_wait().map_err(spawn_error)? {
-            if status.success() {
-                return Ok(());
-            }
-            return Err(RunError::Failed {
-                command: name,
-                status: status.to_string(),
-                tail: tail_of_file(log, TAIL_LINES),
-            });
-        }
-        if Instant::now() >= deadline {
-            kill_group(child.id());
-            let _ = child.wait();
-            return Err(RunError::TimedOut {
-                command: name,
-                limit,
-                tail: tail_of_file(log, TAIL_LINES),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    command.stdin(Stdio::null()).stdout(out).stderr(err);
+    let mut group = culprit_proc::spawn(&mut command).map_err(spawn_error)?;
+    match group.wait_until(deadline).map_err(spawn_error)? {
+        Some(status) if status.success() => Ok(()),
+        Some(status) => Err(RunError::Failed {
+            command: name,
+            status: status.to_string(),
+            tail: tail_of_file(log, TAIL_LINES),
+        }),
+        None => Err(RunError::TimedOut {
+            command: name,
+            limit,
+            tail: tail_of_file(log, TAIL_LINES),
+        }),
     }
 }
 
@@ -128,16 +115,6 @@ pub fn tail_of_file(path: &Path, lines: usize) -> String {
 pub fn tail_of_text(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) with a negative pid signals the process group we
-        // created for this child; it touches no memory.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
 }
 
 fn describe(command: &Command) -> String {

@@ -281,6 +281,100 @@ fn another_crash_in_part_of_the_history_does_not_make_commits_bad() {
     assert!(!blamed.contains(&h[2].as_str()));
 }
 
+/// Two flaky crashes: once `code.c` holds `BUG`, the WARNING on runs 1, 2
+/// (and 4, once it holds `RARE`) of every 10; once it holds `RARE`, a KASAN
+/// report on runs 0 and 3 of every 10.
+const TWO_CRASHES_SH: &str = r#"
+case $CULPRIT_RUN in
+  *0|*3) grep -q RARE code.c && kasan=1 ;;
+  *1|*2) grep -q BUG code.c && warning=1 ;;
+  *4) grep -q RARE code.c && warning=1 ;;
+esac
+if [ -n "$kasan" ]; then
+  echo "BUG: KASAN: use-after-free in bar+0x10/0x20"
+  echo "Read of size 8 at addr ffff888000000000 by task a.out/1"
+  exit 1
+fi
+if [ -n "$warning" ]; then
+  cat <<'EOR'
+------------[ cut here ]------------
+WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 foo+0x10/0x20 kernel/foo.c:10
+Modules linked in:
+RIP: 0010:foo+0x10/0x20 kernel/foo.c:10
+Call Trace:
+ <TASK>
+ bar+0x1/0x2 kernel/bar.c:1
+ </TASK>
+EOR
+  exit 1
+fi
+exit 0
+"#;
+
+#[test]
+fn crash_flag_picks_the_crash_to_bisect() {
+    // The WARNING arrives at commit 3, the rarer KASAN report at commit 8:
+    // at the bad end 3 runs of 10 hit the WARNING, 2 the KASAN report.
+    let mut repo = TestRepo::new();
+    let mut code = String::new();
+    let mut h = Vec::new();
+    for i in 0..12 {
+        code.push_str(&format!("int a{i};\n"));
+        match i {
+            3 => code.push_str("BUG\n"),
+            8 => code.push_str("RARE\n"),
+            _ => {}
+        }
+        h.push(repo.commit_code(&format!("commit {i}"), &code));
+    }
+    let scripts = tempfile::tempdir().unwrap();
+    let script = scripts.path().join("two-crashes.sh");
+    std::fs::write(&script, TWO_CRASHES_SH).unwrap();
+    let test = format!("sh {}", script.display());
+    let path = s(repo.path());
+    let run = |crash: Option<&str>| {
+        let work = tempfile::tempdir().unwrap();
+        let workdir = s(work.path());
+        let mut args = bisect_args(&path, &workdir, "HEAD");
+        let i = args.iter().position(|a| *a == "sh test.sh").unwrap();
+        args[i] = &test;
+        args.extend(["--good", &h[0], "--runs", "10"]);
+        if let Some(title) = crash {
+            args.extend(["--crash", title]);
+        }
+        culprit(repo.home.path(), &args)
+    };
+    let kasan = "KASAN: use-after-free Read in bar";
+
+    let r = run(None);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["crash"]["title"], "WARNING in foo");
+    assert_eq!(r.culprit_hash(), h[3], "{}", r.stdout);
+
+    let r = run(Some(kasan));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["crash"]["title"], kasan);
+    assert_eq!(r.culprit_hash(), h[8], "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("run #1: crashed: WARNING in foo (another crash, not counted)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!("\ncrash: {kasan}\n")));
+
+    let r = run(Some("WARNING in bar"));
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.json()["error"],
+        format!(
+            "crash \"WARNING in bar\" does not reproduce at --bad {} \
+             (its runs crashed with \"{kasan}\", \"WARNING in foo\")",
+            h[11]
+        )
+    );
+}
+
 #[test]
 fn fix_bisection_finds_the_first_commit_without_the_crash() {
     let mut repo = TestRepo::new();
@@ -391,6 +485,10 @@ fn bad_input_gets_one_line_and_exit_2() {
         (
             [bisect_args(&path, &workdir, "HEAD"), vec!["--runs", "0"]].concat(),
             "--runs must be at least 1",
+        ),
+        (
+            [bisect_args(&path, &workdir, "HEAD"), vec!["--crash", " "]].concat(),
+            "the crash title is empty",
         ),
         (
             [

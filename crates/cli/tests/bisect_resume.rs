@@ -195,11 +195,26 @@ fn running(pid: &str) -> bool {
 
 #[test]
 fn terminating_culprit_stops_the_test_in_progress() {
+    terminating_culprit_stops("test");
+}
+
+#[test]
+fn terminating_culprit_stops_the_build_in_progress() {
+    terminating_culprit_stops("build");
+}
+
+/// SIGTERM to culprit while the `build` or `test` command runs a `sleep` in
+/// the background: the sleep goes with culprit.
+fn terminating_culprit_stops(what: &str) {
     let mut repo = TestRepo::new();
     let h = repo.linear(3, 1, "BUG");
     let work = tempfile::tempdir().unwrap();
     let pid_file = work.path().join("pid");
-    let test = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+    let sleeper = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+    let (build, test) = match what {
+        "build" => (sleeper.as_str(), "true"),
+        _ => ("true", sleeper.as_str()),
+    };
     let (path, workdir) = (
         repo.path().display().to_string(),
         work.path().join("w").display().to_string(),
@@ -213,9 +228,9 @@ fn terminating_culprit_stops_the_test_in_progress() {
         "--good",
         &h[0],
         "--build",
-        "true",
+        build,
         "--test",
-        &test,
+        test,
         "--workdir",
         &workdir,
     ];
@@ -234,7 +249,7 @@ fn terminating_culprit_stops_the_test_in_progress() {
         if text.ends_with('\n') {
             break text.trim().to_owned();
         }
-        assert!(Instant::now() < deadline, "the test never started");
+        assert!(Instant::now() < deadline, "the {what} never started");
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(running(&pid));
@@ -246,7 +261,7 @@ fn terminating_culprit_stops_the_test_in_progress() {
     while running(&pid) {
         assert!(
             Instant::now() < deadline,
-            "the test's sleep {pid} survived culprit"
+            "the {what}'s sleep {pid} survived culprit"
         );
         std::thread::sleep(Duration::from_millis(10));
     }

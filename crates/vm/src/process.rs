@@ -2,7 +2,7 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -54,34 +54,26 @@ pub(crate) fn run_captured(
 ) -> Result<Launch, VmError> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
     // SAFETY: prctl is async-signal-safe and touches no memory of ours. It
-    // makes the kernel kill QEMU if the thread that started it dies, so an
-    // interrupted culprit leaves no test machine running.
+    // makes the kernel kill QEMU if the thread that started it dies, so even
+    // a culprit killed by SIGKILL leaves no test machine running (other
+    // signals kill QEMU's process group: see culprit_proc).
     unsafe {
         cmd.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
+    let mut qemu = match culprit_proc::spawn(&mut cmd) {
+        Ok(group) => group,
         Err(e) => return Ok(Launch::SpawnFailed(e)),
     };
-    let watched = Watched::start(&mut child, sink);
-    let watched = match watched {
-        Ok(w) => w,
-        Err(e) => {
-            kill_group(&child);
-            let _ = child.wait();
-            return Err(VmError::Watch(e));
-        }
-    };
+    // On an error, dropping `qemu` kills it.
+    let watched = Watched::start(&mut qemu, sink).map_err(VmError::Watch)?;
     let (console, timed_out) = follow(&watched.chunks, limits);
     // QEMU closing its output but not exiting counts as a passed deadline.
-    let timed_out = stop(&mut child, timed_out, limits.grace);
-    let status = child.wait().map_err(VmError::Watch)?;
+    let (status, timed_out) = stop(&mut qemu, timed_out, limits.grace).map_err(VmError::Watch)?;
     let (console, stderr) = watched.finish(console)?;
     Ok(Launch::Ran(Captured {
         console,
@@ -101,12 +93,12 @@ struct Watched<'a> {
 
 impl<'a> Watched<'a> {
     fn start(
-        child: &mut Child,
+        qemu: &mut culprit_proc::Group,
         sink: Option<(File, &'a std::path::Path)>,
     ) -> std::io::Result<Self> {
         let missing = || std::io::Error::other("child has no stdout/stderr pipe");
-        let stdout = child.stdout.take().ok_or_else(missing)?;
-        let stderr = child.stderr.take().ok_or_else(missing)?;
+        let stdout = qemu.take_stdout().ok_or_else(missing)?;
+        let stderr = qemu.take_stderr().ok_or_else(missing)?;
         let (tx, chunks) = mpsc::channel();
         let (file, sink_path) = match sink {
             Some((f, p)) => (Some(f), Some(p)),
@@ -256,32 +248,20 @@ fn leave_out_middle(console: &mut Vec<u8>, head: usize) {
     console.splice(head..cut_to, LEFT_OUT_NOTE.bytes());
 }
 
-/// Makes sure QEMU is gone: killed at once after a deadline, else given
-/// `grace` to exit by itself after closing its output. Returns whether it
-/// had to be killed.
-fn stop(child: &mut Child, timed_out: bool, grace: Duration) -> bool {
+/// Makes sure QEMU is gone: its whole group killed at once after a
+/// deadline, else given `grace` to exit by itself after closing its output.
+/// Returns its exit status and whether it had to be killed.
+fn stop(
+    qemu: &mut culprit_proc::Group,
+    timed_out: bool,
+    grace: Duration,
+) -> std::io::Result<(std::process::ExitStatus, bool)> {
     if !timed_out {
-        let until = Instant::now() + grace;
-        while Instant::now() < until {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        if let Some(status) = qemu.wait_until(Instant::now() + grace)? {
+            return Ok((status, false));
         }
     }
-    kill_group(child);
-    true
-}
-
-/// Kills QEMU's whole process group. QEMU is not reaped yet, so its pid (the
-/// group id) cannot have been reused by another process.
-fn kill_group(child: &Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: kill has no memory effects; the group is ours (process_group(0)).
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
+    Ok((qemu.kill()?, true))
 }
 
 #[cfg(test)]

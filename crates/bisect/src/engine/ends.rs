@@ -34,9 +34,10 @@ impl Engine<'_> {
         self.log_runs(&bad, from);
         self.push_step(&bad, "bad", None, from);
         let Some(target) = self.target.clone() else {
-            return Err(Stop::Error(format!(
-                "crash does not reproduce at --bad {bad}"
-            )));
+            return Err(Stop::Error(match &self.bisection.crash {
+                Some(title) => not_reproduced(title, &bad, &self.tested[&bad].runs),
+                None => format!("crash does not reproduce at --bad {bad}"),
+            }));
         };
         if target == "exit status 126" || target == "exit status 127" {
             return Err(Stop::Error(format!(
@@ -178,6 +179,25 @@ impl Engine<'_> {
 fn seen(runs: &[RunOutcome], title: &str) -> Option<String> {
     let crashed = |r: &RunOutcome| matches!(r, RunOutcome::Crashed { title: t, .. } if t == title);
     runs.iter().any(crashed).then(|| title.to_owned())
+}
+
+/// Why the crash asked for is not bisected, naming the crashes seen instead
+/// (the title asked for may be misspelt).
+fn not_reproduced(title: &str, bad: &str, runs: &[RunOutcome]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for run in runs {
+        if let RunOutcome::Crashed { title, .. } = run {
+            let quoted = format!("{title:?}");
+            if !seen.contains(&quoted) {
+                seen.push(quoted);
+            }
+        }
+    }
+    let mut text = format!("crash {title:?} does not reproduce at --bad {bad}");
+    if !seen.is_empty() {
+        text.push_str(&format!(" (its runs crashed with {})", seen.join(", ")));
+    }
+    text
 }
 
 /// The title that most runs crashed with (the earliest on a tie).

@@ -26,7 +26,7 @@ mod job_file;
 pub struct Args {
     /// A kernel bisection job file (TOML); the flags below are for generic
     /// mode and are not used with it.
-    #[arg(value_name = "JOB.toml", conflicts_with_all = ["repo", "bad", "good", "fix", "build", "test"])]
+    #[arg(value_name = "JOB.toml", conflicts_with_all = ["repo", "bad", "good", "fix", "build", "test", "crash"])]
     job: Option<PathBuf>,
     /// The git repository (never modified: builds happen in a private clone).
     #[arg(long, value_name = "PATH", required_unless_present = "job")]
@@ -42,6 +42,11 @@ pub struct Args {
     /// introduced it.
     #[arg(long)]
     fix: bool,
+    /// The title of the crash to bisect, as culprit names it (e.g. "WARNING
+    /// in foo"); runs with another crash are no evidence. Default: the most
+    /// common crash at --bad.
+    #[arg(long, value_name = "TITLE")]
+    crash: Option<String>,
     /// Build command, run with `sh -c` in the checkout: exit 0 means built.
     #[arg(long, value_name = "CMD", required_unless_present = "job")]
     build: Option<String>,
@@ -153,8 +158,12 @@ fn bisect(args: &Args, generic: &Generic) -> Result<Outcome, (i32, String)> {
             format!("unknown strategy {:?} (known: {known})", args.strategy),
         ));
     };
-    let bisection = input::check(&repo, args.direction(), generic.bad, &args.good, args.runs)
+    let mut bisection = input::check(&repo, args.direction(), generic.bad, &args.good, args.runs)
         .map_err(|e| bad_input(&e))?;
+    if args.crash.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err((BAD_INPUT, "--crash: the crash title is empty".into()));
+    }
+    bisection.crash = args.crash.clone();
     let params = params(args, generic, &repo, &bisection);
     let workdir = match &args.workdir {
         Some(dir) => dir.clone(),
@@ -198,7 +207,7 @@ fn params(
     repo: &Repo,
     bisection: &culprit_bisect::Bisection,
 ) -> String {
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "repo": repo.common_dir(),
         "direction": bisection.direction,
         "bad": bisection.bad,
@@ -209,6 +218,10 @@ fn params(
         "runs": args.runs,
         "strategy": args.strategy,
     });
+    // Only when given: a bisection started before --crash existed resumes.
+    if let Some(crash) = &bisection.crash {
+        value["crash"] = crash.as_str().into();
+    }
     value.to_string()
 }
 
