@@ -30,6 +30,15 @@ fn json_rows_cover_the_grid() {
         let accuracy = row["accuracy"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&accuracy), "{row}");
         assert!(row["mean_runs"].as_f64().unwrap() >= 0.0);
+        // The bound exists only with a culprit, and never exceeds what
+        // the strategy spent.
+        match row["runs_bound"].as_f64() {
+            Some(bound) => {
+                assert_eq!(row["culprit"], true, "{row}");
+                assert!(bound <= row["mean_runs"].as_f64().unwrap() + 1e-9, "{row}");
+            }
+            None => assert!(row["runs_bound"].is_null(), "{row}"),
+        }
     }
     let plain_reliable = rows.iter().find(|r| {
         r["strategy"] == "plain"
@@ -66,6 +75,41 @@ fn the_table_is_the_default_output() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 1 + 8);
     assert!(text.starts_with("strategy"));
+}
+
+#[test]
+fn targets_compare_bayes_with_classic_and_the_bound() {
+    let out = culprit(&[
+        "sim",
+        "--trials",
+        "10",
+        "--commits",
+        "500..500",
+        "--rates",
+        "0.5",
+        "--strategies",
+        "classic,bayes",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (table, targets) = text
+        .split_once("targets (bayes against classic):")
+        .expect("a targets section");
+    assert!(table.lines().next().unwrap_or("").ends_with("bound"));
+    // One line per cell with a culprit: 2 build failure x 2 unrelated rates.
+    let lines: Vec<&str> = targets.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{targets}");
+    for line in lines {
+        assert!(line.starts_with("rate 0.5"), "{line}");
+        assert!(line.contains("half of classic's runs"), "{line}");
+        // log2(500) bits at 99%, at least a run per bit.
+        let least: f64 = line
+            .rsplit(": ")
+            .next()
+            .and_then(|x| x.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no bound in {line}"));
+        assert!(least > 8.0 && least < 200.0, "{line}");
+    }
 }
 
 #[test]

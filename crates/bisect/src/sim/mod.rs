@@ -8,6 +8,7 @@
 //! its own seed, derived from the base seed, so results do not depend on the
 //! number of threads, and all strategies see the same histories.
 
+pub mod bound;
 mod history;
 mod rng;
 mod table;
@@ -17,7 +18,7 @@ use std::thread;
 
 pub use history::{generate, History};
 pub use rng::Rng;
-pub use table::table;
+pub use table::{table, targets};
 pub use trial::{drive, ends, Behaviour, Outcome};
 
 use crate::strategy::{self, bayes::Bayes, plain::Plain, Strategy};
@@ -111,6 +112,10 @@ pub struct Row {
     pub mean_builds: f64,
     /// Mean test runs per bisection.
     pub mean_runs: f64,
+    /// The fewest mean runs any strategy could spend for this accuracy
+    /// with these builds, knowing the rate ([`bound`]); `None` without a
+    /// culprit.
+    pub runs_bound: Option<f64>,
 }
 
 /// Every combination of the given commit range and rates with build
@@ -190,13 +195,20 @@ pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError
                 x / t.trials as f64
             }
         };
+        let s = scenarios[i / k];
+        let (accuracy, mean_builds) = (per(t.correct as f64), per(t.builds as f64));
+        let bits = bound::bits_needed(s.min_commits, s.max_commits, accuracy);
         Row {
             strategy: config.strategies[i % k].clone(),
-            scenario: scenarios[i / k],
+            scenario: s,
             trials: t.trials,
-            accuracy: per(t.correct as f64),
-            mean_builds: per(t.builds as f64),
+            accuracy,
+            mean_builds,
             mean_runs: per(t.runs as f64),
+            runs_bound: s
+                .culprit
+                .then(|| bound::min_runs(s.rate, mean_builds, bits))
+                .flatten(),
         }
     });
     Ok(rows.collect())

@@ -12,8 +12,8 @@
 //! twelve runs), as clean runs elsewhere mean little until the rate is
 //! roughly known. Then each step weighs the information one run would give
 //! (about which hypothesis is true) against its cost: a run at a built
-//! commit costs one, a new build `build_cost` runs spread over the runs a
-//! verdict typically needs at the current rate. A new build goes to the
+//! commit costs one, a new build `build_cost` times the squared rate, spread
+//! over the runs a verdict typically needs at that rate. A new build goes to the
 //! commit whose probability of containing the culprit is closest to one
 //! half (git's choice, over the commit graph with its merges); a rerun
 //! goes to the built commit where a run teaches most. So the number of runs
@@ -45,6 +45,10 @@ const NEGLIGIBLE: f64 = 1e-6;
 /// At most this many hypotheses are compared when looking for commits that
 /// no testable commit can tell apart.
 const HEAVY: usize = 32;
+/// A new build never costs more than this many runs: with a reliable
+/// reproducer one run settles a verdict, and a dearer build would only buy
+/// reruns that teach nothing.
+const MAX_BUILD_COST: f64 = 10.0;
 /// Below this the top hypothesis, even with the commits no run can tell
 /// from it, is far from any useful target.
 const MAYBE_DONE: f64 = 0.25;
@@ -54,7 +58,9 @@ const MAYBE_DONE: f64 = 0.25;
 pub struct Bayes {
     /// Stop when the top hypothesis reaches this probability.
     pub target_confidence: f64,
-    /// What one build costs, counted in test runs.
+    /// What one build costs, counted in test runs, with a reproducer that
+    /// always crashes; it is scaled by the square of the rate (see
+    /// [`Bayes::new_build_cost`]).
     pub build_cost: f64,
     /// Prior probability that the culprit is not in the range at all.
     pub no_culprit_prior: f64,
@@ -82,7 +88,7 @@ impl Bayes {
     pub fn new(target_confidence: f64) -> Self {
         Bayes {
             target_confidence: target_confidence.clamp(0.5, 0.999_999),
-            build_cost: 30.0,
+            build_cost: 240.0,
             no_culprit_prior: 0.05,
             reliable_prior: 0.3,
             false_positive: 1e-3,
@@ -214,11 +220,7 @@ impl Bayes {
                 *slot = Some((i as u32, q));
             }
         }
-        // Runs a commit typically needs before its verdict is sure.
-        let rate = s.masses.rate.clamp(0.01, 1.0);
-        let settle =
-            ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
-        let cost = [1.0 + self.build_cost / settle, 1.0];
+        let cost = [self.new_build_cost(s.masses.rate), 1.0];
         let scored = (0..2).flat_map(|built| {
             near[built]
                 .iter()
@@ -231,6 +233,22 @@ impl Bayes {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(commit, _)| vec![Request { commit, runs: 1 }])
             .unwrap_or_default()
+    }
+
+    /// What a first run at a commit not built yet costs, in runs, at the
+    /// reproduction rate `rate`: the run plus the build spread over the
+    /// runs a verdict typically needs. The build's own price falls with
+    /// the square of the rate: at a low rate every verdict costs many runs
+    /// wherever they go, and a fresh commit near the middle teaches more
+    /// than another run at a commit already well known, so builds are
+    /// cheap then; at a high rate a few more runs settle a verdict, which
+    /// saves the builds a wrong verdict would cost. Tuned with `culprit
+    /// sim` so that bayes builds no more than classic (BENCHMARKS.md).
+    fn new_build_cost(&self, rate: f64) -> f64 {
+        let rate = rate.clamp(0.01, 1.0);
+        let settle =
+            ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
+        1.0 + (self.build_cost * rate * rate / settle).min(MAX_BUILD_COST)
     }
 
     /// `k` testable commits whose chance of being new is closest to the

@@ -83,6 +83,10 @@ pub fn run(args: Args) -> i32 {
         }
     } else {
         print!("{}", sim::table(&rows));
+        let targets = sim::targets(&rows);
+        if !targets.is_empty() {
+            print!("\ntargets (bayes against classic):\n{targets}");
+        }
     }
     eprintln!(
         "culprit sim: {} cells x {} trials, seed {}, {} threads, {:.1}s",
