@@ -236,14 +236,28 @@ impl Journal {
 /// also when the process is killed): two bisections must not interleave.
 fn lock(file: &File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
-    // SAFETY: flock(2) on a file descriptor we own.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+    // A child being forked by another thread shares our descriptors (and
+    // so a lock just released) until it execs: give that a moment before
+    // calling the journal busy.
+    let mut tries = 0;
+    loop {
+        // SAFETY: flock(2) on a file descriptor we own.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(());
+        }
+        let error = std::io::Error::last_os_error();
+        tries += 1;
+        if error.kind() != std::io::ErrorKind::WouldBlock || tries >= LOCK_TRIES {
+            return Err(error);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// How many times (50 ms apart) a held journal lock is tried before the
+/// journal is called busy.
+const LOCK_TRIES: u32 = 20;
 
 /// Reads every record. Only the last line may be damaged (torn by a kill
 /// mid-write; nothing after it was synced): it is ignored. A damaged line
