@@ -161,8 +161,8 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
+        // `kill` frees the slot before anything can fail.
         let _ = self.kill();
-        self.release();
     }
 }
 

@@ -114,7 +114,8 @@ pub struct Row {
     pub mean_runs: f64,
     /// The fewest mean runs any strategy could spend for this accuracy
     /// with these builds, knowing the rate ([`bound`]); `None` without a
-    /// culprit.
+    /// culprit, or when these builds cannot carry the bits needed (each
+    /// teaches at most one).
     pub runs_bound: Option<f64>,
 }
 
