@@ -1,6 +1,13 @@
-//! The seam between the engine and whatever builds and tests a commit: a
-//! shell command ([`crate::shell::ShellExecutor`]), a kernel in QEMU, or a
-//! fake in tests.
+//! The seam between the engine and whatever builds and tests commits: a
+//! shell command, a kernel in QEMU (both in `culprit-exec`), a fake in
+//! tests, or remote workers.
+//!
+//! The engine hands the executor evaluations (a commit to build, runs to
+//! make there) and gets every build and every run back through an
+//! [`EvaluationSink`] as it finishes, so it can journal each one before the
+//! next one ends.
+
+use std::ops::Range;
 
 /// A successful build of one commit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,31 +58,131 @@ pub enum RunOutcome {
         /// Short description, e.g. `could not test (exit status 125)`.
         reason: String,
     },
-    /// Infrastructure problem (exit >= 128, signal, QEMU died).
+    /// Infrastructure problem (exit >= 128, signal, QEMU died, a log that
+    /// could not be written whole).
     Infra {
         /// Short description.
         reason: String,
     },
 }
 
+/// How much an executor can do at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Commits that can be built (and evaluated) at the same time.
+    pub builders: usize,
+    /// Runs that can be made at the same time at one commit (test machines).
+    pub machines: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            builders: 1,
+            machines: 1,
+        }
+    }
+}
+
+/// One commit to evaluate: build it (unless its build is known) and make
+/// the runs `runs` (run indices at that commit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Full hash.
+    pub commit: String,
+    /// The build, when it is already known (journaled or made earlier).
+    pub build: Option<Built>,
+    /// The run indices wanted.
+    pub runs: Range<u32>,
+}
+
+/// Where an executor hands back what it finished.
+pub trait EvaluationSink {
+    /// A build of `commit` ended after `secs` seconds. Returns the runs
+    /// still to make there: the engine may take fewer than were asked for
+    /// (none when an identical build's runs are reused, or when the build
+    /// failed).
+    fn built(&mut self, commit: &str, outcome: BuildOutcome, secs: f64) -> Range<u32>;
+    /// Run `index` of `commit` ended after `secs` seconds. Returns `false`
+    /// when no further run should start (the journal cannot be written,
+    /// or infrastructure problems stop the bisection).
+    fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool;
+}
+
 /// Builds commits and runs the test on builds.
 ///
-/// Implementations check the commit out somewhere of their own (never in
-/// the user's checkout), and keep whatever logs they like in the work
-/// directory. Every call blocks until done.
+/// Implementations check commits out somewhere of their own (never in the
+/// user's checkout), and keep whatever logs they like in the work
+/// directory.
 pub trait Executor {
     /// What the log calls a build: `kernel` or `build` (as in
     /// `kernel signature:` / `build signature:`).
     fn kind(&self) -> &'static str;
+    /// How many commits and runs it can take at once.
+    fn capacity(&self) -> Capacity {
+        Capacity::default()
+    }
     /// Checks out and builds `commit` (a full hash).
     fn build(&mut self, commit: &str) -> BuildOutcome;
-    /// Runs the test once on `build`; `index` counts the runs of that commit
-    /// from 0.
-    fn run(&mut self, build: &Built, index: u32) -> RunOutcome;
+    /// Makes the runs `runs` of `build` (up to [`Capacity::machines`] at
+    /// once), handing each to `done` as it ends, in the order they end.
+    /// Stops starting runs once `done` returns `false`.
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    );
+    /// Evaluates several commits (up to [`Capacity::builders`] at once),
+    /// reporting every build and run to `sink` as it ends. The default
+    /// evaluates them one after the other on this machine.
+    fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        for evaluation in evaluations {
+            if !evaluate_here(self, evaluation, sink) {
+                return;
+            }
+        }
+    }
     /// Who to tell about `culprit`. The default takes the commit's
     /// trailers; the kernel executor adds the maintainers from the kernel's
     /// `scripts/get_maintainer.pl`.
     fn recipients(&mut self, culprit: &culprit_git::Commit) -> crate::recipients::Recipients {
         crate::recipients::recipients(culprit)
     }
+}
+
+/// Evaluates one commit with `exec`'s own [`Executor::build`] and
+/// [`Executor::run`]; `false` once the sink wants no more.
+pub fn evaluate_here<E: Executor + ?Sized>(
+    exec: &mut E,
+    evaluation: Evaluation,
+    sink: &mut dyn EvaluationSink,
+) -> bool {
+    let (built, runs) = match evaluation.build {
+        Some(built) => (built, evaluation.runs),
+        None => {
+            let start = std::time::Instant::now();
+            let outcome = exec.build(&evaluation.commit);
+            let secs = start.elapsed().as_secs_f64();
+            let built = match &outcome {
+                BuildOutcome::Built(b) => Some(b.clone()),
+                _ => None,
+            };
+            let infra = matches!(outcome, BuildOutcome::Infra { .. });
+            let runs = sink.built(&evaluation.commit, outcome, secs);
+            match built {
+                Some(b) => (b, runs),
+                None => return !infra,
+            }
+        }
+    };
+    if runs.is_empty() {
+        return true;
+    }
+    let mut going = true;
+    exec.run(&built, runs, &mut |index, outcome, secs| {
+        going = sink.ran(&built.commit, index, outcome, secs);
+        going
+    });
+    going
 }

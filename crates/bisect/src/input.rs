@@ -39,9 +39,6 @@ pub enum InputError {
     /// `--fix` takes one good end.
     #[error("--fix takes at most one --good (the newer commit without the crash)")]
     TooManyGood,
-    /// `--runs 0`.
-    #[error("--runs must be at least 1")]
-    NoRuns,
 }
 
 /// Resolves and checks the ends of a bisection.
@@ -50,11 +47,7 @@ pub fn check(
     direction: Direction,
     bad: &str,
     good: &[String],
-    runs: u32,
 ) -> Result<Bisection, InputError> {
-    if runs == 0 {
-        return Err(InputError::NoRuns);
-    }
     let resolve = |flag, rev: &str| {
         repo.resolve(rev)
             .map_err(|source| InputError::Revision { flag, source })
@@ -109,7 +102,6 @@ pub fn check(
         direction,
         bad: bad_hash,
         good: good_hashes,
-        runs,
         crash: None,
     })
 }

@@ -1,10 +1,10 @@
 //! The journal: an append-only JSON-lines file in the work directory with
-//! one record per finished build and per finished run, synced to disk
-//! before the next step. Re-running the same bisection replays it instead
+//! one record per finished build and per finished run, synced to disk as
+//! each one ends (runs made at once may end out of order). Re-running the same bisection replays it instead
 //! of building and running again; a torn last line (kill -9 mid-write) is
 //! ignored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -104,7 +104,7 @@ pub struct RunRecord {
 pub struct Journal {
     file: Option<(File, PathBuf)>,
     builds: HashMap<String, BuildRecord>,
-    runs: HashMap<String, Vec<RunRecord>>,
+    runs: HashMap<String, BTreeMap<u32, RunRecord>>,
 }
 
 impl Journal {
@@ -161,14 +161,22 @@ impl Journal {
         self.builds.get(commit)
     }
 
-    /// The remembered runs of `commit`, in index order.
-    pub fn runs(&self, commit: &str) -> &[RunRecord] {
-        self.runs.get(commit).map_or(&[], |r| r.as_slice())
+    /// The remembered run `index` of `commit`.
+    pub fn run(&self, commit: &str, index: u32) -> Option<&RunRecord> {
+        self.runs.get(commit)?.get(&index)
+    }
+
+    /// How many runs of `commit` are remembered.
+    pub fn run_count(&self, commit: &str) -> usize {
+        self.runs.get(commit).map_or(0, BTreeMap::len)
     }
 
     /// Number of builds and runs remembered.
     pub fn counts(&self) -> (usize, usize) {
-        (self.builds.len(), self.runs.values().map(Vec::len).sum())
+        (
+            self.builds.len(),
+            self.runs.values().map(BTreeMap::len).sum(),
+        )
     }
 
     /// Records a finished step durably, then remembers it.
@@ -217,24 +225,30 @@ impl Journal {
                 secs,
                 reused_from,
             } => {
+                // A duplicate index cannot happen unless two processes
+                // share the directory: keep the first.
                 let runs = self.runs.entry(commit).or_default();
-                // Runs are appended in order; a duplicate index cannot happen
-                // unless two processes share the directory: keep the first.
-                if index as usize == runs.len() {
-                    runs.push(RunRecord {
-                        outcome,
-                        secs,
-                        reused_from,
-                    });
-                }
+                runs.entry(index).or_insert(RunRecord {
+                    outcome,
+                    secs,
+                    reused_from,
+                });
             }
         }
     }
 }
 
-/// Locks the journal for this process (released when the file closes, so
-/// also when the process is killed): two bisections must not interleave.
-fn lock(file: &File) -> std::io::Result<()> {
+/// The short name of a bisection described by `params`: 16 hex digits of
+/// its SHA-256 (its directory in a work directory).
+pub fn key(params: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(params.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Locks `file` for this process (released when the file closes, so also
+/// when the process is killed): two bisections must not interleave.
+pub(crate) fn lock(file: &File) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     // A child being forked by another thread shares our descriptors (and
     // so a lock just released) until it execs: give that a moment before
@@ -326,11 +340,25 @@ mod tests {
             .unwrap();
         drop(f);
         let mut j = Journal::open(dir.path(), "p").unwrap();
-        assert_eq!(j.runs("a").len(), 2);
+        assert_eq!(j.run_count("a"), 2);
         j.append(run("a", 2)).unwrap();
         drop(j);
         let j = Journal::open(dir.path(), "p").unwrap();
-        assert_eq!(j.runs("a").len(), 3);
+        assert_eq!(j.run_count("a"), 3);
+    }
+
+    #[test]
+    fn runs_that_ended_out_of_order_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "p").unwrap();
+        j.append(run("a", 1)).unwrap();
+        j.append(run("a", 0)).unwrap();
+        j.append(run("a", 3)).unwrap();
+        drop(j);
+        let j = Journal::open(dir.path(), "p").unwrap();
+        assert_eq!(j.run_count("a"), 3);
+        assert!(j.run("a", 2).is_none());
+        assert!(j.run("a", 3).is_some());
     }
 
     #[test]

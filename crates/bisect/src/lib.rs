@@ -1,10 +1,14 @@
-//! The bisection engine: strategies, verdicts, the journal, results and
-//! the human log.
+//! The bisection engine: strategies, verdicts, the journal, results, the
+//! human log and the simulator. It runs no process itself: builds and runs
+//! go through the [`Executor`] trait (implemented in `culprit-exec`), so
+//! this crate depends only on `culprit-git`.
 //!
-//! Entry points: [`input::check`] turns the user's revisions into a
-//! [`Bisection`]; [`engine::run`] runs it with a [`Strategy`] and an
-//! [`Executor`] (the generic one is [`shell::ShellExecutor`]), journaling
-//! every build and run in a [`Journal`], and returns an [`Outcome`].
+//! Entry points: [`setup::Setup`] turns what the user asked for (flags or
+//! a job file) into a ready bisection and runs it; underneath,
+//! [`input::check`] turns the user's revisions into a [`Bisection`] and
+//! [`engine::run`] runs it with a [`Strategy`] and an [`Executor`],
+//! journaling every build and run in a [`Journal`], and returns an
+//! [`Outcome`].
 #![deny(missing_docs)]
 
 pub mod engine;
@@ -12,20 +16,17 @@ pub mod evidence;
 pub mod exec;
 pub mod format;
 pub mod input;
-pub mod job;
 pub mod journal;
-pub mod kernel;
-pub mod maintainers;
 pub mod outcome;
-pub mod progress;
 pub mod recipients;
-pub mod shell;
+pub mod setup;
 pub mod sim;
 pub mod strategy;
 
 pub use engine::{run, Bisection};
 pub use evidence::{CommitEvidence, Direction, Knowledge, RunClass};
-pub use exec::{BuildOutcome, Built, Executor, RunOutcome};
+pub use exec::{BuildOutcome, Built, Capacity, Evaluation, EvaluationSink, Executor, RunOutcome};
 pub use journal::Journal;
-pub use outcome::{Outcome, OutcomeKind};
-pub use strategy::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+pub use outcome::{Outcome, OutcomeKind, StepKind, StepVerdict};
+pub use setup::{Setup, SetupError, SetupRequest};
+pub use strategy::{Conclusion, Context, NextStep, Request, Strategy, StrategyConfig, Verdict};

@@ -53,19 +53,81 @@ pub struct Crash {
     pub report: String,
 }
 
+/// Why a commit was tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// The crashing end given by the user.
+    Bad,
+    /// A good end given by the user (cause), or the fixed end (fix).
+    Good,
+    /// A release tag tried as the good end.
+    Release,
+    /// Chosen by the strategy.
+    Bisect,
+    /// The culprit's parent, built to compare signatures.
+    Parent,
+}
+
+/// What a tested commit turned out to be, in git's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepVerdict {
+    /// Cause bisection: no crash.
+    Good,
+    /// Cause bisection: the crash.
+    Bad,
+    /// Fix bisection: the crash is still there.
+    Crashing,
+    /// Fix bisection: the crash is gone.
+    Fixed,
+    /// Cannot be told.
+    Skip,
+    /// Not decided (yet).
+    Undecided,
+    /// Built only, not tested.
+    Untested,
+}
+
+impl StepVerdict {
+    /// The word of the log and the JSON.
+    pub fn word(self) -> &'static str {
+        match self {
+            StepVerdict::Good => "good",
+            StepVerdict::Bad => "bad",
+            StepVerdict::Crashing => "crashing",
+            StepVerdict::Fixed => "fixed",
+            StepVerdict::Skip => "skip",
+            StepVerdict::Undecided => "undecided",
+            StepVerdict::Untested => "untested",
+        }
+    }
+
+    /// A commit with the crash (`crashes`) or without it, in the words of
+    /// a bisection looking this `direction`.
+    pub fn of_crash(direction: Direction, crashes: bool) -> StepVerdict {
+        match (direction, crashes) {
+            (Direction::Cause, true) => StepVerdict::Bad,
+            (Direction::Cause, false) => StepVerdict::Good,
+            (Direction::Fix, true) => StepVerdict::Crashing,
+            (Direction::Fix, false) => StepVerdict::Fixed,
+        }
+    }
+}
+
 /// One tested commit.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// Full hash.
     pub commit: String,
-    /// Why it was tested: `bad`, `good`, `release`, `bisect` or `parent`.
-    pub kind: String,
+    /// Why it was tested.
+    pub kind: StepKind,
     /// The release tag, for `release` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// `good`, `bad`, `skip` (fix bisection: `fixed`, `crashing`, `skip`),
-    /// or `undecided`.
-    pub verdict: String,
+    /// `undecided`, or `untested` (a parent only built).
+    pub verdict: StepVerdict,
     /// Build signature; `None` when the build failed.
     pub signature: Option<String>,
     /// Why the build failed.
@@ -87,6 +149,20 @@ pub struct Times {
     pub build: f64,
     /// Runs.
     pub test: f64,
+}
+
+impl Times {
+    /// Counts a build that took `secs` (made earlier, or recalled).
+    pub fn add_build(&mut self, secs: f64) {
+        self.build += secs;
+        self.total += secs;
+    }
+
+    /// Counts a run that took `secs` (recalled from the journal).
+    pub fn add_test(&mut self, secs: f64) {
+        self.test += secs;
+        self.total += secs;
+    }
 }
 
 /// Everything a bisection found out.

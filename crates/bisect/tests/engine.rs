@@ -2,11 +2,14 @@
 //! commit's builds and runs are decided by its title.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use culprit_bisect::engine::{run, Bisection};
-use culprit_bisect::exec::{BuildOutcome, Built, Executor, RunOutcome};
+use culprit_bisect::exec::{
+    BuildOutcome, Built, Capacity, Evaluation, EvaluationSink, Executor, RunOutcome,
+};
 use culprit_bisect::strategy::Classic;
-use culprit_bisect::{input, Direction, Journal, Outcome, OutcomeKind};
+use culprit_bisect::{input, Direction, Journal, Outcome, OutcomeKind, StepKind};
 use culprit_git::fixture::RepoBuilder;
 use culprit_git::Repo;
 
@@ -51,6 +54,9 @@ struct Fake {
     script: Box<dyn Fn(&str) -> Script>,
     builds: Vec<String>,
     runs: usize,
+    capacity: Capacity,
+    /// How many commits each call of `evaluate` was given.
+    batches: Vec<usize>,
 }
 
 impl Fake {
@@ -64,6 +70,8 @@ impl Fake {
             script: Box::new(script),
             builds: Vec::new(),
             runs: 0,
+            capacity: Capacity::default(),
+            batches: Vec::new(),
         }
     }
 
@@ -98,11 +106,34 @@ impl Executor for Fake {
         }
     }
 
-    fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
-        self.runs += 1;
-        match self.script(&build.commit) {
-            Script::Runs(_, f) => f(index),
-            Script::BuildFails => panic!("run of a failed build"),
+    fn capacity(&self) -> Capacity {
+        self.capacity
+    }
+
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        for index in runs {
+            self.runs += 1;
+            let outcome = match self.script(&build.commit) {
+                Script::Runs(_, f) => f(index),
+                Script::BuildFails => panic!("run of a failed build"),
+            };
+            if !done(index, outcome, 0.0) {
+                return;
+            }
+        }
+    }
+
+    fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        self.batches.push(evaluations.len());
+        for e in evaluations {
+            if !culprit_bisect::exec::evaluate_here(self, e, sink) {
+                return;
+            }
         }
     }
 }
@@ -133,7 +164,7 @@ fn bisect(
     runs: u32,
     mut fake: Fake,
 ) -> Run {
-    let bisection: Bisection = input::check(repo, direction, bad, good, runs).unwrap();
+    let bisection: Bisection = input::check(repo, direction, bad, good).unwrap();
     let mut journal = Journal::in_memory();
     let mut out = Vec::new();
     let mut strategy = Classic::new(runs);
@@ -339,7 +370,7 @@ fn flaky_reproducer_doubles_runs_and_still_finds_the_culprit() {
         .outcome
         .steps
         .iter()
-        .filter(|s| s.kind == "bisect")
+        .filter(|s| s.kind == StepKind::Bisect)
         .collect();
     assert!(
         bisect_steps.iter().all(|s| s.runs.len() == 20),
@@ -453,8 +484,8 @@ fn culprit_building_the_same_program_as_its_parent_is_flagged_noop() {
         r.log
     );
     assert_eq!(
-        r.outcome.steps.last().map(|s| s.kind.as_str()),
-        Some("parent")
+        r.outcome.steps.last().map(|s| s.kind),
+        Some(StepKind::Parent)
     );
 }
 
@@ -478,7 +509,7 @@ fn identical_build_reuses_the_earlier_runs() {
         * r.outcome
             .steps
             .iter()
-            .filter(|s| s.reused_from.is_none() && s.kind != "parent")
+            .filter(|s| s.reused_from.is_none() && s.kind != StepKind::Parent)
             .count();
     assert_eq!(r.fake.runs, fresh_runs);
 }
@@ -490,7 +521,7 @@ fn a_journal_replays_instead_of_rebuilding() {
     let h = linear(&mut b, 12);
     let repo = b.open();
     let script = |t: &str| Script::Runs("", if num(t) >= 7 { crash } else { ok });
-    let bisection = input::check(&repo, Direction::Cause, &h[11], &[h[0].clone()], 10).unwrap();
+    let bisection = input::check(&repo, Direction::Cause, &h[11], &[h[0].clone()]).unwrap();
     let go = |fake: &mut Fake| {
         let mut journal = Journal::open(dir.path(), "params").unwrap();
         let mut out = Vec::new();
@@ -571,4 +602,155 @@ fn merge_and_release_flags() {
     let r = bisect(&repo, Direction::Cause, &bad, &[base], 10, fake);
     assert_eq!(culprit_title(&r.outcome), "Merge left", "{}", r.log);
     assert_eq!(r.outcome.flags, ["merge", "release"]);
+}
+
+#[test]
+fn three_builders_get_three_commits_at_once_each_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = RepoBuilder::new();
+    let h = linear(&mut b, 40);
+    let repo = b.open();
+    let mut fake = Fake::new(&repo, &h, |t| {
+        Script::Runs("", if num(t) >= 23 { crash } else { ok })
+    });
+    fake.capacity = Capacity {
+        builders: 3,
+        machines: 1,
+    };
+    let bisection = input::check(&repo, Direction::Cause, &h[39], &[h[0].clone()]).unwrap();
+    let mut journal = Journal::open(dir.path(), "params").unwrap();
+    let mut strategy = culprit_bisect::strategy::bayes::Bayes::new(0.99);
+    let mut out = Vec::new();
+    let outcome = run(
+        &repo,
+        &bisection,
+        &mut strategy,
+        &mut fake,
+        &mut journal,
+        &mut out,
+    );
+    let log = String::from_utf8(out).unwrap();
+    assert_eq!(culprit_title(&outcome), "c23", "{log}");
+    assert!(fake.batches.contains(&3), "{:?}", fake.batches);
+    // Every commit the executor built is in the journal, runs included.
+    let text = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for commit in &fake.builds {
+        assert!(
+            records
+                .iter()
+                .any(|r| r["record"] == "build" && r["commit"] == commit.as_str()),
+            "build of {commit} not journaled"
+        );
+    }
+    let runs = records.iter().filter(|r| r["record"] == "run").count();
+    assert_eq!(runs, fake.runs);
+}
+
+#[test]
+fn revisions_left_never_go_up_after_a_skip() {
+    let mut b = RepoBuilder::new();
+    let h = linear(&mut b, 40);
+    let repo = b.open();
+    // The first pick and its neighbourhood do not build.
+    let fake = Fake::new(&repo, &h, |t| match num(t) {
+        17..=22 => Script::BuildFails,
+        n => Script::Runs("", if n >= 30 { crash } else { ok }),
+    });
+    let r = bisect(&repo, Direction::Cause, &h[39], &[h[0].clone()], 2, fake);
+    assert_eq!(culprit_title(&r.outcome), "c30", "{}", r.log);
+    assert!(r.log.contains("# git bisect skip"), "{}", r.log);
+    let counts: Vec<usize> = r
+        .log
+        .lines()
+        .filter_map(|l| l.strip_prefix("Bisecting: "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(counts.len() >= 3, "{}", r.log);
+    assert!(
+        counts.windows(2).all(|w| w[1] <= w[0]),
+        "revisions left went up: {counts:?}\n{}",
+        r.log
+    );
+}
+
+/// Hands runs back two at a time, the second one first.
+struct Swapping(Fake);
+
+impl Executor for Swapping {
+    fn kind(&self) -> &'static str {
+        "build"
+    }
+
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            builders: 1,
+            machines: 2,
+        }
+    }
+
+    fn build(&mut self, commit: &str) -> BuildOutcome {
+        self.0.build(commit)
+    }
+
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        let mut made = Vec::new();
+        self.0.run(build, runs, &mut |i, o, s| {
+            made.push((i, o, s));
+            true
+        });
+        for pair in made.chunks(2) {
+            for (i, o, s) in pair.iter().rev() {
+                if !done(*i, o.clone(), *s) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn runs_that_end_out_of_order_are_journaled_and_read_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = RepoBuilder::new();
+    let h = linear(&mut b, 12);
+    let repo = b.open();
+    let script = |t: &str| Script::Runs("", if num(t) >= 7 { flaky } else { ok });
+    let bisection = input::check(&repo, Direction::Cause, &h[11], &[h[0].clone()]).unwrap();
+    let mut journal = Journal::open(dir.path(), "params").unwrap();
+    let mut exec = Swapping(Fake::new(&repo, &h, script));
+    let mut out = Vec::new();
+    let outcome = run(
+        &repo,
+        &bisection,
+        &mut Classic::new(10),
+        &mut exec,
+        &mut journal,
+        &mut out,
+    );
+    let log = String::from_utf8(out).unwrap();
+    assert_eq!(culprit_title(&outcome), "c7", "{log}");
+    // Run 0 of a flaky commit crashes, run 1 does not: the order of the
+    // log follows the run indices, not the order they ended in.
+    assert!(
+        log.contains("run #0: crashed: WARNING in foo\nrun #1: OK\n"),
+        "{log}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let first_runs: Vec<u64> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["record"] == "run")
+        .take(2)
+        .filter_map(|r| r["index"].as_u64())
+        .collect();
+    assert_eq!(first_runs, [1, 0], "journaled as they ended");
 }

@@ -185,7 +185,7 @@ impl KernelRecipe {
     /// `<out_dir>/<signature>/` so they survive the next checkout.
     pub fn build(&self, worktree: &Path, out_dir: &Path) -> Result<KernelBuild, BuildError> {
         let start = Instant::now();
-        let deadline = start + self.timeout;
+        let deadline = culprit_proc::deadline_after(self.timeout);
         let compiler_line = self.compiler_line()?;
         std::fs::create_dir_all(out_dir)
             .map_err(io_error(format!("creating {}", out_dir.display())))?;

@@ -19,5 +19,5 @@ pub mod signature;
 pub use cache::{BuildCache, CachedBuild};
 pub use kernel::{BuildError, KernelBuild, KernelRecipe};
 pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
-pub use shell::{Built, ShellBuildError, ShellRecipe};
+pub use shell::{ShellBuild, ShellBuildError, ShellRecipe};
 pub use signature::{elf_signature, file_signature, SignatureError};

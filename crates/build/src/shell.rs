@@ -21,7 +21,7 @@ pub struct ShellRecipe {
 
 /// What a successful shell build produced.
 #[derive(Debug, Clone)]
-pub struct Built {
+pub struct ShellBuild {
     /// Signature of the artifact, if the recipe names one.
     pub signature: Option<String>,
     /// The artifact's path (inside the worktree: the next checkout may
@@ -56,19 +56,24 @@ impl ShellBuildError {
 
 impl ShellRecipe {
     /// Runs the command in `worktree`, writing its output to `log` (replaced).
-    pub fn build(&self, worktree: &Path, log: &Path) -> Result<Built, ShellBuildError> {
+    pub fn build(&self, worktree: &Path, log: &Path) -> Result<ShellBuild, ShellBuildError> {
         let start = Instant::now();
         // A fresh log per build: a failure's tail must be this build's.
         let _ = std::fs::remove_file(log);
         let mut command = Command::new("sh");
         command.arg("-c").arg(&self.command).current_dir(worktree);
-        run::run_logged(command, log, start + self.timeout, self.timeout)?;
+        run::run_logged(
+            command,
+            log,
+            culprit_proc::deadline_after(self.timeout),
+            self.timeout,
+        )?;
         let artifact_path = self.artifact.as_ref().map(|a| worktree.join(a));
         let signature = match &artifact_path {
             Some(path) => Some(signature::file_signature(path)?),
             None => None,
         };
-        Ok(Built {
+        Ok(ShellBuild {
             signature,
             artifact_path,
             log: log.to_path_buf(),

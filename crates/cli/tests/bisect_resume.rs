@@ -4,13 +4,24 @@
 mod common;
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{culprit, locked, TestRepo};
 
-fn journal_builds(path: &std::path::Path) -> HashSet<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+/// The journal of the one bisection in a work directory.
+fn journal_in(workdir: &Path) -> Option<PathBuf> {
+    let dirs = std::fs::read_dir(workdir.join("bisections")).ok()?;
+    dirs.flatten()
+        .map(|d| d.path().join("journal.jsonl"))
+        .find(|p| p.exists())
+}
+
+fn journal_builds(workdir: &Path) -> HashSet<String> {
+    let text = journal_in(workdir)
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["record"] == "build")
@@ -19,14 +30,19 @@ fn journal_builds(path: &std::path::Path) -> HashSet<String> {
 }
 
 #[test]
-fn killed_bisection_resumes_without_redoing_finished_builds() {
+fn killed_bisection_resumes_without_redoing_finished_builds_or_runs() {
     let mut repo = TestRepo::new();
     let h = repo.linear(16, 9, "BUG");
     let work = tempfile::tempdir().unwrap();
     let builds_file = work.path().join("builds.txt");
+    let runs_file = work.path().join("runs.txt");
     let build = format!(
         "git rev-parse HEAD >> {} && sh build.sh",
         builds_file.display()
+    );
+    let test = format!(
+        "echo $CULPRIT_COMMIT $CULPRIT_RUN >> {}; sleep 0.05; sh test.sh",
+        runs_file.display()
     );
     let (path, workdir) = (
         repo.path().display().to_string(),
@@ -43,7 +59,7 @@ fn killed_bisection_resumes_without_redoing_finished_builds() {
         "--build",
         &build,
         "--test",
-        "sleep 0.05; sh test.sh",
+        &test,
         // classic: bayes may come back to an earlier commit for more runs,
         // which rebuilds it in generic mode, resumed or not.
         "--strategy",
@@ -55,7 +71,7 @@ fn killed_bisection_resumes_without_redoing_finished_builds() {
         "--workdir",
         &workdir,
     ];
-    let journal = work.path().join("w/journal.jsonl");
+    let journal = work.path().join("w");
 
     let mut child = locked(
         Command::new(env!("CARGO_BIN_EXE_culprit")),
@@ -102,6 +118,11 @@ fn killed_bisection_resumes_without_redoing_finished_builds() {
     let mut seen = HashSet::new();
     let twice = all.lines().filter(|c| !seen.insert(*c)).count();
     assert!(twice <= 1, "{all}");
+    // Each run made once, except at most the one in flight at the kill.
+    let runs = std::fs::read_to_string(&runs_file).unwrap();
+    let mut seen = HashSet::new();
+    let twice = runs.lines().filter(|r| !seen.insert(*r)).count();
+    assert!(twice <= 1, "runs made again after the resume:\n{runs}");
 
     // A third run replays everything: no build at all.
     let lines_now = all.lines().count();
@@ -117,7 +138,7 @@ fn killed_bisection_resumes_without_redoing_finished_builds() {
 }
 
 #[test]
-fn same_workdir_for_another_bisection_is_refused() {
+fn a_workdir_serves_one_bisection_at_a_time() {
     let mut repo = TestRepo::new();
     let h = repo.linear(4, 2, "BUG");
     let work = tempfile::tempdir().unwrap();
@@ -131,28 +152,48 @@ fn same_workdir_for_another_bisection_is_refused() {
         &path,
         "--build",
         "sh build.sh",
-        "--test",
-        "sh test.sh",
         "--runs",
         "1",
         "--workdir",
         &workdir,
     ];
-    let first = culprit(
+    let slow = [&base[..], &["--test", "sleep 1; sh test.sh"]].concat();
+    let mut first = locked(
+        Command::new(env!("CARGO_BIN_EXE_culprit")),
         repo.home.path(),
-        &[&base[..], &["--bad", &h[3], "--good", &h[0]]].concat(),
+    )
+    .args([&slow[..], &["--bad", &h[3], "--good", &h[0]]].concat())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while journal_in(work.path()).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the first bisection never started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let quick = [&base[..], &["--test", "sh test.sh"]].concat();
+    let busy = culprit(
+        repo.home.path(),
+        &[&quick[..], &["--bad", &h[2], "--good", &h[0]]].concat(),
     );
-    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    assert_eq!(busy.code, 2, "{}{}", busy.stdout, busy.stderr);
+    assert!(
+        busy.stderr.contains("is in use by another culprit process"),
+        "{}",
+        busy.stderr
+    );
+    assert!(first.wait().unwrap().success());
+    // Once it is done, another bisection can use the same directory.
     let second = culprit(
         repo.home.path(),
-        &[&base[..], &["--bad", &h[2], "--good", &h[0]]].concat(),
+        &[&quick[..], &["--bad", &h[2], "--good", &h[0]]].concat(),
     );
-    assert_eq!(second.code, 2);
-    assert!(
-        second.stderr.contains("holds another bisection"),
-        "{}",
-        second.stderr
-    );
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert_eq!(second.culprit_hash(), h[2]);
 }
 
 #[test]
@@ -181,7 +222,7 @@ fn default_workdir_is_outside_the_repository() {
     let cache = repo.home.path().join(".cache/culprit");
     let dirs: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
     assert_eq!(dirs.len(), 1);
-    assert!(dirs[0].path().join("journal.jsonl").exists());
+    assert!(journal_in(&dirs[0].path()).is_some());
     assert_eq!(repo.checkout_state(), before);
 }
 

@@ -50,6 +50,7 @@ pub enum ResolveError {
 pub struct Repo {
     git_dir: PathBuf,
     common_dir: PathBuf,
+    work_tree: Option<PathBuf>,
     git: Git,
 }
 
@@ -89,11 +90,26 @@ impl Repo {
         };
         let git_dir = PathBuf::from(git_dir);
         let git = Git::at_git_dir(&git_dir);
+        // A bare repository has no working tree: git says so by failing.
+        let top = Git::in_dir(path).raw(&["rev-parse", "--show-toplevel"], None)?;
+        let work_tree = top
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&top.stdout).trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .map(PathBuf::from);
         Ok(Repo {
             git_dir,
             common_dir: PathBuf::from(common_dir),
+            work_tree,
             git,
         })
+    }
+
+    /// The user's working tree (the checkout culprit never touches), or
+    /// `None` for a bare repository.
+    pub fn work_tree(&self) -> Option<&Path> {
+        self.work_tree.as_deref()
     }
 
     /// The repository's git directory (`.git` of a working tree).

@@ -30,6 +30,9 @@ pub enum WorktreeError {
     /// [`Worktree::checkout`] takes full commit hashes only.
     #[error("{0:?} is not a full commit hash")]
     NotAHash(String),
+    /// The commit uses git submodules and they could not be checked out.
+    #[error("the commit uses git submodules, which could not be checked out in culprit's clone ({0}); clone them in your repository first (git submodule update --init)")]
+    Submodules(String),
     /// A file system operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -48,6 +51,8 @@ pub enum WorktreeError {
 pub struct Worktree {
     path: PathBuf,
     git: Git,
+    /// The user's repository (shared objects, submodule clones).
+    source: PathBuf,
 }
 
 impl Worktree {
@@ -107,6 +112,7 @@ impl Worktree {
         Ok(Worktree {
             path: dir.to_owned(),
             git: Git::in_dir(dir),
+            source: repo.common_dir().to_owned(),
         })
     }
 
@@ -135,6 +141,7 @@ impl Worktree {
         Ok(Worktree {
             path: dir.to_owned(),
             git: Git::in_dir(dir),
+            source: repo.common_dir().to_owned(),
         })
     }
 
@@ -153,7 +160,59 @@ impl Worktree {
         }
         self.git
             .stdout(&["checkout", "--quiet", "--force", "--detach", hash])?;
+        if self.path.join(".gitmodules").is_file() {
+            self.update_submodules()?;
+        }
         Ok(())
+    }
+
+    /// Checks out the submodules the commit records, cloned from the
+    /// user's own submodule clones (`.git/modules/NAME`) where they exist,
+    /// so that nothing is fetched that the user already has.
+    fn update_submodules(&self) -> Result<(), WorktreeError> {
+        let listed = self.git.raw(
+            &[
+                "config",
+                "--file",
+                ".gitmodules",
+                "--get-regexp",
+                r"^submodule\..*\.path$",
+            ],
+            None,
+        )?;
+        let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+        for line in text.lines() {
+            let Some(key) = line.split_whitespace().next() else {
+                continue;
+            };
+            let name = key
+                .strip_prefix("submodule.")
+                .and_then(|k| k.strip_suffix(".path"))
+                .unwrap_or("");
+            let local = self.source.join("modules").join(name);
+            if !name.is_empty() && local.is_dir() {
+                let url_key = format!("submodule.{name}.url");
+                let url = local.display().to_string();
+                self.git.stdout(&["config", &url_key, &url])?;
+            }
+        }
+        let args = [
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "--quiet",
+            "update",
+            "--init",
+            "--recursive",
+            "--force",
+        ];
+        let output = self.git.raw(&args, None)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        Err(WorktreeError::Submodules(first.trim().to_owned()))
     }
 
     /// The commit currently checked out, if any.

@@ -51,6 +51,8 @@ pub struct Group {
     slot: Option<usize>,
     /// The leader's exit status, once it has been waited for.
     status: Option<ExitStatus>,
+    /// Kill what is left of the group when the leader exits.
+    end_with_leader: bool,
 }
 
 /// Spawns `command` (with whatever directory, arguments, environment and
@@ -80,6 +82,7 @@ pub fn spawn(command: &mut Command) -> io::Result<Group> {
         child: spawned?,
         slot: Some(slot),
         status: None,
+        end_with_leader: false,
     })
 }
 
@@ -99,9 +102,17 @@ impl Group {
         self.child.stderr.take()
     }
 
+    /// From now on, when the leader exits, the rest of its group (what it
+    /// left running in the background) is killed before the leader is
+    /// reaped. For a test run: what it started ends with it.
+    pub fn end_with_leader(&mut self) {
+        self.end_with_leader = true;
+    }
+
     /// The leader's exit status if it has exited, without blocking. Other
-    /// processes of the group may still run; they are no longer killed by a
-    /// signal to this process.
+    /// processes of the group may still run (unless
+    /// [`Group::end_with_leader`] was asked for); they are no longer killed
+    /// by a signal to this process.
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if self.status.is_some() {
             return Ok(self.status);
@@ -111,6 +122,13 @@ impl Group {
         if !leader_exited(&self.child)? {
             return Ok(None);
         }
+        if self.end_with_leader {
+            if let Ok(id) = libc::pid_t::try_from(self.child.id()) {
+                // SAFETY: kill(2) touches no memory; the leader is not
+                // reaped yet, so `id` still names the group we created.
+                unsafe { libc::kill(-id, libc::SIGKILL) };
+            }
+        }
         self.release();
         let status = self.child.wait()?;
         self.status = Some(status);
@@ -118,7 +136,8 @@ impl Group {
     }
 
     /// Waits for the leader to exit until `deadline`; then kills the whole
-    /// group and returns `None`.
+    /// group and returns `None`. A deadline too far to represent is
+    /// [`wait_for`](Group::wait_for)'s job.
     pub fn wait_until(&mut self, deadline: Instant) -> io::Result<Option<ExitStatus>> {
         let mut pause = Duration::from_millis(1);
         loop {
@@ -133,6 +152,12 @@ impl Group {
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(25));
         }
+    }
+
+    /// Waits for the leader at most `limit` (without limit when `limit`
+    /// reaches past what the clock can represent).
+    pub fn wait_for(&mut self, limit: Duration) -> io::Result<Option<ExitStatus>> {
+        self.wait_until(deadline_after(limit))
     }
 
     /// Kills the whole group (unless the leader was already waited for) and
@@ -164,6 +189,15 @@ impl Drop for Group {
         // `kill` frees the slot before anything can fail.
         let _ = self.kill();
     }
+}
+
+/// The instant `limit` from now, or about a century from now when the
+/// clock cannot represent that (a limit given as "forever").
+pub fn deadline_after(limit: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(limit)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 /// Whether the leader has exited, leaving it to be reaped.

@@ -35,11 +35,18 @@ fn main() {
         let runs = 2 * vms;
         let start = Instant::now();
         let mut per_run = Vec::new();
-        let results = run_many(&cfg, runs, vms, &dir.join(format!("vms-{vms}")), |_, r| {
-            if let Ok(out) = r {
-                per_run.push(out.duration);
-            }
-        });
+        let results = run_many(
+            &cfg,
+            0..runs,
+            vms,
+            &dir.join(format!("vms-{vms}")),
+            |_, r| {
+                if let Ok(out) = r {
+                    per_run.push(out.duration);
+                }
+                true
+            },
+        );
         let ok = results
             .iter()
             .filter(|r| r.as_ref().is_ok_and(|o| o.kind == culprit_vm::RunKind::Ok))

@@ -35,14 +35,17 @@ fn main() {
     );
     cfg.accelerator = probe.accelerator;
     let started = Instant::now();
-    run_many(&cfg, runs, vms, &dir.join("consoles"), |i, r| match r {
-        Ok(out) => println!(
-            "run #{i}: {} ({:.1}s, console {})",
-            out.kind.describe(),
-            out.duration.as_secs_f64(),
-            out.console.display()
-        ),
-        Err(e) => println!("run #{i}: error: {e}"),
+    run_many(&cfg, 0..runs, vms, &dir.join("consoles"), |i, r| {
+        match r {
+            Ok(out) => println!(
+                "run #{i}: {} ({:.1}s, console {})",
+                out.kind.describe(),
+                out.duration.as_secs_f64(),
+                out.console.display()
+            ),
+            Err(e) => println!("run #{i}: error: {e}"),
+        }
+        true
     });
     println!(
         "{runs} runs on {vms} VMs took {:.1}s",

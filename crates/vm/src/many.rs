@@ -1,4 +1,5 @@
 //! Many runs of the same configuration, several test machines at a time.
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -16,20 +17,23 @@ pub fn console_path(console_dir: &Path, index: usize) -> PathBuf {
     console_dir.join(format!("console-{index}.log"))
 }
 
-/// Runs the test machine `n` times, at most `vms` at once, saving consoles in
-/// `console_dir` (created if needed; see [`console_path`]).
+/// Runs the test machine once for every index of `indices`, at most `vms`
+/// at once, saving consoles in `console_dir` (created if needed; see
+/// [`console_path`]).
 ///
 /// `on_result(index, result)` is called on the caller's thread as each run
 /// ends, in completion order, so the caller can record it durably before the
-/// next one ends. After a host error (e.g. a full disk) no new run starts;
-/// runs never started are `VmError::NotRun`. Results come back in index order.
+/// next one ends; when it returns `false`, no new run starts. After a host
+/// error (e.g. a full disk) no new run starts either; runs never started
+/// are `VmError::NotRun`. Results come back in index order.
 pub fn run_many(
     cfg: &VmConfig,
-    n: usize,
+    indices: Range<usize>,
     vms: usize,
     console_dir: &Path,
-    mut on_result: impl FnMut(usize, &Result<RunOutput, VmError>),
+    mut on_result: impl FnMut(usize, &Result<RunOutput, VmError>) -> bool,
 ) -> Vec<Result<RunOutput, VmError>> {
+    let (first, n) = (indices.start, indices.len());
     let mut results: Vec<Option<Result<RunOutput, VmError>>> = (0..n).map(|_| None).collect();
     if let Err(source) = std::fs::create_dir_all(console_dir) {
         let err = VmError::Console {
@@ -50,7 +54,7 @@ pub fn run_many(
                 if index >= n || stop.load(Ordering::SeqCst) {
                     break;
                 }
-                let result = run_once(cfg, &console_path(console_dir, index));
+                let result = run_once(cfg, &console_path(console_dir, first + index));
                 if result.is_err() {
                     stop.store(true, Ordering::SeqCst);
                 }
@@ -67,7 +71,10 @@ pub fn run_many(
         }
         drop(tx);
         for (index, result) in rx {
-            on_result(index, &result);
+            if !on_result(first + index, &result) {
+                stop.store(true, Ordering::SeqCst);
+                first_error.get_or_insert("stopped by the caller".to_string());
+            }
             if let Err(e) = &result {
                 first_error.get_or_insert(e.to_string());
             }

@@ -162,7 +162,10 @@ fn run_many_runs_in_parallel_and_reports_each_run() {
     let consoles = dir.path().join("consoles");
     let mut seen = Vec::new();
     let start = Instant::now();
-    let results = run_many(&cfg, 4, 4, &consoles, |i, r| seen.push((i, r.is_ok())));
+    let results = run_many(&cfg, 0..4, 4, &consoles, |i, r| {
+        seen.push((i, r.is_ok()));
+        true
+    });
     // Four 1-second runs on four VMs at once take far less than four seconds.
     assert!(
         start.elapsed() < Duration::from_millis(3500),
@@ -187,7 +190,10 @@ fn run_many_stops_after_a_host_error() {
     // Run 1's console path is taken by a directory: its console cannot be saved.
     std::fs::create_dir_all(dir.path().join("console-1.log")).unwrap();
     let mut calls = Vec::new();
-    let results = run_many(&cfg, 3, 1, dir.path(), |i, r| calls.push((i, r.is_ok())));
+    let results = run_many(&cfg, 0..3, 1, dir.path(), |i, r| {
+        calls.push((i, r.is_ok()));
+        true
+    });
     assert_eq!(calls, [(0, true), (1, false)]);
     assert!(matches!(
         results[0].as_ref().unwrap().kind,
@@ -197,7 +203,9 @@ fn run_many_stops_after_a_host_error() {
     assert!(matches!(results[2], Err(VmError::NotRun(_))));
 
     let unwritable = Path::new("/proc/culprit-no-such-dir");
-    let results = run_many(&cfg, 2, 2, unwritable, |_, _| panic!("no run should start"));
+    let results = run_many(&cfg, 0..2, 2, unwritable, |_, _| {
+        panic!("no run should start")
+    });
     assert!(matches!(results[0], Err(VmError::Console { .. })));
     assert!(matches!(results[1], Err(VmError::NotRun(_))));
 }

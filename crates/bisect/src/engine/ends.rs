@@ -1,78 +1,79 @@
 //! The ends of the range: the bad end must crash (its crash becomes the
 //! one bisected); the old end is given, found among the releases (cause),
-//! or the newer good end must not crash (fix).
+//! or the newer good end must not crash (fix). How many runs an end gets
+//! and how it reads is the strategy's call.
 
 use std::collections::HashSet;
 
 use culprit_git::thin_releases;
 
 use super::{Engine, Stop};
-use crate::evidence::{CommitEvidence, Direction, RunClass};
+use crate::evidence::Direction;
 use crate::exec::RunOutcome;
-use crate::strategy::classic::{read, Reading};
+use crate::outcome::{StepKind, StepVerdict};
+use crate::strategy::{End, EndContext, EndReading, EndStep, Strategy};
 
 impl Engine<'_> {
-    /// Tests `--bad` and takes its most common crash title as the target.
-    pub(super) fn check_bad_end(&mut self) -> Result<(), Stop> {
+    /// Tests `--bad` until the strategy can read it, taking its most common
+    /// crash (or the one asked for) as the crash bisected.
+    pub(super) fn check_bad_end(&mut self, strategy: &mut dyn Strategy) -> Result<(), Stop> {
         let bad = self.bisection.bad.clone();
         let what = match self.bisection.direction {
             Direction::Cause => "cause",
             Direction::Fix => "fixing",
         };
         self.say(&format!("bisecting {what} commit starting from {bad}"));
-        let from = self.build_and_run(&bad, self.bisection.runs)?;
-        let tested = &self.tested[&bad];
-        if let Err(reason) = &tested.build {
-            let reason = reason.clone();
-            self.push_step(&bad, "bad", None, from);
+        self.target_follows_bad = true;
+        let reading = self.check_end(strategy, &bad, End::Bad, StepKind::Bad, None);
+        self.target_follows_bad = false;
+        let reading = reading?;
+        if let Some(Err(reason)) = self.ledger.tested.get(&bad).map(|t| &t.build) {
             return Err(Stop::Error(format!("cannot build --bad {bad}: {reason}")));
         }
-        self.target = match &self.bisection.crash {
-            Some(title) => seen(&tested.runs, title),
-            None => most_common_title(&tested.runs),
-        };
-        self.log_runs(&bad, from);
-        self.push_step(&bad, "bad", None, from);
-        let Some(target) = self.target.clone() else {
-            return Err(Stop::Error(match &self.bisection.crash {
-                Some(title) => not_reproduced(title, &bad, &self.tested[&bad].runs),
-                None => format!("crash does not reproduce at --bad {bad}"),
-            }));
+        let runs = self.ledger.tested.get(&bad).map(|t| t.runs.clone());
+        let runs = runs.unwrap_or_default();
+        let target = match (&self.ledger.target, reading) {
+            (Some(target), EndReading::Crashes) => target.clone(),
+            (_, EndReading::Infra) => {
+                return Err(Stop::Error(format!(
+                    "too many infrastructure problems at --bad {bad}"
+                )))
+            }
+            _ => {
+                return Err(Stop::Error(match &self.bisection.crash {
+                    Some(title) => not_reproduced(title, &bad, &runs),
+                    None => format!("crash does not reproduce at --bad {bad}"),
+                }))
+            }
         };
         if target == "exit status 126" || target == "exit status 127" {
             return Err(Stop::Error(format!(
                 "the test command could not be run at --bad {bad} ({target}: command not found or not executable)"
             )));
         }
-        let word = match self.bisection.direction {
-            Direction::Cause => "bad",
-            Direction::Fix => "crashing",
-        };
-        self.set_step_verdict(&bad, word);
+        self.set_step_verdict(&bad, StepVerdict::of_crash(self.bisection.direction, true));
         Ok(())
     }
 
     /// The old end(s) of the range, after checking the good end.
-    pub(super) fn find_old_ends(&mut self) -> Result<Vec<String>, Stop> {
+    pub(super) fn find_old_ends(
+        &mut self,
+        strategy: &mut dyn Strategy,
+    ) -> Result<Vec<String>, Stop> {
         match self.bisection.direction {
-            Direction::Cause if self.bisection.good.is_empty() => self.find_good_release(),
-            Direction::Cause => self.check_given_goods(),
-            Direction::Fix => self.check_fixed_end(),
+            Direction::Cause if self.bisection.good.is_empty() => self.find_good_release(strategy),
+            Direction::Cause => self.check_given_goods(strategy),
+            Direction::Fix => self.check_fixed_end(strategy),
         }
     }
 
     /// Cause: each `--good` must not crash (one that cannot be tested is
     /// trusted: the user said it is good).
-    fn check_given_goods(&mut self) -> Result<Vec<String>, Stop> {
+    fn check_given_goods(&mut self, strategy: &mut dyn Strategy) -> Result<Vec<String>, Stop> {
         for good in self.bisection.good.clone() {
-            let reading = self.test_end(&good, "good", None)?;
-            let word = match reading {
-                Reading::Crashing => "bad",
-                Reading::Clean => "good",
-                _ => "skip",
-            };
-            self.set_step_verdict(&good, word);
-            if reading == Reading::Crashing {
+            let reading = self.check_end(strategy, &good, End::Good, StepKind::Good, None)?;
+            self.set_step_verdict(&good, cause_verdict(reading));
+            if reading == EndReading::Crashes {
                 return Err(Stop::AlwaysBad(format!(
                     "the crash happens at --good {good}"
                 )));
@@ -83,13 +84,13 @@ impl Engine<'_> {
     }
 
     /// Fix: the newer end must not crash; the old end is `--bad`.
-    fn check_fixed_end(&mut self) -> Result<Vec<String>, Stop> {
+    fn check_fixed_end(&mut self, strategy: &mut dyn Strategy) -> Result<Vec<String>, Stop> {
         let good = self.bisection.good.first().cloned().unwrap_or_default();
         self.good = vec![good.clone()];
-        match self.test_end(&good, "good", None)? {
-            Reading::Clean => self.set_step_verdict(&good, "fixed"),
-            Reading::Crashing => {
-                self.set_step_verdict(&good, "crashing");
+        match self.check_end(strategy, &good, End::Fixed, StepKind::Good, None)? {
+            EndReading::Clean => self.set_step_verdict(&good, StepVerdict::Fixed),
+            EndReading::Crashes => {
+                self.set_step_verdict(&good, StepVerdict::Crashing);
                 let why = format!("the crash still happens at the good end {good}");
                 return Err(Stop::AlwaysBad(why));
             }
@@ -100,7 +101,7 @@ impl Engine<'_> {
 
     /// Tests release tags older than `--bad`, newest first, thinned like
     /// syzbot, until one does not crash.
-    fn find_good_release(&mut self) -> Result<Vec<String>, Stop> {
+    fn find_good_release(&mut self, strategy: &mut dyn Strategy) -> Result<Vec<String>, Stop> {
         let bad = self.bisection.bad.clone();
         let tags = self
             .repo
@@ -119,17 +120,21 @@ impl Engine<'_> {
                 continue;
             }
             self.say(&format!("testing release {}", tag.name));
-            match self.test_end(&tag.commit, "release", Some(&tag.name))? {
-                Reading::Clean => {
-                    self.set_step_verdict(&tag.commit, "good");
+            let reading = self.check_end(
+                strategy,
+                &tag.commit,
+                End::Release,
+                StepKind::Release,
+                Some(&tag.name),
+            )?;
+            self.set_step_verdict(&tag.commit, cause_verdict(reading));
+            match reading {
+                EndReading::Clean => {
                     self.good = vec![tag.commit.clone()];
                     return Ok(self.good.clone());
                 }
-                Reading::Crashing => {
-                    self.set_step_verdict(&tag.commit, "bad");
-                    oldest_crashing = Some(tag.name.clone());
-                }
-                _ => self.set_step_verdict(&tag.commit, "skip"),
+                EndReading::Crashes => oldest_crashing = Some(tag.name.clone()),
+                _ => {}
             }
         }
         Err(match oldest_crashing {
@@ -140,38 +145,71 @@ impl Engine<'_> {
         })
     }
 
-    /// Tests an end and reads it with syzbot's thresholds.
-    fn test_end(&mut self, hash: &str, kind: &str, release: Option<&str>) -> Result<Reading, Stop> {
-        let runs = self.end_runs();
-        self.test_commit(hash, runs, kind, release)?;
-        let tested = &self.tested[hash];
-        let evidence = self.evidence(tested);
-        match read(&evidence, runs, self.bisection.runs) {
-            Reading::Infra => Err(Stop::Error(format!(
-                "too many infrastructure problems at {hash}"
-            ))),
-            reading => Ok(reading),
+    /// Runs an end as the strategy asks until it reads it. An end where
+    /// infrastructure problems dominate stops the bisection (except the
+    /// bad end, whose caller says why).
+    fn check_end(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        hash: &str,
+        end: End,
+        kind: StepKind,
+        release: Option<&str>,
+    ) -> Result<EndReading, Stop> {
+        // A strategy that keeps asking for runs that do not come would
+        // loop forever.
+        let mut idle = 0;
+        loop {
+            let evidence = self.ledger.evidence(hash);
+            let bad_end = self.ledger.evidence(&self.bisection.bad);
+            let ctx = EndContext {
+                end,
+                direction: self.bisection.direction,
+                evidence: &evidence,
+                bad_end: &bad_end,
+                machines: self.capacity.machines.max(1),
+            };
+            let runs = match strategy.check_end(&ctx) {
+                EndStep::Read(EndReading::Infra) if end != End::Bad => {
+                    return Err(Stop::Error(format!(
+                        "too many infrastructure problems at {hash}"
+                    )))
+                }
+                EndStep::Read(reading) => return Ok(reading),
+                EndStep::Run(runs) => runs,
+            };
+            let before = evidence.runs.len() + usize::from(self.ledger.tested.contains_key(hash));
+            self.evaluate(&[(hash.to_owned(), runs)], kind, release)?;
+            let after = self.ledger.evidence(hash);
+            let now = after.runs.len() + usize::from(self.ledger.tested.contains_key(hash));
+            idle = if now == before { idle + 1 } else { 0 };
+            if idle > 3 {
+                return Err(Stop::Error(format!("no runs could be made at {hash}")));
+            }
         }
     }
 
-    /// Runs per end: doubled when the bad end showed a flaky reproducer.
-    fn end_runs(&self) -> u32 {
-        let base = self.bisection.runs;
-        let flaky = self.tested.get(&self.bisection.bad).is_some_and(|t| {
-            let e: CommitEvidence = self.evidence(t);
-            e.count(RunClass::Crash) * 2 < e.runs.len()
-        });
-        if flaky {
-            base * 2
-        } else {
-            base
+    /// The crash asked for if some run at the bad end showed it, else the
+    /// title most runs there crashed with.
+    pub(super) fn bad_end_target(&self) -> Option<String> {
+        let runs = self
+            .ledger
+            .tested
+            .get(&self.bisection.bad)
+            .map_or(&[][..], |t| &t.runs);
+        match &self.bisection.crash {
+            Some(title) => seen(runs, title),
+            None => most_common_title(runs),
         }
     }
+}
 
-    pub(super) fn set_step_verdict(&mut self, hash: &str, word: &str) {
-        if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
-            step.verdict = word.to_owned();
-        }
+/// The verdict word of a cause bisection's good end or release.
+fn cause_verdict(reading: EndReading) -> StepVerdict {
+    match reading {
+        EndReading::Crashes => StepVerdict::Bad,
+        EndReading::Clean => StepVerdict::Good,
+        EndReading::Unclear | EndReading::Infra => StepVerdict::Skip,
     }
 }
 

@@ -10,7 +10,7 @@ use super::{Engine, Stop};
 use crate::evidence::Direction;
 use crate::exec::RunOutcome;
 use crate::format::{go_duration, go_quoted_list};
-use crate::outcome::{CommitSummary, Crash, Outcome, OutcomeKind};
+use crate::outcome::{CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepVerdict};
 use crate::strategy::Conclusion;
 
 impl Engine<'_> {
@@ -96,11 +96,11 @@ impl Engine<'_> {
     fn flags(&mut self, commit: &Commit) -> Result<Vec<String>, Stop> {
         let mut flags = Vec::new();
         let kind = self.exec.kind();
-        let own = self.ensure_built(&commit.hash)?.ok().map(|b| b.signature);
+        let own = self.build_only(&commit.hash)?.ok().map(|b| b.signature);
         if let (Some(own), Some(parent)) = (own, commit.parents.first()) {
             self.say(&format!("culprit signature: {own}"));
-            let known = self.tested.contains_key(parent) || self.journal.build(parent).is_some();
-            let parent_build = self.ensure_built(parent)?;
+            let known = self.steps.iter().any(|s| s.commit == *parent);
+            let parent_build = self.build_only(parent)?;
             if !known {
                 self.push_parent_step(parent, &parent_build);
             }
@@ -131,11 +131,11 @@ impl Engine<'_> {
     }
 
     fn push_parent_step(&mut self, parent: &str, build: &Result<crate::exec::Built, String>) {
-        self.steps.push(crate::outcome::Step {
+        self.steps.push(Step {
             commit: parent.to_owned(),
-            kind: "parent".into(),
+            kind: StepKind::Parent,
             release: None,
-            verdict: "untested".into(),
+            verdict: StepVerdict::Untested,
             signature: build.as_ref().ok().map(|b| b.signature.clone()),
             build_failure: build.as_ref().err().cloned(),
             reused_from: None,
@@ -173,7 +173,7 @@ impl Engine<'_> {
     /// `revisions tested: N, total time: T (build: B, test: X)`.
     pub(super) fn say_totals(&mut self) {
         let d = |secs: f64| go_duration(Duration::from_secs_f64(secs.max(0.0)));
-        let t = self.times;
+        let t = self.ledger.times;
         let line = format!(
             "revisions tested: {}, total time: {} (build: {}, test: {})",
             self.revisions_tested(),
@@ -186,8 +186,8 @@ impl Engine<'_> {
 
     /// The crash bisected and one report of it, from the bad end.
     pub(super) fn crash(&self) -> Option<Crash> {
-        let target = self.target.as_ref()?;
-        let runs = &self.tested.get(&self.bisection.bad)?.runs;
+        let target = self.ledger.target.as_ref()?;
+        let runs = &self.ledger.tested.get(&self.bisection.bad)?.runs;
         runs.iter().find_map(|r| match r {
             RunOutcome::Crashed { title, report } if title == target => Some(Crash {
                 title: title.clone(),

@@ -1,25 +1,27 @@
 //! The bisection loop: check the ends, load the suspect range, ask the
 //! strategy what to evaluate until it is done, then report.
 //!
-//! Every build and run goes through the journal: on a re-run the same
-//! decisions are replayed from it without building or running again, so
-//! the log and the outcome come out the same.
+//! Every build and run goes through the journal as it ends: on a re-run
+//! the same decisions are replayed from it without building or running
+//! again, so the log and the outcome come out the same.
 
-mod commit;
 mod ends;
+mod evaluate;
 mod finish;
+mod ledger;
 
 use std::collections::HashMap;
 use std::io::Write;
 
 use culprit_git::{CommitGraph, Repo};
 
-use crate::evidence::{CommitEvidence, Direction, Knowledge, RunClass};
-use crate::exec::{Built, Executor, RunOutcome};
+use self::ledger::Ledger;
+use crate::evidence::Direction;
+use crate::exec::{Capacity, Executor};
 use crate::journal::Journal;
-use crate::outcome::{Outcome, OutcomeKind, Step, Times};
-use crate::strategy::range::{bisecting_line, suspects};
-use crate::strategy::{Context, NextStep, Request, Strategy, Verdict};
+use crate::outcome::{Outcome, OutcomeKind, Step, StepKind, StepVerdict};
+use crate::strategy::range::{bisecting_line, estimate_steps, suspects};
+use crate::strategy::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
 
 /// What to bisect. Revisions are full hashes (see [`crate::input::check`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +33,6 @@ pub struct Bisection {
     /// Cause: commits without the crash (none: test releases). Fix: the
     /// newer end without the crash (exactly one).
     pub good: Vec<String>,
-    /// Runs of the test per commit (before doubling for flakiness).
-    pub runs: u32,
     /// The title of the crash to bisect; `None`: the most common crash at
     /// the bad end (a reproducer that also hits another crash needs it).
     pub crash: Option<String>,
@@ -47,19 +47,9 @@ enum Stop {
     AlwaysBad(String),
 }
 
-/// One tested commit, as far as the engine knows it.
-#[derive(Debug, Clone)]
-struct Tested {
-    /// The build, or why it failed.
-    build: Result<Built, String>,
-    /// Raw run outcomes, in index order.
-    runs: Vec<RunOutcome>,
-    /// Set when the runs were copied from an identical build.
-    reused_from: Option<String>,
-}
-
 /// Runs a bisection to its end and returns what it found. The human log
-/// goes to `out`; builds and runs go through `journal` and `exec`.
+/// goes to `out`; builds and runs go through `exec`, each journaled in
+/// `journal` as it ends.
 pub fn run(
     repo: &Repo,
     bisection: &Bisection,
@@ -68,20 +58,20 @@ pub fn run(
     journal: &mut Journal,
     out: &mut dyn Write,
 ) -> Outcome {
+    let capacity = exec.capacity();
     let mut engine = Engine {
         repo,
         exec,
-        journal,
         out,
         bisection,
         strategy_name: strategy.name(),
-        target: None,
-        tested: HashMap::new(),
+        capacity,
+        ledger: Ledger::new(journal),
         steps: Vec::new(),
-        by_signature: HashMap::new(),
-        times: Times::default(),
         good: Vec::new(),
         logged: HashMap::new(),
+        shown_left: None,
+        target_follows_bad: false,
     };
     let result = engine.bisect(strategy);
     engine.conclude(result)
@@ -90,22 +80,22 @@ pub fn run(
 struct Engine<'a> {
     repo: &'a Repo,
     exec: &'a mut dyn Executor,
-    journal: &'a mut Journal,
     out: &'a mut dyn Write,
     bisection: &'a Bisection,
     strategy_name: &'static str,
-    /// The title of the crash bisected, once the bad end is tested.
-    target: Option<String>,
-    tested: HashMap<String, Tested>,
+    capacity: Capacity,
+    ledger: Ledger<'a>,
     /// Steps in test order, for the JSON.
     steps: Vec<Step>,
-    /// First commit tested with each build signature.
-    by_signature: HashMap<String, String>,
-    times: Times,
     /// The good end(s) used.
     good: Vec<String>,
     /// The verdict last logged (`# git bisect ...`) per commit.
     logged: HashMap<String, Verdict>,
+    /// The last `Bisecting: N revisions left` count and step estimate.
+    shown_left: Option<(usize, usize)>,
+    /// While the bad end is checked, the crash bisected is whichever its
+    /// runs show most.
+    target_follows_bad: bool,
 }
 
 impl Engine<'_> {
@@ -117,8 +107,8 @@ impl Engine<'_> {
     }
 
     fn bisect(&mut self, strategy: &mut dyn Strategy) -> Result<Outcome, Stop> {
-        self.check_bad_end()?;
-        let olds = self.find_old_ends()?;
+        self.check_bad_end(strategy)?;
+        let olds = self.find_old_ends(strategy)?;
         let new = match self.bisection.direction {
             Direction::Cause => self.bisection.bad.clone(),
             Direction::Fix => self.good.first().cloned().unwrap_or_default(),
@@ -126,7 +116,8 @@ impl Engine<'_> {
         let graph = CommitGraph::load(self.repo, &new, &olds)
             .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
         self.say(&self.start_line(&new, &olds));
-        let conclusion = self.strategy_loop(strategy, &graph, &olds)?;
+        self.ledger.enter_range(&graph, &olds);
+        let conclusion = self.strategy_loop(strategy, &graph)?;
         self.finish(&graph, &olds, conclusion)
     }
 
@@ -142,25 +133,22 @@ impl Engine<'_> {
         &mut self,
         strategy: &mut dyn Strategy,
         graph: &CommitGraph,
-        olds: &[String],
-    ) -> Result<crate::strategy::Conclusion, Stop> {
+    ) -> Result<Conclusion, Stop> {
         let mut idle = 0;
         loop {
-            let knowledge = self.knowledge(graph, olds);
-            let ctx = self.context(graph, &knowledge);
-            let step = strategy.next_step(&ctx);
+            let step = strategy.next_step(&self.context(graph));
             // Strategies that keep a posterior refresh it in `next_step`:
             // only now do their verdicts reflect the last runs.
-            self.log_verdicts(strategy, graph, &knowledge);
+            self.log_verdicts(strategy, graph);
             let requests = match step {
                 NextStep::Done(conclusion) => return Ok(conclusion),
                 NextStep::Abort { reason } => return Err(Stop::Error(reason)),
                 NextStep::Evaluate(requests) => requests,
             };
             let before = self.progress_mark();
-            for request in requests {
-                self.evaluate(strategy, graph, olds, &knowledge, request)?;
-            }
+            self.evaluate_requests(strategy, graph, &requests)?;
+            strategy.observe(&self.context(graph));
+            self.log_verdicts(strategy, graph);
             // A strategy that keeps asking for nothing new would loop forever.
             idle = if self.progress_mark() == before {
                 idle + 1
@@ -176,42 +164,52 @@ impl Engine<'_> {
         }
     }
 
-    /// Tests one requested commit and logs the strategy's verdict when it
-    /// changes.
-    fn evaluate(
+    /// Tests the requested commits (at once, when the executor can) and
+    /// records the strategy's verdict of each.
+    fn evaluate_requests(
         &mut self,
-        strategy: &dyn Strategy,
+        strategy: &mut dyn Strategy,
         graph: &CommitGraph,
-        olds: &[String],
-        knowledge: &Knowledge,
-        request: Request,
+        requests: &[Request],
     ) -> Result<(), Stop> {
-        if request.commit as usize >= graph.len() {
-            let n = request.commit;
+        if let Some(r) = requests.iter().find(|r| r.commit as usize >= graph.len()) {
+            let n = r.commit;
             return Err(Stop::Error(format!(
                 "strategy asked for commit #{n} outside the range"
             )));
         }
-        let hash = graph.id(request.commit).to_owned();
-        if knowledge.get(request.commit).is_none() {
-            self.announce(strategy, graph, knowledge, request.commit)?;
+        let mut wanted = Vec::new();
+        for request in requests {
+            if self.ledger.knowledge().get(request.commit).is_none() && requests.len() == 1 {
+                self.announce(strategy, graph, request.commit)?;
+            }
+            let hash = graph.id(request.commit).to_owned();
+            if !wanted.iter().any(|(h, _)| *h == hash) {
+                wanted.push((hash, request.runs));
+            }
         }
-        self.test_commit(&hash, request.runs, "bisect", None)?;
-        let knowledge = self.knowledge(graph, olds);
-        let verdict = strategy.verdict(&self.context(graph, &knowledge), request.commit);
-        self.set_step_verdict(&hash, self.verdict_word(verdict));
+        self.evaluate(&wanted, StepKind::Bisect, None)?;
+        let ctx = self.context(graph);
+        let verdicts: Vec<(String, Verdict)> = requests
+            .iter()
+            .map(|r| {
+                (
+                    graph.id(r.commit).to_owned(),
+                    strategy.verdict(&ctx, r.commit),
+                )
+            })
+            .collect();
+        for (hash, verdict) in verdicts {
+            self.set_step_verdict(&hash, self.verdict_of(verdict));
+        }
         Ok(())
     }
 
     /// `# git bisect good|bad|skip HASH` for every tested commit whose
     /// verdict became known or changed since it was last logged.
-    fn log_verdicts(
-        &mut self,
-        strategy: &dyn Strategy,
-        graph: &CommitGraph,
-        knowledge: &Knowledge,
-    ) {
-        let ctx = self.context(graph, knowledge);
+    fn log_verdicts(&mut self, strategy: &dyn Strategy, graph: &CommitGraph) {
+        let ctx = self.context(graph);
+        let knowledge = self.ledger.knowledge();
         let changed: Vec<(String, Verdict)> = (0..graph.len() as u32)
             .filter(|&i| knowledge.get(i).is_some())
             .map(|i| (graph.id(i).to_owned(), strategy.verdict(&ctx, i)))
@@ -221,54 +219,66 @@ impl Engine<'_> {
                     && self
                         .steps
                         .iter()
-                        .any(|s| s.commit == *hash && s.kind == "bisect")
+                        .any(|s| s.commit == *hash && s.kind == StepKind::Bisect)
             })
             .collect();
         for (hash, verdict) in changed {
-            let word = self.verdict_word(verdict);
-            self.say(&format!("# git bisect {word} {hash}"));
+            let word = self.verdict_of(verdict);
+            self.say(&format!("# git bisect {} {hash}", word.word()));
             self.set_step_verdict(&hash, word);
             self.logged.insert(hash, verdict);
         }
     }
 
     fn progress_mark(&self) -> usize {
-        self.tested.values().map(|t| t.runs.len() + 1).sum()
+        self.ledger.tested.values().map(|t| t.runs.len() + 1).sum()
     }
 
-    fn context<'g>(&self, graph: &'g CommitGraph, knowledge: &'g Knowledge) -> Context<'g> {
+    fn context<'g>(&'g self, graph: &'g CommitGraph) -> Context<'g> {
         Context {
             graph,
-            knowledge,
+            knowledge: self.ledger.knowledge(),
             direction: self.bisection.direction,
-            parallelism: 1,
+            parallelism: self.capacity.builders.max(1),
+            machines: self.capacity.machines.max(1),
         }
     }
 
     /// `Bisecting: N revisions left...` and `[HASH] title`, as git prints
-    /// them before a new commit is tested.
+    /// them before a new commit is tested. Skipped commits are not left to
+    /// test, and the count never goes up: a skip teaches nothing, so the
+    /// estimate made before it still holds.
     fn announce(
         &mut self,
         strategy: &dyn Strategy,
         graph: &CommitGraph,
-        knowledge: &Knowledge,
         commit: u32,
     ) -> Result<(), Stop> {
-        let ctx = self.context(graph, knowledge);
+        let ctx = self.context(graph);
         let verdicts: Vec<Verdict> = (0..graph.len() as u32)
             .map(|i| strategy.verdict(&ctx, i))
             .collect();
         let suspect = suspects(graph, &verdicts);
-        let all = suspect.iter().filter(|s| **s).count();
+        let countable: Vec<bool> = suspect
+            .iter()
+            .zip(&verdicts)
+            .map(|(s, v)| *s && *v != Verdict::Skip)
+            .collect();
+        let all = countable.iter().filter(|s| **s).count();
         let reaches = graph
             .ancestors(commit)
             .iter()
-            .zip(&suspect)
+            .zip(&countable)
             .filter(|(a, s)| **a && **s)
             .count();
+        let mut shown = (all.saturating_sub(reaches + 1), estimate_steps(all));
+        if let Some((left, steps)) = self.shown_left {
+            shown = (shown.0.min(left), shown.1.min(steps));
+        }
+        self.shown_left = Some(shown);
         let hash = graph.id(commit).to_owned();
         let title = self.title_of(&hash)?;
-        self.say(&bisecting_line(all, reaches));
+        self.say(&bisecting_line(shown.0, shown.1));
         self.say(&format!("[{hash}] {title}"));
         self.say("");
         Ok(())
@@ -281,53 +291,20 @@ impl Engine<'_> {
             .map_err(|e| Stop::Error(format!("cannot read commit {hash}: {e}")))
     }
 
-    /// The verdict words of the log and the JSON.
-    fn verdict_word(&self, verdict: Verdict) -> &'static str {
-        match (self.bisection.direction, verdict) {
-            (_, Verdict::Skip) => "skip",
-            (_, Verdict::Undecided) => "undecided",
-            (Direction::Cause, Verdict::Old) => "good",
-            (Direction::Cause, Verdict::New) => "bad",
-            (Direction::Fix, Verdict::Old) => "crashing",
-            (Direction::Fix, Verdict::New) => "fixed",
+    /// A strategy's verdict in the words of the log and the JSON.
+    fn verdict_of(&self, verdict: Verdict) -> StepVerdict {
+        let direction = self.bisection.direction;
+        match verdict {
+            Verdict::Skip => StepVerdict::Skip,
+            Verdict::Undecided => StepVerdict::Undecided,
+            Verdict::Old => StepVerdict::of_crash(direction, direction == Direction::Fix),
+            Verdict::New => StepVerdict::of_crash(direction, direction == Direction::Cause),
         }
     }
 
-    /// Evidence of every tested commit of the graph, plus the old ends.
-    fn knowledge(&self, graph: &CommitGraph, olds: &[String]) -> Knowledge {
-        let mut knowledge = Knowledge::new(graph.len());
-        for (hash, tested) in &self.tested {
-            if let Some(i) = graph.index_of(hash) {
-                knowledge.commits[i as usize] = Some(self.evidence(tested));
-            }
-        }
-        for old in olds {
-            if let Some(tested) = self.tested.get(old) {
-                let e = self.evidence(tested);
-                knowledge.old_end.build_failed |= e.build_failed;
-                knowledge.old_end.runs.extend(e.runs);
-            }
-        }
-        knowledge
-    }
-
-    fn evidence(&self, tested: &Tested) -> CommitEvidence {
-        CommitEvidence {
-            build_failed: tested.build.is_err(),
-            runs: tested.runs.iter().map(|r| self.classify(r)).collect(),
-        }
-    }
-
-    /// A run against the crash being bisected: another crash is no evidence.
-    fn classify(&self, run: &RunOutcome) -> RunClass {
-        match run {
-            RunOutcome::Ok => RunClass::Ok,
-            RunOutcome::Crashed { title, .. } if Some(title) == self.target.as_ref() => {
-                RunClass::Crash
-            }
-            RunOutcome::Crashed { .. } => RunClass::OtherCrash,
-            RunOutcome::Invalid { .. } => RunClass::Invalid,
-            RunOutcome::Infra { .. } => RunClass::Infra,
+    fn set_step_verdict(&mut self, hash: &str, verdict: StepVerdict) {
+        if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
+            step.verdict = verdict;
         }
     }
 
@@ -349,7 +326,7 @@ impl Engine<'_> {
             }
         };
         outcome.steps = self.steps.clone();
-        outcome.time = self.times;
+        outcome.time = self.ledger.times;
         outcome
     }
 
@@ -370,7 +347,7 @@ impl Engine<'_> {
     fn revisions_tested(&self) -> usize {
         self.steps
             .iter()
-            .filter(|s| s.kind != "parent")
+            .filter(|s| s.kind != StepKind::Parent)
             .map(|s| &s.commit)
             .collect::<std::collections::HashSet<_>>()
             .len()

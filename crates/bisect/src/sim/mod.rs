@@ -79,9 +79,11 @@ const CLASSIC_RUNS: u32 = 10;
 /// A fresh strategy called `name`.
 pub fn strategy(name: &str) -> Option<Box<dyn Strategy>> {
     match name {
-        "plain" => Some(Box::new(Plain)),
+        "plain" => Some(Box::new(Plain::default())),
         "bayes" => Some(Box::new(Bayes::default())),
-        _ => strategy::by_name(name, CLASSIC_RUNS),
+        _ => strategy::StrategyConfig::new(name, CLASSIC_RUNS)
+            .build()
+            .ok(),
     }
 }
 

@@ -110,6 +110,7 @@ pub fn drive(
             knowledge: &knowledge,
             direction: Direction::Cause,
             parallelism: 1,
+            machines: 1,
         };
         let requests = match strategy.next_step(&ctx) {
             NextStep::Evaluate(r) if !r.is_empty() && r.iter().all(|r| r.commit < n) => r,

@@ -38,7 +38,7 @@ use self::ancestry::Ancestry;
 use self::gain::Gain;
 use self::posterior::Posterior;
 use self::state::{untestable, State};
-use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+use super::{Conclusion, Context, EndContext, EndStep, NextStep, Request, Strategy, Verdict};
 
 /// Hypotheses lighter than this are never reported as candidates.
 const NEGLIGIBLE: f64 = 1e-6;
@@ -74,6 +74,8 @@ pub struct Bayes {
     pub calibration_runs: usize,
     /// Give up (inconclusive) after this many runs in total.
     pub max_runs: usize,
+    /// Runs at each end of the range before bisecting.
+    pub end_runs: u32,
     state: Option<State>,
 }
 
@@ -95,8 +97,15 @@ impl Bayes {
             calibration_crashes: 3,
             calibration_runs: 12,
             max_runs: 5000,
+            end_runs: 10,
             state: None,
         }
+    }
+
+    /// The same strategy checking each end with `runs` runs.
+    pub fn with_end_runs(mut self, runs: u32) -> Self {
+        self.end_runs = runs.max(1);
+        self
     }
 
     fn state(&mut self, ctx: &Context<'_>) -> &mut State {
@@ -319,6 +328,20 @@ fn runs_so_far(ctx: &Context<'_>) -> (usize, usize) {
 impl Strategy for Bayes {
     fn name(&self) -> &'static str {
         "bayes"
+    }
+
+    fn target_confidence(&self) -> Option<f64> {
+        Some(self.target_confidence)
+    }
+
+    fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
+        super::classic::check_end_with(ctx, self.end_runs)
+    }
+
+    fn observe(&mut self, ctx: &Context<'_>) {
+        if !ctx.graph.is_empty() {
+            self.state(ctx).absorb(ctx);
+        }
     }
 
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {

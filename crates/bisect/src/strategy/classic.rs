@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use crate::evidence::{CommitEvidence, Direction, RunClass};
 
 use super::range::{bisect_choice, suspects};
-use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+use super::{
+    Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Request, Strategy, Verdict,
+};
 
 /// How one commit's runs read under syzbot's thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,35 @@ pub fn read(e: &CommitEvidence, asked: u32, base: u32) -> Reading {
         return Reading::Crashing;
     }
     Reading::Unclear
+}
+
+/// syzbot's way of checking an end with `runs` runs per commit: the bad end
+/// gets `runs` runs and crashes when one of them showed the crash; the other
+/// ends get `runs` runs (twice that when the bad end showed a flaky
+/// reproducer) and read with [`read`]'s thresholds.
+pub fn check_end_with(ctx: &EndContext<'_>, runs: u32) -> EndStep {
+    let e = ctx.evidence;
+    let flaky = ctx.bad_end.count(RunClass::Crash) * 2 < ctx.bad_end.runs.len();
+    let asked = match ctx.end {
+        End::Bad => runs,
+        _ if flaky => runs * 2,
+        _ => runs,
+    };
+    if e.build_failed {
+        return EndStep::Read(EndReading::Unclear);
+    }
+    if (e.runs.len() as u32) < asked {
+        return EndStep::Run(asked - e.runs.len() as u32);
+    }
+    let reading = match (ctx.end, read(e, asked, runs)) {
+        (_, Reading::Infra) => EndReading::Infra,
+        (End::Bad, _) if e.count(RunClass::Crash) > 0 => EndReading::Crashes,
+        (End::Bad, _) => EndReading::Clean,
+        (_, Reading::Crashing) => EndReading::Crashes,
+        (_, Reading::Clean) => EndReading::Clean,
+        (_, Reading::Unclear | Reading::Incomplete) => EndReading::Unclear,
+    };
+    EndStep::Read(reading)
 }
 
 /// syzbot's bisection rules.
@@ -158,6 +189,10 @@ impl Classic {
 impl Strategy for Classic {
     fn name(&self) -> &'static str {
         "classic"
+    }
+
+    fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
+        check_end_with(ctx, self.runs)
     }
 
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
@@ -325,6 +360,7 @@ mod tests {
                 knowledge: &k,
                 direction: Direction::Cause,
                 parallelism: 1,
+                machines: 1,
             };
             match s.next_step(&ctx) {
                 NextStep::Evaluate(reqs) => {
@@ -398,6 +434,7 @@ mod tests {
             knowledge: &k,
             direction: Direction::Cause,
             parallelism: 1,
+            machines: 1,
         };
         let step = Classic::new(10).next_step(&ctx);
         assert!(

@@ -1,6 +1,7 @@
 //! Bisection strategies: pure state machines that look at what is known and
-//! say which commit to evaluate next, how many runs to spend on it, or that
-//! they are done. The engine (and the simulator) own builds and runs.
+//! say how many runs the ends need and how they read, which commit to
+//! evaluate next, how many runs to spend on it, or that they are done. The
+//! engine (and the simulator) own builds and runs.
 
 use culprit_git::CommitGraph;
 
@@ -11,7 +12,7 @@ pub mod range;
 
 pub use classic::Classic;
 
-use crate::evidence::{Direction, Knowledge};
+use crate::evidence::{CommitEvidence, Direction, Knowledge};
 
 /// What a strategy is told at each step.
 pub struct Context<'a> {
@@ -21,8 +22,10 @@ pub struct Context<'a> {
     pub knowledge: &'a Knowledge,
     /// Cause or fix bisection.
     pub direction: Direction,
-    /// How many evaluations may run at once (free builders or VMs).
+    /// How many commits may be evaluated at once (builders).
     pub parallelism: usize,
+    /// How many runs may be made at once at one commit (test machines).
+    pub machines: usize,
 }
 
 /// One evaluation the strategy asks for.
@@ -85,38 +88,124 @@ pub enum Verdict {
     Undecided,
 }
 
+/// Which end of the range is checked before bisecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The commit the user says crashes (`--bad`): its crash is bisected.
+    Bad,
+    /// A cause bisection's `--good` commit.
+    Good,
+    /// A release tag tried as a cause bisection's good end.
+    Release,
+    /// A fix bisection's newer end, which should not crash.
+    Fixed,
+}
+
+/// What a strategy is told about an end.
+#[derive(Debug, Clone, Copy)]
+pub struct EndContext<'a> {
+    /// Which end.
+    pub end: End,
+    /// Cause or fix bisection.
+    pub direction: Direction,
+    /// The runs made at this end so far.
+    pub evidence: &'a CommitEvidence,
+    /// The runs made at the bad end (the same as `evidence` for [`End::Bad`]).
+    pub bad_end: &'a CommitEvidence,
+    /// How many runs may be made at once.
+    pub machines: usize,
+}
+
+/// How an end reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReading {
+    /// The crash bisected happens there.
+    Crashes,
+    /// It does not.
+    Clean,
+    /// The runs cannot tell (build failure, too many invalid runs).
+    Unclear,
+    /// Infrastructure problems dominate the runs.
+    Infra,
+}
+
+/// What to do at an end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndStep {
+    /// Make this many more runs there.
+    Run(u32),
+    /// The runs made are enough: this is how the end reads.
+    Read(EndReading),
+}
+
 /// A way of choosing commits and reading verdicts.
 pub trait Strategy {
     /// The strategy's name, as given to `--strategy`.
     fn name(&self) -> &'static str;
+    /// The probability at which it stops, for strategies that measure
+    /// their own certainty.
+    fn target_confidence(&self) -> Option<f64> {
+        None
+    }
+    /// How many runs an end of the range needs, and how it reads once
+    /// they are made.
+    fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep;
+    /// Takes in what was learned since the last call (runs just made), so
+    /// that [`Strategy::verdict`] reflects them.
+    fn observe(&mut self, _ctx: &Context<'_>) {}
     /// Looks at what is known and says what to do next.
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep;
     /// The strategy's reading of commit `commit` given what is known now.
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict;
 }
 
-/// The strategy called `name` on the command line, giving each commit
-/// `runs` runs as its base budget (strategies that choose their own number
-/// of runs ignore it); `None` for an unknown name.
-pub fn by_name(name: &str, runs: u32) -> Option<Box<dyn Strategy>> {
-    configured(name, runs, DEFAULT_CONFIDENCE)
+/// Which strategy to use and how: the same settings come from the flags
+/// (`--strategy`, `--runs`, `--confidence`) and from job files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategyConfig {
+    /// The name given to `--strategy`.
+    pub name: String,
+    /// Runs per commit, for the strategies with a fixed budget (classic;
+    /// plain's ends).
+    pub runs: u32,
+    /// Where a strategy that measures its own certainty (bayes) stops.
+    pub confidence: f64,
 }
 
-/// Like [`by_name`], with the confidence at which a strategy that measures
-/// its own certainty (bayes) stops.
-pub fn configured(name: &str, runs: u32, confidence: f64) -> Option<Box<dyn Strategy>> {
-    match name {
-        "classic" => Some(Box::new(Classic::new(runs))),
-        "plain" | "git-bisect" => Some(Box::new(plain::Plain)),
-        "bayes" => Some(Box::new(bayes::Bayes::new(confidence))),
-        _ => None,
+/// A strategy name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown strategy {0:?} (known: {known})", known = NAMES.join(", "))]
+pub struct UnknownStrategy(pub String);
+
+impl StrategyConfig {
+    /// The default strategy with `runs` runs per commit and the default
+    /// confidence.
+    pub fn new(name: &str, runs: u32) -> Self {
+        StrategyConfig {
+            name: name.to_owned(),
+            runs,
+            confidence: DEFAULT_CONFIDENCE,
+        }
+    }
+
+    /// A fresh strategy with these settings.
+    pub fn build(&self) -> Result<Box<dyn Strategy>, UnknownStrategy> {
+        let runs = self.runs.max(1);
+        match self.name.as_str() {
+            "classic" => Ok(Box::new(Classic::new(runs))),
+            "plain" | "git-bisect" => Ok(Box::new(plain::Plain::new(runs))),
+            "bayes" => Ok(Box::new(
+                bayes::Bayes::new(self.confidence).with_end_runs(runs),
+            )),
+            other => Err(UnknownStrategy(other.to_owned())),
+        }
     }
 }
 
 /// The default of `--confidence`.
 pub const DEFAULT_CONFIDENCE: f64 = 0.99;
 
-/// Names accepted by [`by_name`], the default first.
+/// Names accepted by [`StrategyConfig::build`], the default first.
 pub const NAMES: &[&str] = &["bayes", "classic", "plain", "git-bisect"];
 
 /// The strategy used when `--strategy` is not given.

@@ -2,19 +2,70 @@
 //! one run per commit, any crash means "new", a failed build or a run that
 //! could not test anything means "skip", and git's choice of the next commit.
 //! It is the baseline the simulator compares the other strategies with.
+//!
+//! The ends: the bad end runs until it crashes, at most `runs` times (what
+//! a person does before starting `git bisect`); every other end runs once.
 
-use crate::evidence::{Direction, RunClass};
+use crate::evidence::{CommitEvidence, Direction, RunClass};
 
 use super::range::{bisect_choice, suspects};
-use super::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
+use super::{
+    Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Request, Strategy, Verdict,
+};
 
 /// One run per commit, git bisect style.
-#[derive(Debug, Clone, Default)]
-pub struct Plain;
+#[derive(Debug, Clone)]
+pub struct Plain {
+    /// Runs at the bad end until the crash shows, at most this many.
+    bad_end_runs: u32,
+}
+
+impl Default for Plain {
+    fn default() -> Self {
+        Plain::new(1)
+    }
+}
+
+impl Plain {
+    /// Plain bisection trying the bad end up to `bad_end_runs` times.
+    pub fn new(bad_end_runs: u32) -> Self {
+        Plain {
+            bad_end_runs: bad_end_runs.max(1),
+        }
+    }
+}
+
+/// Whether any run crashed (with the bisected crash or another one: a
+/// script only sees a failing exit status).
+fn crashed(e: &CommitEvidence) -> bool {
+    e.runs
+        .iter()
+        .any(|r| matches!(r, RunClass::Crash | RunClass::OtherCrash))
+}
 
 impl Strategy for Plain {
     fn name(&self) -> &'static str {
         "plain"
+    }
+
+    fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
+        let e = ctx.evidence;
+        if e.build_failed {
+            return EndStep::Read(EndReading::Unclear);
+        }
+        let made = e.runs.len() as u32;
+        let reading = match ctx.end {
+            End::Bad if e.count(RunClass::Crash) > 0 => EndReading::Crashes,
+            End::Bad if made < self.bad_end_runs => return EndStep::Run(1),
+            End::Bad if e.count(RunClass::Infra) * 2 > e.runs.len() => EndReading::Infra,
+            End::Bad => EndReading::Clean,
+            _ if made == 0 => return EndStep::Run(1),
+            _ if crashed(e) => EndReading::Crashes,
+            _ if e.runs.contains(&RunClass::Ok) => EndReading::Clean,
+            _ if e.count(RunClass::Infra) > 0 => EndReading::Infra,
+            _ => EndReading::Unclear,
+        };
+        EndStep::Read(reading)
     }
 
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
@@ -56,10 +107,7 @@ impl Strategy for Plain {
         }
         // One run per commit, but the new end comes with its reproduction
         // runs: any crash among them counts.
-        let crashed = e
-            .runs
-            .iter()
-            .any(|r| matches!(r, RunClass::Crash | RunClass::OtherCrash));
+        let crashed = crashed(e);
         if !crashed && !e.runs.contains(&RunClass::Ok) {
             return if e.runs.is_empty() {
                 Verdict::Undecided
@@ -87,13 +135,14 @@ mod tests {
         let g = linear(n);
         let mut k = Knowledge::new(n);
         k.entry(n as u32 - 1).runs.push(RunClass::Crash);
-        let mut plain = Plain;
+        let mut plain = Plain::default();
         for _ in 0..100 {
             let ctx = Context {
                 graph: &g,
                 knowledge: &k,
                 direction: Direction::Cause,
                 parallelism: 1,
+                machines: 1,
             };
             match plain.next_step(&ctx) {
                 NextStep::Evaluate(reqs) => {

@@ -59,9 +59,7 @@ pub fn estimate_steps(all: usize) -> usize {
 }
 
 /// git's "Bisecting: N revisions left to test after this (roughly K steps)".
-pub fn bisecting_line(all: usize, reaches: usize) -> String {
-    let left = all.saturating_sub(reaches + 1);
-    let steps = estimate_steps(all);
+pub fn bisecting_line(left: usize, steps: usize) -> String {
     format!(
         "Bisecting: {left} revision{} left to test after this (roughly {steps} step{})",
         if left == 1 { "" } else { "s" },
@@ -122,11 +120,11 @@ mod tests {
         assert_eq!(estimate_steps(3), 1);
         assert_eq!(estimate_steps(13831), 13);
         assert_eq!(
-            bisecting_line(2, 1),
+            bisecting_line(0, 0),
             "Bisecting: 0 revisions left to test after this (roughly 0 steps)"
         );
         assert_eq!(
-            bisecting_line(3, 1),
+            bisecting_line(1, 1),
             "Bisecting: 1 revision left to test after this (roughly 1 step)"
         );
     }

@@ -1,25 +1,23 @@
 //! `culprit bisect`: generic mode, with shell commands to build and test;
-//! or, given a job file (`culprit bisect JOB.toml`), a kernel bisection
-//! (see `bisect_job.rs`).
+//! or, given a job file (`culprit bisect JOB.toml`), a kernel bisection.
+//! Both go through the same setup (`culprit_bisect::setup`); this module
+//! parses the flags and wires the executor.
 //!
 //! Exit status: 0 culprit found; 1 no culprit (inconclusive, always-bad);
 //! 2 bad input; 3 the bisection failed (does not reproduce, infrastructure).
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use culprit_bisect::shell::{ShellConfig, ShellExecutor};
-use culprit_bisect::{input, strategy, Direction, Journal, Outcome};
-use culprit_git::Repo;
-
-/// Exit status for bad input.
-const BAD_INPUT: i32 = 2;
-/// Exit status when the bisection failed.
-const FAILED: i32 = 3;
-
-// Declared here rather than in `cmd/mod.rs`: it is a form of this command.
-#[path = "bisect_job.rs"]
-mod job_file;
+use culprit_bisect::setup::EXIT_BAD_INPUT;
+use culprit_bisect::{
+    strategy, Direction, Executor, Setup, SetupError, SetupRequest, StrategyConfig,
+};
+use culprit_exec::job::Job;
+use culprit_exec::kernel_executor::{KernelExecutor, KernelSettings};
+use culprit_exec::progress::Progress;
+use culprit_exec::shell::{ShellConfig, ShellExecutor};
 
 /// Arguments of `culprit bisect`.
 #[derive(clap::Args)]
@@ -74,10 +72,10 @@ pub struct Args {
     /// With bayes: stop when the top suspect is this likely (0.5 to 0.999999).
     #[arg(long, value_name = "P", default_value_t = strategy::DEFAULT_CONFIDENCE, value_parser = confidence)]
     confidence: f64,
-    /// Time limit of one build, in seconds.
+    /// Time limit of one build, in seconds (1 to a year).
     #[arg(long, value_name = "SECS", default_value_t = 4 * 3600)]
     build_timeout: u64,
-    /// Time limit of one run of the test, in seconds.
+    /// Time limit of one run of the test, in seconds (1 to a year).
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     test_timeout: u64,
 }
@@ -90,154 +88,117 @@ impl Args {
             Direction::Cause
         }
     }
-}
 
-/// The generic-mode arguments clap made sure are there.
-struct Generic<'a> {
-    repo: &'a Path,
-    bad: &'a str,
-    build: &'a str,
-    test: &'a str,
-}
+    /// The setup request of generic mode (clap made sure the flags it
+    /// needs are there, unless a job file was given).
+    fn setup_request(&self, shell: &ShellConfig) -> SetupRequest {
+        SetupRequest {
+            repo: self.repo.clone().unwrap_or_default(),
+            direction: self.direction(),
+            bad: self.bad.clone().unwrap_or_default(),
+            good: self.good.clone(),
+            crash: self.crash.clone(),
+            strategy: StrategyConfig {
+                name: self.strategy.clone(),
+                runs: self.runs,
+                confidence: self.confidence,
+            },
+            workdir: self.workdir.clone(),
+            json: self.json.clone(),
+            executor_params: serde_json::json!({
+                "build": shell.build,
+                "test": shell.test,
+                "artifact": shell.artifact,
+            }),
+        }
+    }
 
-impl Args {
-    fn generic(&self) -> Option<Generic<'_>> {
-        Some(Generic {
-            repo: self.repo.as_deref()?,
-            bad: self.bad.as_deref()?,
-            build: self.build.as_deref()?,
-            test: self.test.as_deref()?,
-        })
+    fn shell_config(&self) -> ShellConfig {
+        ShellConfig {
+            build: self.build.clone().unwrap_or_default(),
+            test: self.test.clone().unwrap_or_default(),
+            artifact: self.artifact.clone(),
+            build_timeout: Duration::from_secs(self.build_timeout),
+            test_timeout: Duration::from_secs(self.test_timeout),
+        }
     }
 }
 
 /// Runs `culprit bisect`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    if let Some(job) = &args.job {
-        return job_file::run(job);
+    if let Some(file) = &args.job {
+        return match Job::load(file) {
+            Ok(job) => bisect(&job.setup_request(), |setup| kernel_executor(&job, setup)),
+            Err(e) => {
+                eprintln!("culprit bisect: {e}");
+                EXIT_BAD_INPUT
+            }
+        };
     }
-    let Some(generic) = args.generic() else {
-        eprintln!("culprit bisect: give a job file, or --repo, --bad, --build and --test");
-        return BAD_INPUT;
-    };
-    match bisect(&args, &generic) {
-        Ok(outcome) => finish(&args, &outcome, outcome.exit_code()),
-        Err((code, message)) => {
-            eprintln!("culprit bisect: {message}");
-            let outcome = Outcome::failed(args.direction(), &args.strategy, generic.bad, message);
-            finish(&args, &outcome, code)
-        }
+    let shell = args.shell_config();
+    let request = args.setup_request(&shell);
+    if let Err(message) = args.check_limits() {
+        eprintln!("culprit bisect: {message}");
+        return request.finish(
+            &request.failed(&message),
+            EXIT_BAD_INPUT,
+            &mut std::io::stderr(),
+        );
     }
+    bisect(&request, |setup| {
+        let exec = ShellExecutor::new(&setup.repo, &setup.workdir, &setup.bisection_dir, shell)
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(exec))
+    })
 }
 
-/// Writes the JSON (for every outcome) and passes the exit code on.
-fn finish(args: &Args, outcome: &Outcome, code: i32) -> i32 {
-    let Some(path) = &args.json else { return code };
-    let text = match serde_json::to_string_pretty(outcome) {
-        Ok(text) => text + "\n",
-        Err(e) => {
-            eprintln!("culprit bisect: cannot encode the outcome: {e}");
-            return FAILED;
+/// Prepares the bisection `request` describes, makes its executor with
+/// `executor`, and runs it; bad input is one line and exit status 2 (with
+/// the error in the JSON, when asked for).
+fn bisect(
+    request: &SetupRequest,
+    executor: impl FnOnce(&Setup) -> Result<Box<dyn Executor>, String>,
+) -> i32 {
+    let mut stderr = std::io::stderr();
+    let bad_input = |message: String, stderr: &mut dyn Write| {
+        let _ = writeln!(stderr, "culprit bisect: {message}");
+        request.finish(&request.failed(&message), EXIT_BAD_INPUT, stderr)
+    };
+    let setup = match request.prepare() {
+        Ok(setup) => setup,
+        // The JSON file is the problem: no use trying to write it.
+        Err(e @ SetupError::Json { .. }) => {
+            eprintln!("culprit bisect: {e}");
+            return EXIT_BAD_INPUT;
         }
+        Err(e) => return bad_input(e.to_string(), &mut stderr),
     };
-    if let Err(e) = std::fs::write(path, text) {
-        eprintln!("culprit bisect: cannot write {}: {e}", path.display());
-        return if code == 0 { FAILED } else { code };
-    }
-    code
-}
-
-fn bisect(args: &Args, generic: &Generic) -> Result<Outcome, (i32, String)> {
-    let bad_input = |e: &dyn std::fmt::Display| (BAD_INPUT, e.to_string());
-    let repo = Repo::open(generic.repo).map_err(|e| bad_input(&e))?;
-    let Some(mut strategy) = strategy::configured(&args.strategy, args.runs, args.confidence)
-    else {
-        let known = strategy::NAMES.join(", ");
-        return Err((
-            BAD_INPUT,
-            format!("unknown strategy {:?} (known: {known})", args.strategy),
-        ));
-    };
-    let mut bisection = input::check(&repo, args.direction(), generic.bad, &args.good, args.runs)
-        .map_err(|e| bad_input(&e))?;
-    if args.crash.as_deref().is_some_and(|t| t.trim().is_empty()) {
-        return Err((BAD_INPUT, "--crash: the crash title is empty".into()));
-    }
-    bisection.crash = args.crash.clone();
-    let params = params(args, generic, &repo, &bisection);
-    let workdir = match &args.workdir {
-        Some(dir) => dir.clone(),
-        None => default_workdir(&params).ok_or((
-            BAD_INPUT,
-            "no cache directory (set HOME or use --workdir)".into(),
-        ))?,
-    };
-    let mut journal = Journal::open(&workdir, &params).map_err(|e| bad_input(&e))?;
-    let (builds, runs) = journal.counts();
+    let (builds, runs) = setup.resumed;
     if builds + runs > 0 {
         eprintln!(
             "culprit bisect: resuming from {} ({builds} builds, {runs} runs done)",
-            workdir.display()
+            setup.workdir.display()
         );
     }
-    let config = ShellConfig {
-        build: generic.build.to_owned(),
-        test: generic.test.to_owned(),
-        artifact: args.artifact.clone(),
-        build_timeout: Duration::from_secs(args.build_timeout),
-        test_timeout: Duration::from_secs(args.test_timeout),
+    let mut inner = match executor(&setup) {
+        Ok(exec) => exec,
+        Err(e) => return bad_input(e, &mut stderr),
     };
-    let mut shell = ShellExecutor::new(&repo, &workdir, config).map_err(|e| bad_input(&e))?;
-    let mut exec = culprit_bisect::progress::Progress::new(&mut shell);
+    let mut exec = Progress::new(inner.as_mut());
     let mut stdout = std::io::stdout().lock();
-    Ok(culprit_bisect::run(
-        &repo,
-        &bisection,
-        strategy.as_mut(),
-        &mut exec,
-        &mut journal,
-        &mut stdout,
-    ))
+    let (_, code) = setup.run(&mut exec, &mut stdout, &mut stderr);
+    code
 }
 
-/// The parameters that make two invocations the same bisection.
-fn params(
-    args: &Args,
-    generic: &Generic,
-    repo: &Repo,
-    bisection: &culprit_bisect::Bisection,
-) -> String {
-    let mut value = serde_json::json!({
-        "repo": repo.common_dir(),
-        "direction": bisection.direction,
-        "bad": bisection.bad,
-        "good": bisection.good,
-        "build": generic.build,
-        "test": generic.test,
-        "artifact": args.artifact,
-        "runs": args.runs,
-        "strategy": args.strategy,
-    });
-    // Only when given: a bisection started before --crash existed resumes.
-    if let Some(crash) = &bisection.crash {
-        value["crash"] = crash.as_str().into();
-    }
-    value.to_string()
-}
-
-/// `$XDG_CACHE_HOME/culprit/<hash>` or `~/.cache/culprit/<hash>`: outside
-/// the user's repository, one directory per bisection.
-fn default_workdir(params: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| Path::new(&h).join(".cache"))
-        })?;
-    let hash = culprit_build::signature::bytes_signature(params.as_bytes());
-    Some(cache.join("culprit").join(&hash[..16]))
+/// The kernel executor of a job, with its own lines (reproducer,
+/// accelerator) in the log.
+fn kernel_executor(job: &Job, setup: &Setup) -> Result<Box<dyn Executor>, String> {
+    let settings = KernelSettings::from_job(job, &setup.bisection_dir);
+    Ok(Box::new(KernelExecutor::new(
+        setup.repo.clone(),
+        settings,
+        Box::new(std::io::stdout()),
+    )))
 }
 
 /// `--confidence`: a probability strictly between 0.5 and 1.
@@ -245,5 +206,25 @@ fn confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.5..1.0).contains(&p) => Ok(p),
         _ => Err(format!("{text:?} is not a probability in [0.5, 1)")),
+    }
+}
+
+/// The longest time limit accepted: a year.
+const MAX_LIMIT_SECS: u64 = 365 * 24 * 3600;
+
+impl Args {
+    /// `--build-timeout`, `--test-timeout`: whole seconds, from 1 to a year.
+    fn check_limits(&self) -> Result<(), String> {
+        for (flag, secs) in [
+            ("--build-timeout", self.build_timeout),
+            ("--test-timeout", self.test_timeout),
+        ] {
+            if !(1..=MAX_LIMIT_SECS).contains(&secs) {
+                return Err(format!(
+                    "{flag} {secs}: give a number of seconds from 1 to {MAX_LIMIT_SECS} (a year)"
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -75,6 +75,7 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
             knowledge: &k,
             direction: w.direction,
             parallelism,
+            machines: 1,
         };
         match bayes.next_step(&ctx) {
             NextStep::Evaluate(reqs) => {
@@ -255,6 +256,7 @@ fn verdicts_follow_the_posterior() {
         knowledge: &k,
         direction: Direction::Cause,
         parallelism: 1,
+        machines: 1,
     };
     let mut bayes = Bayes::default();
     assert_eq!(

@@ -13,6 +13,7 @@
 //!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
 //! strategy = "bayes"             # default bayes; or classic, plain
+//! confidence = 0.99              # where bayes stops (default 0.99)
 //! runs = 6                       # runs of the reproducer per commit (default 8)
 //! vms = 2                        # test machines at once (default 1)
 //!
@@ -45,7 +46,8 @@ use std::time::Duration;
 use culprit_build::ReproducerSpec;
 use toml::{Table, Value};
 
-use crate::evidence::Direction;
+use culprit_bisect::strategy::{self, StrategyConfig};
+use culprit_bisect::{Direction, SetupRequest};
 
 /// A bisection job, read from a job file.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,10 +70,8 @@ pub struct Job {
     pub workdir: PathBuf,
     /// Where to write the outcome as JSON.
     pub json: Option<PathBuf>,
-    /// The strategy's name.
-    pub strategy: String,
-    /// Runs per commit.
-    pub runs: u32,
+    /// The strategy, its runs per commit and confidence.
+    pub strategy: StrategyConfig,
     /// Test machines at once.
     pub vms: usize,
     /// How to build.
@@ -197,6 +197,7 @@ impl Job {
             "workdir",
             "json",
             "strategy",
+            "confidence",
             "runs",
             "vms",
             "kernel",
@@ -232,8 +233,11 @@ impl Job {
                 .path("workdir")?
                 .unwrap_or_else(|| base.join("culprit-work")),
             json: top.path("json")?,
-            strategy: top.strategy()?,
-            runs: top.positive("runs")?.unwrap_or(DEFAULT_RUNS as usize) as u32,
+            strategy: StrategyConfig {
+                name: top.strategy()?,
+                runs: top.runs()?,
+                confidence: top.confidence()?,
+            },
             vms: top.positive("vms")?.unwrap_or(1),
             kernel: kernel_job(&top.table("kernel")?)?,
             reproducer: reproducer_job(&top.table("reproducer")?)?,
@@ -243,66 +247,27 @@ impl Job {
     }
 }
 
-/// Why a job could not be bisected at all.
-#[derive(Debug, thiserror::Error)]
-pub enum RunJobError {
-    /// The job names a repository or revisions that do not work (exit 2).
-    #[error("{0}")]
-    BadInput(String),
-}
-
-/// Runs the bisection `job` describes: the engine's log goes to `out`, the
-/// kernel executor's own lines (reproducer, accelerator) to `executor_log`.
-///
-/// The work directory holds one checkout and one build store shared by
-/// every bisection of the job (cause and fix), and one journal per
-/// bisection under `bisections/`.
-pub fn run(
-    job: &Job,
-    out: &mut dyn std::io::Write,
-    executor_log: Box<dyn std::io::Write + Send>,
-) -> Result<crate::Outcome, RunJobError> {
-    let bad_input = |e: &dyn std::fmt::Display| RunJobError::BadInput(e.to_string());
-    let repo = culprit_git::Repo::open(&job.repo).map_err(|e| bad_input(&e))?;
-    let mut strategy = crate::strategy::by_name(&job.strategy, job.runs)
-        .ok_or_else(|| RunJobError::BadInput(format!("unknown strategy {:?}", job.strategy)))?;
-    let mut bisection = crate::input::check(&repo, job.direction, &job.bad, &job.good, job.runs)
-        .map_err(|e| bad_input(&e))?;
-    bisection.crash = job.crash.clone();
-    let params = job_params(job, &repo, &bisection);
-    let key = culprit_build::signature::bytes_signature(params.as_bytes());
-    let journal_dir = job.workdir.join("bisections").join(&key[..16]);
-    let mut journal = crate::Journal::open(&journal_dir, &params).map_err(|e| bad_input(&e))?;
-    let settings = crate::kernel::KernelSettings::from_job(job);
-    let mut kernel = crate::kernel::KernelExecutor::new(repo.clone(), settings, executor_log);
-    let mut exec = crate::progress::Progress::new(&mut kernel);
-    Ok(crate::run(
-        &repo,
-        &bisection,
-        strategy.as_mut(),
-        &mut exec,
-        &mut journal,
-        out,
-    ))
-}
-
-/// What makes two runs of a job the same bisection (for the journal).
-fn job_params(job: &Job, repo: &culprit_git::Repo, bisection: &crate::Bisection) -> String {
-    let value = serde_json::json!({
-        "repo": repo.common_dir(),
-        "direction": bisection.direction,
-        "bad": bisection.bad,
-        "good": bisection.good,
-        "crash": bisection.crash,
-        "config": job.kernel.config,
-        "compiler": job.kernel.compiler,
-        "cmdline": job.kernel.cmdline,
-        "clean": job.kernel.clean,
-        "reproducer": format!("{:?}", job.reproducer.spec),
-        "runs": job.runs,
-        "strategy": job.strategy,
-    });
-    value.to_string()
+impl Job {
+    /// The bisection this job asks for, in the form both modes share.
+    pub fn setup_request(&self) -> SetupRequest {
+        SetupRequest {
+            repo: self.repo.clone(),
+            direction: self.direction,
+            bad: self.bad.clone(),
+            good: self.good.clone(),
+            crash: self.crash.clone(),
+            strategy: self.strategy.clone(),
+            workdir: Some(self.workdir.clone()),
+            json: self.json.clone(),
+            executor_params: serde_json::json!({
+                "config": self.kernel.config,
+                "compiler": self.kernel.compiler,
+                "cmdline": self.kernel.cmdline,
+                "clean": self.kernel.clean,
+                "reproducer": format!("{:?}", self.reproducer.spec),
+            }),
+        }
+    }
 }
 
 fn kernel_job(keys: &Keys<'_>) -> Result<KernelJob, JobError> {
@@ -523,17 +488,30 @@ impl<'a> Keys<'a> {
     fn strategy(&self) -> Result<String, JobError> {
         let name = self
             .string("strategy")?
-            .unwrap_or_else(|| crate::strategy::DEFAULT.into());
-        match crate::strategy::NAMES.contains(&name.as_str()) {
+            .unwrap_or_else(|| strategy::DEFAULT.into());
+        match strategy::NAMES.contains(&name.as_str()) {
             true => Ok(name),
             false => Err(self.error(
                 "strategy",
                 format!(
                     "unknown strategy {name:?} (known: {})",
-                    crate::strategy::NAMES.join(", ")
+                    strategy::NAMES.join(", ")
                 ),
             )),
         }
+    }
+
+    fn runs(&self) -> Result<u32, JobError> {
+        let runs = self.positive("runs")?.unwrap_or(DEFAULT_RUNS as usize);
+        u32::try_from(runs).map_err(|_| self.error("runs", "too large"))
+    }
+
+    fn confidence(&self) -> Result<f64, JobError> {
+        let confidence = self.typed("confidence", "a probability in [0.5, 1)", |v| {
+            let p = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+            (0.5..1.0).contains(&p).then_some(p)
+        })?;
+        Ok(confidence.unwrap_or(strategy::DEFAULT_CONFIDENCE))
     }
 }
 
@@ -592,7 +570,8 @@ mod tests {
             job.reproducer.spec,
             ReproducerSpec::CSource(dir.path().join("repro.c"))
         );
-        assert_eq!(job.runs, DEFAULT_RUNS);
+        assert_eq!(job.strategy.runs, DEFAULT_RUNS);
+        assert_eq!(job.strategy.confidence, strategy::DEFAULT_CONFIDENCE);
         assert_eq!(job.vm.memory_mb, 256);
     }
 
@@ -610,7 +589,7 @@ mod tests {
         assert_eq!(job.bad, "v6.1");
         assert_eq!(job.crash.as_deref(), Some("WARNING in f"));
         assert_eq!(job.good, ["main"]);
-        assert_eq!((job.runs, job.vms), (4, 2));
+        assert_eq!((job.strategy.runs, job.vms), (4, 2));
         assert_eq!(job.json, Some(dir.path().join("out.json")));
         assert_eq!(job.kernel.build_timeout, Duration::from_secs(1800));
         assert_eq!(job.kernel.jobs, Some(3));
@@ -659,6 +638,10 @@ mod tests {
                 format!("strategy = \"magic\"\n{MINIMAL}"),
                 "strategy: unknown strategy \"magic\"",
             ),
+            (
+                format!("confidence = 1.5\n{MINIMAL}"),
+                "confidence: expected a probability in [0.5, 1), got 1.5",
+            ),
             ("repo = [".to_string(), "not valid TOML"),
         ];
         for (text, expected) in cases {
@@ -669,6 +652,17 @@ mod tests {
             );
             assert!(!message.contains('\n'), "{message:?}");
         }
+    }
+
+    #[test]
+    fn the_confidence_setting_reaches_the_strategy() {
+        let dir = files();
+        let job = parse(&dir, &format!("confidence = 0.9\n{MINIMAL}")).unwrap();
+        let request = job.setup_request();
+        assert_eq!(request.strategy.confidence, 0.9);
+        let built = request.strategy.build().unwrap();
+        assert_eq!(built.name(), "bayes");
+        assert_eq!(built.target_confidence(), Some(0.9));
     }
 
     #[test]

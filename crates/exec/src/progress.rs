@@ -3,12 +3,14 @@
 //! printed when standard error is not a terminal.
 
 use std::io::{IsTerminal, Write};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
+use culprit_bisect::recipients::Recipients;
+use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RunOutcome};
 
 /// Wraps an executor with a progress line on a terminal.
 pub struct Progress<'a> {
@@ -35,17 +37,30 @@ impl Executor for Progress<'_> {
         self.inner.kind()
     }
 
+    fn capacity(&self) -> Capacity {
+        self.inner.capacity()
+    }
+
     fn build(&mut self, commit: &str) -> BuildOutcome {
         let _ticker = self.ticker(format!("building {}", short(commit)));
         self.inner.build(commit)
     }
 
-    fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
-        let _ticker = self.ticker(format!("testing {} run #{index}", short(&build.commit)));
-        self.inner.run(build, index)
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        let what = match runs.len() {
+            1 => format!("run #{}", runs.start),
+            _ => format!("runs #{}-#{}", runs.start, runs.end.saturating_sub(1)),
+        };
+        let _ticker = self.ticker(format!("testing {} {what}", short(&build.commit)));
+        self.inner.run(build, runs, done)
     }
 
-    fn recipients(&mut self, culprit: &culprit_git::Commit) -> crate::recipients::Recipients {
+    fn recipients(&mut self, culprit: &culprit_git::Commit) -> Recipients {
         self.inner.recipients(culprit)
     }
 }

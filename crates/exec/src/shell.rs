@@ -5,21 +5,18 @@
 //! could not test, 1..=127 crashed (named by the crash report in its output,
 //! or `exit status N`), 128 and above or a signal: infrastructure problem.
 
-use std::fs::File;
+use std::ops::Range;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use culprit_build::run::{tail_of_file, RunError};
+use culprit_bisect::{BuildOutcome, Built, Executor, RunOutcome};
+use culprit_build::run::RunError;
 use culprit_build::{ShellBuildError, ShellRecipe};
 use culprit_git::{Repo, Worktree, WorktreeError};
 
-use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
-
-/// Lines of output kept as the "report" of a crash without a crash report.
-const TAIL_LINES: usize = 40;
-
+use crate::capture::{self, Captured};
 /// Why the shell executor could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum ShellError {
@@ -52,20 +49,27 @@ pub struct ShellConfig {
 }
 
 /// Builds and tests with shell commands in `WORKDIR/worktree`; build logs
-/// go to `WORKDIR/builds/HASH.log`, run output to `WORKDIR/runs/HASH/I.log`.
+/// go to `WORKDIR/builds/HASH.log`, run output to `RUNS/HASH/I.log` (the
+/// bisection's own directory).
 pub struct ShellExecutor {
     repo: Repo,
     worktree: Worktree,
     recipe: ShellRecipe,
     config: ShellConfig,
     workdir: PathBuf,
+    runs_dir: PathBuf,
 }
 
 impl ShellExecutor {
-    /// Sets up the worktree (reusing one an earlier run left).
-    pub fn new(repo: &Repo, workdir: &Path, config: ShellConfig) -> Result<Self, ShellError> {
-        for dir in ["builds", "runs"] {
-            let path = workdir.join(dir);
+    /// Sets up the worktree in `workdir` (reusing one an earlier run left);
+    /// run logs go under `runs_dir`.
+    pub fn new(
+        repo: &Repo,
+        workdir: &Path,
+        runs_dir: &Path,
+        config: ShellConfig,
+    ) -> Result<Self, ShellError> {
+        for path in [workdir.join("builds"), runs_dir.to_owned()] {
             std::fs::create_dir_all(&path).map_err(|source| ShellError::Io { path, source })?;
         }
         let worktree = Worktree::create(repo, &workdir.join("worktree"))?;
@@ -80,6 +84,7 @@ impl ShellExecutor {
             recipe,
             config,
             workdir: workdir.to_owned(),
+            runs_dir: runs_dir.to_owned(),
         })
     }
 
@@ -169,11 +174,29 @@ impl Executor for ShellExecutor {
         }
     }
 
-    fn run(&mut self, built: &Built, index: u32) -> RunOutcome {
+    fn run(
+        &mut self,
+        built: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        for index in runs {
+            let start = Instant::now();
+            let outcome = self.run_once(built, index);
+            if !done(index, outcome, start.elapsed().as_secs_f64()) {
+                return;
+            }
+        }
+    }
+}
+
+impl ShellExecutor {
+    /// Run `index` of the test on `built`.
+    fn run_once(&mut self, built: &Built, index: u32) -> RunOutcome {
         if let Err(reason) = self.ensure_checked_out(built) {
             return RunOutcome::Infra { reason };
         }
-        let dir = self.workdir.join("runs").join(&built.commit);
+        let dir = self.runs_dir.join(&built.commit);
         let log = dir.join(format!("{index}.log"));
         if let Err(e) = std::fs::create_dir_all(&dir) {
             return RunOutcome::Infra {
@@ -187,45 +210,34 @@ impl Executor for ShellExecutor {
             .current_dir(self.worktree.path())
             .env("CULPRIT_RUN", index.to_string())
             .env("CULPRIT_COMMIT", &built.commit);
-        match run_with_limit(command, &log, self.config.test_timeout) {
-            Ok(Some(status)) => classify_exit(status, &log),
-            Ok(None) => RunOutcome::Infra {
+        match capture::run(command, &log, self.config.test_timeout) {
+            Ok(Captured { status: None, .. }) => RunOutcome::Infra {
                 reason: format!(
                     "test timed out after {}s",
                     self.config.test_timeout.as_secs()
                 ),
             },
+            Ok(captured) => classify_exit(captured),
             Err(e) => RunOutcome::Infra {
-                reason: format!("cannot run the test command: {e}"),
+                reason: e.to_string(),
             },
         }
     }
 }
 
-/// Runs `command` in its own process group with output to `log`; `None`
-/// when it ran past `limit` (the whole group is then killed). A signal to
-/// culprit kills the group too (see `culprit_proc`): the terminal's Ctrl-C
-/// does not reach it.
-fn run_with_limit(
-    mut command: Command,
-    log: &Path,
-    limit: Duration,
-) -> std::io::Result<Option<ExitStatus>> {
-    let out = File::create(log)?;
-    let err = out.try_clone()?;
-    command.stdin(Stdio::null()).stdout(out).stderr(err);
-    let deadline = Instant::now() + limit;
-    culprit_proc::spawn(&mut command)?.wait_until(deadline)
-}
-
 /// The test's exit status, read as the README's table says.
-fn classify_exit(status: ExitStatus, log: &Path) -> RunOutcome {
+fn classify_exit(captured: Captured) -> RunOutcome {
+    let Some(status) = captured.status else {
+        return RunOutcome::Infra {
+            reason: "infrastructure problem (no exit status)".into(),
+        };
+    };
     match (status.code(), status.signal()) {
         (Some(0), _) => RunOutcome::Ok,
         (Some(125), _) => RunOutcome::Invalid {
             reason: "could not test (exit status 125)".into(),
         },
-        (Some(code @ 1..=127), _) => crashed(code, log),
+        (Some(code @ 1..=127), _) => crashed(code, captured),
         (Some(code), _) => RunOutcome::Infra {
             reason: format!("infrastructure problem (exit status {code})"),
         },
@@ -239,19 +251,15 @@ fn classify_exit(status: ExitStatus, log: &Path) -> RunOutcome {
 }
 
 /// A crash named by the first report in the output, else `exit status N`.
-fn crashed(code: i32, log: &Path) -> RunOutcome {
-    let output = std::fs::read(log).unwrap_or_default();
-    let report = culprit_report::parse(&output)
-        .into_iter()
-        .find(|r| !r.suppressed);
-    match report {
+fn crashed(code: i32, captured: Captured) -> RunOutcome {
+    match captured.report {
         Some(r) => RunOutcome::Crashed {
             title: r.title,
             report: r.text,
         },
         None => RunOutcome::Crashed {
             title: format!("exit status {code}"),
-            report: tail_of_file(log, TAIL_LINES),
+            report: captured.tail,
         },
     }
 }

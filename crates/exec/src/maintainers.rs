@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::recipients::Recipients;
+use culprit_bisect::recipients::Recipients;
 
 /// Why `get_maintainer.pl` gave no answer.
 #[derive(Debug, thiserror::Error)]

@@ -8,22 +8,24 @@
 //! - `builds/<signature>/`: `bzImage`, `vmlinux` and the build log of each
 //!   distinct build (failed builds leave `builds/failed-*.log`);
 //! - `reproducer/`: the compiled reproducer and the initramfs, made once;
-//! - `consoles/<commit>/run-<i>.log`: the console of every run;
-//! - `ccache.sh`: the compiler wrapper (ccache with paths made irrelevant).
+//! - `ccache.sh`: the compiler wrapper (ccache with paths made irrelevant);
+//!
+//! and in the bisection's own directory, `consoles/<commit>/console-<i>.log`:
+//! the console of every run.
 
-use std::collections::HashMap;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use culprit_bisect::recipients::Recipients;
+use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RunOutcome};
 use culprit_build::reproducer::{self, ReproducerSpec};
 use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelRecipe};
 use culprit_git::{Commit, Repo, Worktree};
 use culprit_vm::{Accelerator, Initramfs, RunKind, VmConfig};
 
-use crate::exec::{BuildOutcome, Built, Executor, RunOutcome};
 use crate::job::Job;
-use crate::recipients::Recipients;
 
 /// How to test a build in QEMU.
 #[derive(Debug, Clone)]
@@ -51,6 +53,8 @@ pub struct VmSettings {
 pub struct KernelSettings {
     /// The work directory (see the module docs for its layout).
     pub workdir: PathBuf,
+    /// Where the consoles of this bisection's runs go.
+    pub consoles: PathBuf,
     /// How to build; `ccache` is replaced by the work directory's wrapper.
     pub recipe: KernelRecipe,
     /// Use ccache (if installed).
@@ -62,8 +66,8 @@ pub struct KernelSettings {
 }
 
 impl KernelSettings {
-    /// The settings a job file describes.
-    pub fn from_job(job: &Job) -> KernelSettings {
+    /// The settings a job file describes; consoles go under `runs_dir`.
+    pub fn from_job(job: &Job, runs_dir: &Path) -> KernelSettings {
         let mut recipe = KernelRecipe::new(&job.kernel.config, &job.kernel.compiler);
         recipe.timeout = job.kernel.build_timeout;
         recipe.clean = job.kernel.clean;
@@ -72,6 +76,7 @@ impl KernelSettings {
         }
         KernelSettings {
             workdir: job.workdir.clone(),
+            consoles: runs_dir.join("consoles"),
             recipe,
             ccache: job.kernel.ccache,
             reproducer: job.reproducer.spec.clone(),
@@ -103,8 +108,6 @@ pub struct KernelExecutor {
     worktree: Option<Worktree>,
     /// `Err` keeps the first failure so that it is not retried every run.
     prepared: Option<Result<Prepared, String>>,
-    /// Runs made ahead in a batch, by (commit, index).
-    ahead: HashMap<(String, u32), RunOutcome>,
     log: Box<dyn Write + Send>,
 }
 
@@ -117,7 +120,6 @@ impl KernelExecutor {
             settings,
             worktree: None,
             prepared: None,
-            ahead: HashMap::new(),
             log,
         }
     }
@@ -291,39 +293,16 @@ impl KernelExecutor {
         config
     }
 
-    /// Runs `index` and, with several VMs, the next ones alongside it (kept
-    /// for when the engine asks for them).
-    fn run_batch(&mut self, built: &Built, index: u32) -> Result<RunOutcome, String> {
+    /// The test machine's configuration for `built`, and where its runs'
+    /// consoles go.
+    fn machine(&mut self, built: &Built) -> Result<(VmConfig, PathBuf), String> {
         let bzimage = self.dir("builds").join(&built.signature).join("bzImage");
         if !bzimage.is_file() {
             return Err(format!("{} is missing", bzimage.display()));
         }
         let prepared = self.prepare(&bzimage)?;
         let config = self.vm_config(&bzimage, &prepared);
-        let consoles = self.dir("consoles").join(&built.commit);
-        std::fs::create_dir_all(&consoles)
-            .map_err(|e| format!("creating {}: {e}", consoles.display()))?;
-        let indices: Vec<u32> = (index..index + self.settings.vm.vms.max(1) as u32).collect();
-        let outcomes = std::thread::scope(|scope| {
-            let handles: Vec<_> = indices
-                .iter()
-                .map(|i| {
-                    let console = consoles.join(format!("run-{i}.log"));
-                    let config = &config;
-                    scope.spawn(move || run_outcome(culprit_vm::run_once(config, &console)))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| infra("a VM thread panicked")))
-                .collect::<Vec<_>>()
-        });
-        let mut outcomes = indices.into_iter().zip(outcomes);
-        let first = outcomes.next().map(|(_, o)| o);
-        for (i, outcome) in outcomes {
-            self.ahead.insert((built.commit.clone(), i), outcome);
-        }
-        first.ok_or_else(|| "no run made".to_string())
+        Ok((config, self.settings.consoles.join(&built.commit)))
     }
 
     /// The maintainers of `commit` from the kernel's `get_maintainer.pl`,
@@ -345,18 +324,48 @@ impl Executor for KernelExecutor {
             .unwrap_or_else(|reason| BuildOutcome::Infra { reason })
     }
 
-    fn run(&mut self, build: &Built, index: u32) -> RunOutcome {
-        if let Some(outcome) = self.ahead.remove(&(build.commit.clone(), index)) {
-            return outcome;
+    fn capacity(&self) -> Capacity {
+        Capacity {
+            builders: 1,
+            machines: self.settings.vm.vms.max(1),
         }
-        self.run_batch(build, index)
-            .unwrap_or_else(|reason| infra(&reason))
+    }
+
+    /// Boots `vms` machines at once; each run is handed back as it ends.
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        let (config, consoles) = match self.machine(build) {
+            Ok(machine) => machine,
+            Err(reason) => {
+                for index in runs {
+                    if !done(index, infra(&reason), 0.0) {
+                        return;
+                    }
+                }
+                return;
+            }
+        };
+        let indices = runs.start as usize..runs.end as usize;
+        culprit_vm::run_many(
+            &config,
+            indices,
+            self.settings.vm.vms.max(1),
+            &consoles,
+            |index, result| {
+                let secs = result.as_ref().map_or(0.0, |o| o.duration.as_secs_f64());
+                done(index as u32, run_outcome(result), secs)
+            },
+        );
     }
 
     /// The culprit's trailers merged with its maintainers (when
     /// `get_maintainer.pl` can be run; otherwise a note is logged).
     fn recipients(&mut self, culprit: &Commit) -> Recipients {
-        let trailers = crate::recipients::recipients(culprit);
+        let trailers = culprit_bisect::recipients::recipients(culprit);
         match self.maintainers(&culprit.hash) {
             Ok(maintainers) => crate::maintainers::merge(&trailers, &maintainers),
             Err(why) => {
@@ -457,13 +466,13 @@ fn infra(reason: &str) -> RunOutcome {
 }
 
 /// A VM run as the engine sees it, in the reference log's words.
-fn run_outcome(result: Result<culprit_vm::RunOutput, culprit_vm::VmError>) -> RunOutcome {
+fn run_outcome(result: &Result<culprit_vm::RunOutput, culprit_vm::VmError>) -> RunOutcome {
     let output = match result {
         Ok(output) => output,
         Err(e) => return infra(&e.to_string()),
     };
     let words = output.kind.describe();
-    match output.kind {
+    match output.kind.clone() {
         RunKind::Crashed { title, report } => RunOutcome::Crashed { title, report },
         RunKind::Ok => RunOutcome::Ok,
         RunKind::BootFailed(_) | RunKind::NoOutput | RunKind::LostConnection => {
@@ -522,6 +531,7 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
         let settings = KernelSettings {
             workdir: dir.join("work"),
+            consoles: dir.join("work/consoles"),
             recipe: KernelRecipe::new(dir.join("config"), "gcc"),
             ccache: false,
             reproducer: ReproducerSpec::Script(script),
@@ -540,6 +550,17 @@ mod tests {
             KernelExecutor::new(repo.open(), settings, Box::new(std::io::sink())),
             repo,
         )
+    }
+
+    /// The runs `range` of `built`, as the executor hands them back.
+    fn runs(exec: &mut KernelExecutor, built: &Built, range: Range<u32>) -> Vec<(u32, RunOutcome)> {
+        let mut got = Vec::new();
+        exec.run(built, range, &mut |i, o, _| {
+            got.push((i, o));
+            true
+        });
+        got.sort_by_key(|(i, _)| *i);
+        got
     }
 
     fn planted_build(dir: &Path, commit: &str) -> Built {
@@ -562,8 +583,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut exec, repo) = executor(dir.path(), "/nonexistent/qemu-system-x86_64");
         let built = planted_build(dir.path(), &repo.rev("HEAD"));
-        for index in 0..3 {
-            let RunOutcome::Infra { reason } = exec.run(&built, index) else {
+        let outcomes = runs(&mut exec, &built, 0..3);
+        assert_eq!(outcomes.len(), 3);
+        for (index, outcome) in outcomes {
+            let RunOutcome::Infra { reason } = outcome else {
                 panic!("run {index} is not an infrastructure problem");
             };
             assert!(
@@ -575,7 +598,7 @@ mod tests {
             .path()
             .join("work/consoles")
             .join(&built.commit)
-            .join("run-2.log")
+            .join("console-2.log")
             .is_file());
     }
 
@@ -588,8 +611,9 @@ mod tests {
             signature: "gone".into(),
             compiler: None,
         };
-        let RunOutcome::Infra { reason } = exec.run(&built, 0) else {
-            panic!("not an infrastructure problem");
+        let outcomes = runs(&mut exec, &built, 0..1);
+        let Some((0, RunOutcome::Infra { reason })) = outcomes.first() else {
+            panic!("not an infrastructure problem: {outcomes:?}");
         };
         assert!(reason.contains("bzImage is missing"), "{reason}");
     }
@@ -621,7 +645,7 @@ mod tests {
     #[test]
     fn vm_outcomes_use_the_reference_words() {
         let out = |kind: RunKind| {
-            run_outcome(Ok(culprit_vm::RunOutput {
+            run_outcome(&Ok(culprit_vm::RunOutput {
                 kind,
                 console: PathBuf::new(),
                 duration: Duration::ZERO,

@@ -1,0 +1,311 @@
+//! What the engine knows of every tested commit, kept up to date as builds
+//! and runs arrive: each is journaled first, then remembered, then folded
+//! into the strategies' knowledge.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+
+use culprit_git::CommitGraph;
+
+use crate::evidence::{CommitEvidence, Knowledge, RunClass};
+use crate::exec::{BuildOutcome, Built, Evaluation, EvaluationSink, RunOutcome};
+use crate::journal::{Journal, Record};
+use crate::outcome::Times;
+
+/// One tested commit.
+#[derive(Debug, Clone)]
+pub(super) struct Tested {
+    /// The build, or why it failed.
+    pub build: Result<Built, String>,
+    /// Run outcomes in index order (runs that ended early wait in
+    /// [`Ledger::early`] until the runs before them are in).
+    pub runs: Vec<RunOutcome>,
+    /// Set when the runs were copied from an identical build.
+    pub reused_from: Option<String>,
+}
+
+/// The suspect range once the ends are known: where each commit's runs go
+/// in the strategies' knowledge.
+struct InRange {
+    index: HashMap<String, u32>,
+    olds: Vec<String>,
+    knowledge: Knowledge,
+}
+
+/// Builds and runs as recorded, and the knowledge derived from them.
+pub(super) struct Ledger<'a> {
+    journal: &'a mut Journal,
+    /// Every commit tested, by full hash.
+    pub tested: HashMap<String, Tested>,
+    /// The first commit tested with each build signature.
+    by_signature: HashMap<String, String>,
+    /// Time spent.
+    pub times: Times,
+    /// The title of the crash bisected, once known.
+    pub target: Option<String>,
+    range: Option<InRange>,
+    /// Runs wanted per commit in the evaluation under way.
+    wanted: HashMap<String, Range<u32>>,
+    /// Runs that ended before a run with a lower index.
+    early: HashMap<String, BTreeMap<u32, RunOutcome>>,
+    /// Why the evaluation under way had to stop (journal or build
+    /// infrastructure failure).
+    pub failure: Option<String>,
+}
+
+impl<'a> Ledger<'a> {
+    pub fn new(journal: &'a mut Journal) -> Self {
+        Ledger {
+            journal,
+            tested: HashMap::new(),
+            by_signature: HashMap::new(),
+            times: Times::default(),
+            target: None,
+            range: None,
+            wanted: HashMap::new(),
+            early: HashMap::new(),
+            failure: None,
+        }
+    }
+
+    /// A run against the crash being bisected: another crash is no evidence.
+    pub fn classify(&self, run: &RunOutcome) -> RunClass {
+        match run {
+            RunOutcome::Ok => RunClass::Ok,
+            RunOutcome::Crashed { title, .. } if Some(title) == self.target.as_ref() => {
+                RunClass::Crash
+            }
+            RunOutcome::Crashed { .. } => RunClass::OtherCrash,
+            RunOutcome::Invalid { .. } => RunClass::Invalid,
+            RunOutcome::Infra { .. } => RunClass::Infra,
+        }
+    }
+
+    /// The evidence of one commit as it stands.
+    pub fn evidence(&self, hash: &str) -> CommitEvidence {
+        match self.tested.get(hash) {
+            Some(t) => CommitEvidence {
+                build_failed: t.build.is_err(),
+                runs: t.runs.iter().map(|r| self.classify(r)).collect(),
+            },
+            None => CommitEvidence::default(),
+        }
+    }
+
+    /// Starts keeping the strategies' knowledge of `graph`, whose old ends
+    /// are `olds`, from everything tested so far.
+    pub fn enter_range(&mut self, graph: &CommitGraph, olds: &[String]) {
+        let mut knowledge = Knowledge::new(graph.len());
+        let index: HashMap<String, u32> = (0..graph.len() as u32)
+            .map(|i| (graph.id(i).to_owned(), i))
+            .collect();
+        for hash in self.tested.keys() {
+            if let Some(&i) = index.get(hash) {
+                knowledge.commits[i as usize] = Some(self.evidence(hash));
+            }
+        }
+        for old in olds {
+            let e = self.evidence(old);
+            knowledge.old_end.build_failed |= e.build_failed;
+            knowledge.old_end.runs.extend(e.runs);
+        }
+        self.range = Some(InRange {
+            index,
+            olds: olds.to_vec(),
+            knowledge,
+        });
+    }
+
+    /// The strategies' knowledge (empty before [`Ledger::enter_range`]).
+    pub fn knowledge(&self) -> &Knowledge {
+        static EMPTY: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
+        match &self.range {
+            Some(r) => &r.knowledge,
+            None => EMPTY.get_or_init(Knowledge::default),
+        }
+    }
+
+    /// Folds a build or a run into the knowledge of the range.
+    fn learn(&mut self, hash: &str, class: Option<RunClass>) {
+        let Some(range) = &mut self.range else { return };
+        let evidence = match range.index.get(hash) {
+            Some(&i) => range.knowledge.entry(i),
+            None if range.olds.iter().any(|o| o == hash) => &mut range.knowledge.old_end,
+            None => return,
+        };
+        match class {
+            Some(class) => evidence.runs.push(class),
+            None => evidence.build_failed = true,
+        }
+    }
+
+    /// What remains to evaluate for `runs` more runs at `hash`, after the
+    /// journal (a resumed bisection) and an identical build's runs are
+    /// used; `None` when nothing remains.
+    pub fn plan(&mut self, hash: &str, runs: u32) -> Result<Option<Evaluation>, String> {
+        let from = self.tested.get(hash).map_or(0, |t| t.runs.len() as u32);
+        let wanted = from..from + runs;
+        if !self.tested.contains_key(hash) {
+            let Some(record) = self.journal.build(hash).cloned() else {
+                self.wanted.insert(hash.to_owned(), wanted.clone());
+                return Ok(Some(Evaluation {
+                    commit: hash.to_owned(),
+                    build: None,
+                    runs: wanted,
+                }));
+            };
+            self.times.add_build(record.secs);
+            let build = record
+                .built
+                .ok_or_else(|| record.failure.unwrap_or_default());
+            self.remember_build(hash, build);
+        }
+        let Ok(built) = self.tested[hash].build.clone() else {
+            return Ok(None);
+        };
+        let left = self.replay_runs(hash, wanted)?;
+        if left.is_empty() {
+            return Ok(None);
+        }
+        self.wanted.insert(hash.to_owned(), left.clone());
+        Ok(Some(Evaluation {
+            commit: hash.to_owned(),
+            build: Some(built),
+            runs: left,
+        }))
+    }
+
+    /// Takes runs of `wanted` from the journal, then from an identical
+    /// build; returns the runs still to make.
+    fn replay_runs(&mut self, hash: &str, wanted: Range<u32>) -> Result<Range<u32>, String> {
+        let mut next = wanted.start;
+        while next < wanted.end {
+            let Some(record) = self.journal.run(hash, next).cloned() else {
+                break;
+            };
+            self.times.add_test(record.secs);
+            self.push_run(hash, next, record.outcome);
+            next += 1;
+        }
+        let donor = self.tested.get(hash).and_then(|t| t.reused_from.clone());
+        while next < wanted.end {
+            let donated = donor
+                .as_ref()
+                .and_then(|d| self.tested.get(d))
+                .and_then(|t| t.runs.get(next as usize))
+                .cloned();
+            let Some(outcome) = donated else { break };
+            self.journal
+                .append(Record::Run {
+                    commit: hash.to_owned(),
+                    index: next,
+                    outcome: outcome.clone(),
+                    secs: 0.0,
+                    reused_from: donor.clone(),
+                })
+                .map_err(|e| e.to_string())?;
+            self.push_run(hash, next, outcome);
+            next += 1;
+        }
+        Ok(next..wanted.end)
+    }
+
+    fn remember_build(&mut self, hash: &str, build: Result<Built, String>) {
+        let reused_from = build.as_ref().ok().and_then(|b| {
+            let first = self
+                .by_signature
+                .entry(b.signature.clone())
+                .or_insert_with(|| hash.to_owned());
+            (first != hash).then(|| first.clone())
+        });
+        if build.is_err() {
+            self.learn(hash, None);
+        }
+        self.tested.insert(
+            hash.to_owned(),
+            Tested {
+                build,
+                runs: Vec::new(),
+                reused_from,
+            },
+        );
+    }
+
+    /// Puts run `index` in place, with any runs after it that ended early.
+    fn push_run(&mut self, hash: &str, index: u32, outcome: RunOutcome) {
+        let early = self.early.entry(hash.to_owned()).or_default();
+        early.insert(index, outcome);
+        loop {
+            let Some(t) = self.tested.get_mut(hash) else {
+                return;
+            };
+            let next = t.runs.len() as u32;
+            let Some(outcome) = self.early.get_mut(hash).and_then(|e| e.remove(&next)) else {
+                return;
+            };
+            let class = self.classify(&outcome);
+            if let Some(t) = self.tested.get_mut(hash) {
+                t.runs.push(outcome);
+            }
+            self.learn(hash, Some(class));
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.failure.get_or_insert(why);
+    }
+}
+
+impl EvaluationSink for Ledger<'_> {
+    fn built(&mut self, commit: &str, outcome: BuildOutcome, secs: f64) -> Range<u32> {
+        let wanted = self.wanted.remove(commit).unwrap_or(0..0);
+        let (built, failure) = match outcome {
+            BuildOutcome::Built(b) => (Some(b), None),
+            BuildOutcome::Failed { reason } => (None, Some(reason)),
+            BuildOutcome::Infra { reason } => {
+                self.fail(format!("cannot build {commit}: {reason}"));
+                return 0..0;
+            }
+        };
+        let record = Record::Build {
+            commit: commit.to_owned(),
+            built: built.clone(),
+            failure: failure.clone(),
+            secs,
+        };
+        if let Err(e) = self.journal.append(record) {
+            self.fail(e.to_string());
+            return 0..0;
+        }
+        self.times.build += secs;
+        let build = built.ok_or_else(|| failure.unwrap_or_default());
+        let ok = build.is_ok();
+        self.remember_build(commit, build);
+        if !ok {
+            return 0..0;
+        }
+        match self.replay_runs(commit, wanted) {
+            Ok(left) => left,
+            Err(e) => {
+                self.fail(e);
+                0..0
+            }
+        }
+    }
+
+    fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
+        let record = Record::Run {
+            commit: commit.to_owned(),
+            index,
+            outcome: outcome.clone(),
+            secs,
+            reused_from: None,
+        };
+        if let Err(e) = self.journal.append(record) {
+            self.fail(e.to_string());
+            return false;
+        }
+        self.push_run(commit, index, outcome);
+        true
+    }
+}

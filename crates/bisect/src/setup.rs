@@ -1,0 +1,380 @@
+//! One way into a bisection, for the command-line flags and for job files
+//! alike: the repository and its ends, the strategy with its settings, the
+//! work directory and the journal's key, and the JSON result.
+//!
+//! Work directory layout (the executor adds its own files):
+//! - `lock`: held by the culprit process using the directory;
+//! - `bisections/<key>/journal.jsonl`: one journal per bisection, keyed by
+//!   everything that makes two invocations the same bisection; the
+//!   executor keeps that bisection's run logs beside it.
+//!
+//! A work directory can serve several bisections one after the other (a
+//! cause and a fix bisection share checkouts and builds), never two at
+//! once, and never inside the user's repository.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use culprit_git::Repo;
+
+use crate::engine::Bisection;
+use crate::evidence::Direction;
+use crate::exec::Executor;
+use crate::journal::{Journal, JournalError};
+use crate::outcome::Outcome;
+use crate::strategy::{Strategy, StrategyConfig};
+
+/// Exit status for bad input (see the README's table).
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit status for a bisection that failed.
+pub const EXIT_FAILED: i32 = 3;
+
+/// What the user asked for, from the flags or from a job file.
+#[derive(Debug, Clone)]
+pub struct SetupRequest {
+    /// The git repository (never modified).
+    pub repo: PathBuf,
+    /// Cause or fix.
+    pub direction: Direction,
+    /// The crashing commit, as written.
+    pub bad: String,
+    /// Cause: good commits (may be empty). Fix: the newer good end (none:
+    /// HEAD).
+    pub good: Vec<String>,
+    /// The crash to bisect, by title.
+    pub crash: Option<String>,
+    /// The strategy and its settings.
+    pub strategy: StrategyConfig,
+    /// The work directory; `None`: one per bisection under the user's
+    /// cache directory.
+    pub workdir: Option<PathBuf>,
+    /// Where to write the outcome as JSON.
+    pub json: Option<PathBuf>,
+    /// What else makes two invocations the same bisection: the executor's
+    /// build and test settings.
+    pub executor_params: serde_json::Value,
+}
+
+/// Why a bisection cannot start: bad input, exit status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The repository cannot be opened.
+    #[error("{0}")]
+    Repo(#[from] culprit_git::OpenError),
+    /// The revisions do not make a bisection.
+    #[error("{0}")]
+    Input(#[from] crate::input::InputError),
+    /// The strategy does not exist.
+    #[error("{0}")]
+    Strategy(#[from] crate::strategy::UnknownStrategy),
+    /// The crash title is empty.
+    #[error("--crash: the crash title is empty")]
+    EmptyCrash,
+    /// No runs per commit.
+    #[error("--runs must be at least 1")]
+    NoRuns,
+    /// No work directory was given and there is no cache directory.
+    #[error("no cache directory (set HOME or use --workdir)")]
+    NoCacheDir,
+    /// The work directory is inside the user's repository.
+    #[error("work directory {} is inside the repository {}; culprit never writes there: choose another --workdir", workdir.display(), repo.display())]
+    WorkdirInRepository {
+        /// The work directory.
+        workdir: PathBuf,
+        /// The repository's working tree or git directory.
+        repo: PathBuf,
+    },
+    /// The work directory cannot be made or locked.
+    #[error("work directory {}: {source}", path.display())]
+    Workdir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another culprit process uses the work directory.
+    #[error("work directory {} is in use by another culprit process", path.display())]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The journal cannot be used.
+    #[error("{0}")]
+    Journal(#[from] JournalError),
+    /// The JSON file cannot be written.
+    #[error("--json {}: cannot be written: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A bisection ready to run.
+pub struct Setup {
+    /// The repository.
+    pub repo: Repo,
+    /// The resolved ends.
+    pub bisection: Bisection,
+    /// The strategy, configured.
+    pub strategy: Box<dyn Strategy>,
+    /// The work directory (shared by the bisections that use it).
+    pub workdir: PathBuf,
+    /// This bisection's own directory: its journal and run logs.
+    pub bisection_dir: PathBuf,
+    /// The journal, replayed.
+    pub journal: Journal,
+    /// Builds and runs the journal already holds (a resumed bisection).
+    pub resumed: (usize, usize),
+    json: Option<PathBuf>,
+    strategy_name: String,
+    _lock: File,
+}
+
+impl SetupRequest {
+    /// Checks everything that can be checked before the first build and
+    /// opens the work directory and the journal.
+    pub fn prepare(&self) -> Result<Setup, SetupError> {
+        let repo = Repo::open(&self.repo)?;
+        let strategy = self.strategy.build()?;
+        if self.strategy.runs == 0 {
+            return Err(SetupError::NoRuns);
+        }
+        if self.crash.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(SetupError::EmptyCrash);
+        }
+        let mut bisection = crate::input::check(&repo, self.direction, &self.bad, &self.good)?;
+        bisection.crash = self.crash.clone();
+        let params = self.params(&repo, &bisection);
+        let key = crate::journal::key(&params);
+        let workdir = match &self.workdir {
+            Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
+            None => default_workdir(&key).ok_or(SetupError::NoCacheDir)?,
+        };
+        refuse_inside_repository(&repo, &workdir)?;
+        if let Some(json) = &self.json {
+            check_writable(json)?;
+        }
+        let lock = lock_workdir(&workdir)?;
+        let bisection_dir = workdir.join("bisections").join(&key);
+        let journal = Journal::open(&bisection_dir, &params)?;
+        Ok(Setup {
+            resumed: journal.counts(),
+            repo,
+            bisection,
+            strategy,
+            workdir,
+            bisection_dir,
+            journal,
+            json: self.json.clone(),
+            strategy_name: self.strategy.name.clone(),
+            _lock: lock,
+        })
+    }
+
+    /// What makes two invocations the same bisection, as one string.
+    fn params(&self, repo: &Repo, bisection: &Bisection) -> String {
+        let mut value = serde_json::json!({
+            "repo": repo.common_dir(),
+            "direction": bisection.direction,
+            "bad": bisection.bad,
+            "good": bisection.good,
+            "runs": self.strategy.runs,
+            "strategy": self.strategy.name,
+            "executor": self.executor_params,
+        });
+        // Only when they matter: a bisection started with the defaults
+        // keeps its key.
+        if let Some(crash) = &bisection.crash {
+            value["crash"] = crash.as_str().into();
+        }
+        if self.strategy.confidence != crate::strategy::DEFAULT_CONFIDENCE {
+            value["confidence"] = self.strategy.confidence.into();
+        }
+        value.to_string()
+    }
+
+    /// The outcome of a bisection that could not start: the error, and the
+    /// ends as the user gave them.
+    pub fn failed(&self, error: &str) -> Outcome {
+        let mut outcome = Outcome::failed(
+            self.direction,
+            &self.strategy.name,
+            &self.bad,
+            error.to_owned(),
+        );
+        outcome.good = self.good.clone();
+        outcome
+    }
+
+    /// Writes the JSON of an outcome (if asked for) and gives the exit
+    /// status: `code`, or [`EXIT_FAILED`] when a culprit was found but its
+    /// JSON could not be written.
+    pub fn finish(&self, outcome: &Outcome, code: i32, stderr: &mut dyn Write) -> i32 {
+        finish_json(self.json.as_deref(), outcome, code, stderr)
+    }
+}
+
+impl Setup {
+    /// Runs the bisection with `exec`, writing the human log to `out` and
+    /// the JSON (if asked for); returns the outcome and the exit status.
+    pub fn run(
+        mut self,
+        exec: &mut dyn Executor,
+        out: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> (Outcome, i32) {
+        let outcome = crate::engine::run(
+            &self.repo,
+            &self.bisection,
+            self.strategy.as_mut(),
+            exec,
+            &mut self.journal,
+            out,
+        );
+        let code = finish_json(self.json.as_deref(), &outcome, outcome.exit_code(), stderr);
+        (outcome, code)
+    }
+
+    /// The strategy's name as asked for.
+    pub fn strategy_name(&self) -> &str {
+        &self.strategy_name
+    }
+}
+
+/// Writes `outcome` to `json` (if given); passes `code` on, or
+/// [`EXIT_FAILED`] instead of success when the file cannot be written.
+fn finish_json(json: Option<&Path>, outcome: &Outcome, code: i32, stderr: &mut dyn Write) -> i32 {
+    let Some(path) = json else { return code };
+    let written = serde_json::to_string_pretty(outcome)
+        .map_err(|e| e.to_string())
+        .and_then(|text| std::fs::write(path, text + "\n").map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => code,
+        Err(e) => {
+            let _ = writeln!(
+                stderr,
+                "culprit bisect: cannot write {}: {e}",
+                path.display()
+            );
+            if code == 0 {
+                EXIT_FAILED
+            } else {
+                code
+            }
+        }
+    }
+}
+
+/// `$XDG_CACHE_HOME/culprit/<key>` or `~/.cache/culprit/<key>`: outside
+/// the user's repository, one directory per bisection.
+fn default_workdir(key: &str) -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| Path::new(&h).join(".cache"))
+        })?;
+    Some(cache.join("culprit").join(key))
+}
+
+/// The path with symbolic links resolved as far as it exists, and `..`
+/// taken literally beyond (the rest does not exist yet).
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                match part {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::Normal(name) => out.push(name),
+                    _ => {}
+                }
+            }
+            return out;
+        }
+        match (existing.parent(), existing.components().next_back()) {
+            (Some(parent), Some(last)) => {
+                rest.push(last);
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// A work directory inside the user's checkout or git directory would
+/// leave culprit's files there.
+fn refuse_inside_repository(repo: &Repo, workdir: &Path) -> Result<(), SetupError> {
+    let workdir_real = resolved(workdir);
+    let places = [
+        repo.work_tree(),
+        Some(repo.git_dir()),
+        Some(repo.common_dir()),
+    ];
+    for place in places.into_iter().flatten() {
+        let place_real = resolved(place);
+        if workdir_real.starts_with(&place_real) {
+            return Err(SetupError::WorkdirInRepository {
+                workdir: workdir.to_owned(),
+                repo: place.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The JSON file must be writable before anything is built: finding out
+/// after hours of bisection would lose the result.
+fn check_writable(path: &Path) -> Result<(), SetupError> {
+    let error = |source| SetupError::Json {
+        path: path.to_owned(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(error(std::io::Error::other("it is a directory")));
+    }
+    if path.exists() {
+        return std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(error);
+    }
+    // Made and removed again: only an attempt tells (permissions, a
+    // read-only file system, a missing directory).
+    File::create(path).map_err(error)?;
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+/// Makes the work directory and takes its lock for this process.
+fn lock_workdir(workdir: &Path) -> Result<File, SetupError> {
+    let error = |source| SetupError::Workdir {
+        path: workdir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(workdir).map_err(error)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(workdir.join("lock"))
+        .map_err(error)?;
+    match crate::journal::lock(&file) {
+        Ok(()) => Ok(file),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(SetupError::Busy {
+            path: workdir.to_owned(),
+        }),
+        Err(e) => Err(error(e)),
+    }
+}
