@@ -7,9 +7,12 @@
 //!   reproducible, through ccache, with a time limit.
 //! - [`reproducer`]: the reproducer, compiled or checked once.
 //! - [`BuildCache`]: one remembered build per (tree, recipe).
+//! - [`BuildDeps`]: the files a kernel build read, and whether a commit's
+//!   changes can change the kernel.
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod deps;
 pub mod kernel;
 pub mod reproducer;
 pub mod run;
@@ -17,6 +20,7 @@ pub mod shell;
 pub mod signature;
 
 pub use cache::{BuildCache, CachedBuild};
+pub use deps::{BuildDeps, DepsError, DepsShare};
 pub use kernel::{BuildError, KernelBuild, KernelRecipe};
 pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
 pub use shell::{Built, ShellBuildError, ShellRecipe};
