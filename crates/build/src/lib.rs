@@ -7,6 +7,8 @@
 //!   reproducible, through ccache, with a time limit.
 //! - [`reproducer`]: the reproducer, compiled or checked once.
 //! - [`BuildCache`]: one remembered build per (tree, recipe).
+//! - [`KernelStore`]: built kernels shared by all bisections of a user,
+//!   keyed by tree, configured `.config`, toolchain and recipe.
 //! - [`BuildDeps`]: the files a kernel build read, and whether a commit's
 //!   changes can change the kernel.
 #![deny(missing_docs)]
@@ -18,10 +20,12 @@ pub mod reproducer;
 pub mod run;
 pub mod shell;
 pub mod signature;
+pub mod store;
 
 pub use cache::{BuildCache, CachedBuild};
 pub use deps::{BuildDeps, DepsError, DepsShare};
-pub use kernel::{BuildError, KernelBuild, KernelRecipe};
+pub use kernel::{BuildError, Configured, KernelBuild, KernelRecipe};
 pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
 pub use shell::{Built, ShellBuildError, ShellRecipe};
 pub use signature::{elf_signature, file_signature, SignatureError};
+pub use store::{KernelStore, Restored, StoreError, StoreHit, StoreKey};
