@@ -34,11 +34,15 @@
 //!    file anywhere, everything under `scripts/`, and every top-level file
 //!    except a few that only people read (`COPYING`, `CREDITS`,
 //!    `MAINTAINERS`, `README`, git's own dot-files);
-//! 4. its file name is the name of a file the build *included*: a header
-//!    added under an earlier directory of the include search path (or next
-//!    to the file that includes it) would be found first, without any other
-//!    file changing (an `arch/x86/include/asm/foo.h` that shadows the
-//!    generated `asm-generic` wrapper of the same name).
+//! 4. it could shadow an included file: a header added in a directory that
+//!    is searched (an `-I` directory of a recorded command, or the
+//!    directory of a file the build read, where `#include "..."` looks
+//!    first) is found before the one found so far, without any other file
+//!    changing; so a path `DIR/REST` counts when `DIR` is searched and some
+//!    included file ends with `/REST` (an `arch/x86/include/asm/foo.h` that
+//!    shadows the generated `asm-generic` wrapper
+//!    `arch/x86/include/generated/asm/foo.h`). Only `#include "../x.h"`
+//!    whose nearer candidate did not exist escapes this.
 //!
 //! Anything else cannot change the build: a file that was not read, and is
 //! not a build-system file, is only read after a change to a build-system
@@ -129,9 +133,16 @@ pub struct BuildDeps {
     named: BTreeSet<String>,
     /// Files the preprocessor included (found through a search path).
     included: BTreeSet<String>,
-    /// File names of `included`, for rule 4.
+    /// Directories of `-I` (and `-iquote`, `-isystem`, `-idirafter`)
+    /// options, for rule 4.
+    search_dirs: BTreeSet<String>,
+    /// Every proper suffix (after a `/`) of the `included` paths: the
+    /// `#include` strings that could have found them (rule 4).
     #[serde(skip)]
-    included_names: HashSet<String>,
+    included_suffixes: HashSet<String>,
+    /// Directories of the files read: `#include "..."` searches there first.
+    #[serde(skip)]
+    includer_dirs: HashSet<String>,
 }
 
 impl Default for BuildDeps {
@@ -147,7 +158,9 @@ impl BuildDeps {
             version: FORMAT_VERSION,
             named: BTreeSet::new(),
             included: BTreeSet::new(),
-            included_names: HashSet::new(),
+            search_dirs: BTreeSet::new(),
+            included_suffixes: HashSet::new(),
+            includer_dirs: HashSet::new(),
         }
     }
 
@@ -191,15 +204,45 @@ impl BuildDeps {
     /// Adds the files another build read (deps of later builds, where new
     /// files appear).
     pub fn merge(&mut self, other: &BuildDeps) {
-        self.named.extend(other.named.iter().cloned());
+        for path in &other.named {
+            self.add_named(path.clone());
+        }
         for path in &other.included {
             self.add_included(path.clone());
         }
+        self.search_dirs.extend(other.search_dirs.iter().cloned());
+    }
+
+    fn add_named(&mut self, path: String) {
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            self.includer_dirs.insert(dir.to_string());
+        }
+        self.named.insert(path);
     }
 
     fn add_included(&mut self, path: String) {
-        self.included_names.insert(file_name(&path).to_string());
+        for (slash, _) in path.match_indices('/') {
+            self.included_suffixes.insert(path[slash + 1..].to_string());
+        }
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            self.includer_dirs.insert(dir.to_string());
+        }
         self.included.insert(path);
+    }
+
+    /// Rule 4: some directory above `path` is searched for includes, and
+    /// the rest of the path is how an included file could have been named.
+    fn could_shadow(&self, path: &str) -> bool {
+        let mut end = path.len();
+        while let Some(slash) = path[..end].rfind('/') {
+            let dir = &path[..slash];
+            let searched = self.search_dirs.contains(dir) || self.includer_dirs.contains(dir);
+            if searched && self.included_suffixes.contains(&path[slash + 1..]) {
+                return true;
+            }
+            end = slash;
+        }
+        false
     }
 
     /// False only when every path is known not to be an input of the build
@@ -216,7 +259,7 @@ impl BuildDeps {
         self.is_empty()
             || self.contains(path)
             || is_build_system_file(path)
-            || self.included_names.contains(file_name(path))
+            || self.could_shadow(path)
     }
 
     /// Writes the set to `path` as versioned JSON with sorted lists,
@@ -242,9 +285,12 @@ impl BuildDeps {
             return Err(format(format!("version {}", loaded.version)));
         }
         let mut deps = BuildDeps {
-            named: loaded.named,
+            search_dirs: loaded.search_dirs,
             ..BuildDeps::new()
         };
+        for path in loaded.named {
+            deps.add_named(path);
+        }
         for path in loaded.included {
             deps.add_included(path);
         }
@@ -447,27 +493,44 @@ impl<'a> Reader<'a> {
             if let Some(path) = self.resolve(dir, word) {
                 match included {
                     true => self.deps.add_included(path),
-                    false => {
-                        self.deps.named.insert(path);
-                    }
+                    false => self.deps.add_named(path),
                 }
             }
         }
     }
 
-    /// Words of a command line that name files of the tree.
+    /// Words of a command line that name files of the tree, and the
+    /// include directories it searches.
     fn command(&mut self, command: &str) {
         let separators = |c: char| c.is_whitespace() || "'\";|&,=<>()`".contains(c);
-        for word in command.split(separators) {
-            if word.is_empty() || word.starts_with('-') || !self.seen_words.insert(word.into()) {
+        let mut dir_follows = false;
+        for word in command.split(separators).filter(|w| !w.is_empty()) {
+            if std::mem::take(&mut dir_follows) {
+                self.search_dir(word);
+                continue;
+            }
+            if let Some(dir) = include_dir_option(word) {
+                match dir.is_empty() {
+                    true => dir_follows = true,
+                    false => self.search_dir(dir),
+                }
+                continue;
+            }
+            if word.starts_with('-') || !self.seen_words.insert(word.into()) {
                 continue;
             }
             let Some(path) = self.in_tree(word) else {
                 continue;
             };
             if self.listing.files.contains(&path) {
-                self.deps.named.insert(path);
+                self.deps.add_named(path);
             }
+        }
+    }
+
+    fn search_dir(&mut self, word: &str) {
+        if let Some(dir) = self.in_tree(word) {
+            self.deps.search_dirs.insert(dir);
         }
     }
 
@@ -514,13 +577,21 @@ impl<'a> Reader<'a> {
                 let candidates = by_name.get(file_name(wanted)).into_iter().flatten();
                 for file in candidates {
                     if file.ends_with(&format!("/{wanted}")) {
-                        self.deps.named.insert((*file).clone());
+                        self.deps.add_named((*file).clone());
                     }
                 }
             }
         }
         self.deps
     }
+}
+
+/// The directory of an include-path option (`-Idir`, `-I dir`, `-iquote`,
+/// `-isystem`, `-idirafter`): `Some("")` when it is the next word.
+fn include_dir_option(word: &str) -> Option<&str> {
+    ["-iquote", "-isystem", "-idirafter", "-I"]
+        .iter()
+        .find_map(|option| word.strip_prefix(option))
 }
 
 /// The first line of a make dependency file: `target: prerequisites`, only

@@ -35,7 +35,7 @@ fn synthetic_tree() -> tempfile::TempDir {
         root,
         "init/.main.o.cmd",
         &format!(
-            "cmd_init/main.o := gcc -Wp,-MMD,init/.main.o.d -I./include -c -o init/main.o init/main.c\n\
+            "cmd_init/main.o := gcc -Wp,-MMD,init/.main.o.d -I./arch/x86/include -I ./arch/x86/include/generated -I./include -c -o init/main.o init/main.c\n\
              \n\
              source_init/main.o := init/main.c\n\
              \n\
@@ -119,8 +119,15 @@ fn relevance_rules() {
     assert!(relevant(&["drivers/unbuilt/Makefile"]));
     assert!(relevant(&["drivers/unbuilt/Kconfig"]));
     assert!(relevant(&["scripts/unused.sh"]));
-    // A new header that would shadow an included one.
+    // A new header that would shadow an included one: in an -I directory
+    // (`<asm/foo.h>` found in arch/x86/include/generated before), or next
+    // to a file the build read (`"types.h"` from init/main.c).
     assert!(relevant(&["arch/x86/include/asm/foo.h"]));
+    assert!(relevant(&["init/types.h"]));
+    // The same names where nothing searches for them.
+    assert!(!relevant(&["drivers/unbuilt/types.h"]));
+    assert!(!relevant(&["arch/x86/asm/foo.h"]));
+    assert!(!relevant(&["init/asm/other.h"]));
     // Not read, and no build-system file: cannot change the build.
     assert!(!relevant(&["drivers/unbuilt/unbuilt.c"]));
     assert!(!relevant(&[
@@ -157,9 +164,11 @@ fn merge_adds_files_of_later_builds() {
          deps_drivers/unbuilt/unbuilt.o := \\\n  drivers/unbuilt/regs.h \\\n",
     );
     assert!(!deps.relevant(&strings(&["drivers/unbuilt/unbuilt.c"])));
+    assert!(!deps.relevant(&strings(&["drivers/unbuilt/kernel.h"])));
     deps.merge(&BuildDeps::from_tree(later.path()).unwrap());
     assert!(deps.relevant(&strings(&["drivers/unbuilt/unbuilt.c"])));
-    assert!(deps.relevant(&strings(&["drivers/elsewhere/regs.h"])));
+    // drivers/unbuilt is searched now: a kernel.h there could shadow.
+    assert!(deps.relevant(&strings(&["drivers/unbuilt/kernel.h"])));
     assert!(deps.contains("init/main.c"), "merge lost earlier files");
 }
 
@@ -172,8 +181,9 @@ fn save_and_load_round_trip_and_refuse_garbage() {
     deps.save(&file).unwrap();
     let loaded = BuildDeps::load(&file).unwrap();
     assert_eq!(loaded, deps);
-    // Rule 4 survives the round trip (names are rebuilt on load).
+    // Rule 4 survives the round trip (search data rebuilt on load).
     assert!(loaded.relevant(&strings(&["arch/x86/include/asm/foo.h"])));
+    assert!(loaded.relevant(&strings(&["init/types.h"])));
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("\"version\":1"), "{text}");
     std::fs::write(&file, text.replace("\"version\":1", "\"version\":99")).unwrap();

@@ -247,6 +247,8 @@ fn two_processes_and_threads_share_one_store() {
             std::process::Command::new(&exe)
                 .args(["hammer_child", "--exact", "--ignored", "--quiet"])
                 .env(HAMMER_DIR, &store_dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
@@ -270,8 +272,14 @@ fn two_processes_and_threads_share_one_store() {
         counts.iter().all(|&n| n > 0),
         "{counts:?}: not all paths ran"
     );
-    for mut child in children {
-        assert!(child.wait().unwrap().success(), "a child process failed");
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "a child process failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let store = KernelStore::new(&store_dir);
     for entry in store.list().unwrap() {
