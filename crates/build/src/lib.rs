@@ -28,4 +28,6 @@ pub use kernel::{BuildError, Configured, KernelBuild, KernelRecipe};
 pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
 pub use shell::{Built, ShellBuildError, ShellRecipe};
 pub use signature::{elf_signature, file_signature, SignatureError};
-pub use store::{KernelStore, Restored, StoreError, StoreHit, StoreKey};
+pub use store::{
+    build_through, KernelStore, Restored, StoreError, StoreHit, StoreKey, ThroughStore,
+};

@@ -157,11 +157,84 @@ pub struct Pruned {
 pub enum Restored {
     /// The kernel, copied or linked where a fresh build would have put it.
     Built(KernelBuild),
-    /// The commit does not build with this key; its output tail.
+    /// The commit does not build with this key.
     Failed {
         /// The last lines of the build output.
         tail: String,
+        /// The stored output, linked or copied into the out directory
+        /// (`None` when the record has no log).
+        log: Option<PathBuf>,
     },
+}
+
+/// What [`build_through`] did.
+#[derive(Debug)]
+pub struct ThroughStore {
+    /// The kernel, or why there is none (a stored failure comes back as
+    /// [`BuildError::Failed`]).
+    pub result: Result<KernelBuild, BuildError>,
+    /// True when the store had it: nothing was built.
+    pub from_store: bool,
+    /// A store error that cost a rebuild or a store write but nothing
+    /// else (for a warning).
+    pub store_error: Option<StoreError>,
+}
+
+/// The recipe's kernel for the commit checked out in `worktree` (tree id
+/// `tree_id`), taken from the store when it has it, else built and stored:
+/// configure (`olddefconfig`), key, look up, build, publish. Failed builds
+/// are stored as such and given back as failures. A store that cannot be
+/// read or written only costs builds: its error is reported beside the
+/// result.
+pub fn build_through(
+    store: &KernelStore,
+    recipe: &crate::KernelRecipe,
+    tree_id: &str,
+    worktree: &Path,
+    out_dir: &Path,
+) -> ThroughStore {
+    let key = match recipe
+        .configure(worktree, out_dir)
+        .and_then(|configured| recipe.store_key(tree_id, &configured))
+    {
+        Ok(key) => key,
+        Err(error) => return through(Err(error), false, None),
+    };
+    let mut store_error = None;
+    match store
+        .get(&key)
+        .and_then(|hit| hit.map(|h| h.restore(out_dir)).transpose())
+    {
+        Ok(Some(Restored::Built(build))) => return through(Ok(build), true, None),
+        Ok(Some(Restored::Failed { tail, log })) => {
+            let log = log.unwrap_or_default();
+            return through(Err(BuildError::Failed { log, tail }), true, None);
+        }
+        Ok(None) => {}
+        Err(error) => store_error = Some(error),
+    }
+    let started = std::time::Instant::now();
+    let result = recipe.build(worktree, out_dir);
+    let stored = match &result {
+        Ok(build) => store.put_built(&key, build),
+        Err(error) => {
+            let line = recipe.compiler_line().unwrap_or_default();
+            store.put_failure(&key, &line, error, started.elapsed().as_secs_f64())
+        }
+    };
+    through(result, false, stored.err().or(store_error))
+}
+
+fn through(
+    result: Result<KernelBuild, BuildError>,
+    from_store: bool,
+    store_error: Option<StoreError>,
+) -> ThroughStore {
+    ThroughStore {
+        result,
+        from_store,
+        store_error,
+    }
 }
 
 impl KernelStore {
@@ -496,9 +569,7 @@ impl StoreHit {
     /// the caller goes on as after a build. A failure record gives its tail.
     pub fn restore(&self, out_dir: &Path) -> Result<Restored, StoreError> {
         let Some(signature) = &self.build.signature else {
-            return Ok(Restored::Failed {
-                tail: self.build.failure.clone().unwrap_or_default(),
-            });
+            return self.restore_failure(out_dir);
         };
         let dir = out_dir.join(signature);
         std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -521,6 +592,25 @@ impl StoreHit {
             duration: Duration::from_secs_f64(self.build.seconds.max(0.0)),
             log,
         }))
+    }
+}
+
+impl StoreHit {
+    fn restore_failure(&self, out_dir: &Path) -> Result<Restored, StoreError> {
+        let stored_log = self.file("build.log");
+        let log = match stored_log.is_file() {
+            true => {
+                std::fs::create_dir_all(out_dir).map_err(io_error(out_dir))?;
+                let log = out_dir.join(format!("failed-{}.log", unique_suffix()));
+                link_or_copy(&stored_log, &log)?;
+                Some(log)
+            }
+            false => None,
+        };
+        Ok(Restored::Failed {
+            tail: self.build.failure.clone().unwrap_or_default(),
+            log,
+        })
     }
 }
 

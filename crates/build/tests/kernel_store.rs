@@ -1,20 +1,22 @@
-//! The store and the deps on a real kernel: a tinyconfig build of the
-//! tests/kernel scenario at v6.1 is stored and its deps read; the deps tell
-//! the docs-only commits of the scenario from the code commits; a second
-//! "bisection" (another clone, another work directory) configures v6.1 and
-//! gets the stored kernel without building. A few minutes on 2 cores (one
+//! The store and the deps on a real kernel: tinyconfig builds of the
+//! tests/kernel scenario at v6.1 (stored) and at the commit that breaks the
+//! build (stored as a failure); the deps of the v6.1 build tell the
+//! docs-only commits of the scenario from the code commits; a second
+//! "bisection" (another clone, another work directory) gets both from the
+//! store without building. A few minutes on 2 cores (one
 //! kernel build, through ccache when installed); skipped with a message
 //! when linux-source-6.1 is absent.
 
 use culprit_build::deps::{BuildDeps, DepsShare};
-use culprit_build::store::{KernelStore, Restored};
-use culprit_build::KernelRecipe;
+use culprit_build::store::{build_through, KernelStore, ThroughStore};
+use culprit_build::{BuildError, KernelRecipe};
 use culprit_git::Repo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+const BREAKS_BUILD: &str = "prctl: read the scratch value in a helper";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -93,8 +95,35 @@ fn check_deps(linux: &Path) {
     }
 }
 
+fn commit_titled(repo: &Path, title: &str) -> String {
+    let log = git(repo, &["log", "--format=%H %s", "v6.1..master"]);
+    let line = log.lines().find(|l| l.ends_with(title));
+    line.and_then(|l| l.split(' ').next())
+        .expect("commit in scenario")
+        .to_string()
+}
+
+/// Checks out `rev` and gets its kernel through the store.
+fn through(store: &KernelStore, linux: &Path, rev: &str, out: &Path) -> ThroughStore {
+    git(linux, &["checkout", "-q", rev]);
+    let tree = git(linux, &["rev-parse", &format!("{rev}^{{tree}}")]);
+    let done = build_through(store, &recipe(), &tree, linux, out);
+    assert!(done.store_error.is_none(), "{:?}", done.store_error);
+    done
+}
+
+fn assert_breaks_the_build(done: ThroughStore) {
+    match done.result {
+        Err(error @ BuildError::Failed { .. }) => {
+            let tail = error.output_tail().unwrap_or_default();
+            assert!(tail.contains("prctl_scratch_get"), "tail:\n{tail}");
+        }
+        other => panic!("the build-breaking commit gave {other:?}"),
+    }
+}
+
 #[test]
-fn a_second_bisection_reuses_the_stored_kernel_and_deps_sort_the_commits() {
+fn a_second_bisection_reuses_stored_kernels_and_failures_and_deps_sort_the_commits() {
     if !Path::new(TARBALL).is_file() {
         println!("skipped: {TARBALL} is absent (install linux-source-6.1)");
         return;
@@ -105,53 +134,45 @@ fn a_second_bisection_reuses_the_stored_kernel_and_deps_sort_the_commits() {
     let status = Command::new(&script).arg(&linux).status().unwrap();
     assert!(status.success(), "make-scenario.sh failed");
     let store = KernelStore::new(tmp.path().join("kernels"));
-    let recipe = recipe();
+    let broken = commit_titled(&linux, BREAKS_BUILD);
 
-    // First bisection: configure, miss, build, store.
-    git(&linux, &["checkout", "-q", "v6.1"]);
-    let tree = git(&linux, &["rev-parse", "v6.1^{tree}"]);
+    // First bisection: v6.1 and the broken commit are built and stored.
     let out1 = tmp.path().join("work1/builds");
-    let key = recipe
-        .store_key(&tree, &recipe.configure(&linux, &out1).unwrap())
-        .unwrap();
-    assert!(store.get(&key).unwrap().is_none());
-    let built = recipe.build(&linux, &out1).unwrap();
+    let first = through(&store, &linux, "v6.1", &out1);
+    assert!(!first.from_store);
+    let built = first.result.unwrap();
     println!("v6.1: {} in {:?}", built.signature, built.duration);
-    assert!(store.put_built(&key, &built).unwrap());
     check_deps(&linux);
+    let failed = through(&store, &linux, &broken, &out1);
+    assert!(!failed.from_store);
+    assert_breaks_the_build(failed);
+    assert_eq!(store.list().unwrap().len(), 2);
 
-    // Second bisection: another clone and work directory, same commit.
+    // Second bisection: another clone and work directory, same commits.
     let linux2 = tmp.path().join("work2/linux");
     let source = linux.display().to_string();
+    let target = linux2.display().to_string();
     git(
         tmp.path(),
-        &[
-            "clone",
-            "-q",
-            "--no-checkout",
-            &source,
-            linux2.to_str().unwrap(),
-        ],
+        &["clone", "-q", "--no-checkout", &source, &target],
     );
-    git(&linux2, &["checkout", "-q", "v6.1"]);
     let out2 = tmp.path().join("work2/builds");
     let started = Instant::now();
-    let configured = recipe.configure(&linux2, &out2).unwrap();
-    let key2 = recipe.store_key(&tree, &configured).unwrap();
-    assert_eq!(key2, key, "the same commit and recipe gave another key");
-    let hit = store.get(&key2).unwrap().expect("a store hit");
-    let Restored::Built(restored) = hit.restore(&out2).unwrap() else {
-        panic!("v6.1 is stored as a failure");
-    };
+    let second = through(&store, &linux2, "v6.1", &out2);
     println!(
-        "second bisection: kernel from the store in {:?}",
+        "second bisection: v6.1 from the store in {:?}",
         started.elapsed()
     );
+    assert!(second.from_store, "v6.1 was built again");
+    let restored = second.result.unwrap();
     assert_eq!(restored.signature, built.signature);
     assert_eq!(restored.dir, out2.join(&built.signature));
     assert_eq!(
         std::fs::read(&restored.bzimage).unwrap(),
         std::fs::read(&built.bzimage).unwrap()
     );
+    let failed = through(&store, &linux2, &broken, &out2);
+    assert!(failed.from_store, "the broken commit was built again");
+    assert_breaks_the_build(failed);
     assert!(!linux2.join("vmlinux").exists(), "the second clone built");
 }

@@ -45,7 +45,7 @@ fn restored_build(store: &KernelStore, tree: &str, out: &Path) -> KernelBuild {
     let hit = store.get(&key(tree)).unwrap().expect("a hit");
     match hit.restore(out).unwrap() {
         Restored::Built(build) => build,
-        Restored::Failed { tail } => panic!("failure record: {tail}"),
+        Restored::Failed { tail, .. } => panic!("failure record: {tail}"),
     }
 }
 
@@ -105,7 +105,12 @@ fn failures_are_remembered_but_not_timeouts() {
         "error: foo\n"
     );
     match hit.restore(&tmp.path().join("out")).unwrap() {
-        Restored::Failed { tail } => assert_eq!(tail, "error: foo"),
+        Restored::Failed { tail, log } => {
+            assert_eq!(tail, "error: foo");
+            let log = log.expect("the stored log");
+            assert!(log.starts_with(tmp.path().join("out")));
+            assert_eq!(std::fs::read_to_string(log).unwrap(), "error: foo\n");
+        }
         Restored::Built(b) => panic!("a failure restored as {b:?}"),
     }
     let timeout = BuildError::TimedOut {
@@ -204,7 +209,7 @@ fn hammer(store_dir: &Path, out: &Path, seed: u64, rounds: u64) -> [usize; 3] {
                 let dir = out.join(format!("r{round}"));
                 let build = match hit.restore(&dir).unwrap() {
                     Restored::Built(build) => build,
-                    Restored::Failed { tail } => panic!("{tail}"),
+                    Restored::Failed { tail, .. } => panic!("{tail}"),
                 };
                 let text = std::fs::read(&build.bzimage).unwrap();
                 assert_eq!(text.len(), 200_000, "torn bzImage");

@@ -25,7 +25,9 @@ fn every_commit_of_the_range_against_its_first_parent() {
     let empty = b.commit("empty", &[]);
     let repo = b.open();
 
-    let changes = repo.changed_paths("HEAD", &[old.clone()]).unwrap();
+    let changes = repo
+        .changed_paths("HEAD", std::slice::from_ref(&old))
+        .unwrap();
     assert_eq!(changes.len(), 6, "{changes:?}");
     assert_eq!(changes[&s1], ["s/one"], "side-branch commits are listed");
     assert_eq!(sorted(changes[&renamed].clone()), ["dir/x", "dir/y"]);
