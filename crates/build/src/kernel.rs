@@ -62,6 +62,21 @@ pub struct KernelBuild {
     pub log: PathBuf,
 }
 
+/// A worktree whose `.config` was completed by
+/// [`KernelRecipe::configure`]: the only way to a store key, so a key never
+/// names a config that `olddefconfig` has not seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configured {
+    config_hash: String,
+}
+
+impl Configured {
+    /// SHA-256 of the `.config` after `olddefconfig`.
+    pub fn config_hash(&self) -> &str {
+        &self.config_hash
+    }
+}
+
 /// Why a kernel build gave no kernel.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -179,6 +194,88 @@ impl KernelRecipe {
         let mut text = format!("kernel\0{}\0", self.compiler_line()?).into_bytes();
         text.extend_from_slice(&config);
         Ok(signature::bytes_signature(&text))
+    }
+
+    /// Writes the recipe's config into `worktree` and completes it with
+    /// `olddefconfig` at the commit checked out, always (Kconfig files
+    /// differ between commits); then [`KernelRecipe::build`] finds it
+    /// current and does not run it again. The result names the `.config`
+    /// the build will use: with it, [`KernelRecipe::store_key`] makes the
+    /// key of the [`crate::store::KernelStore`]. The output goes to a log in
+    /// `out_dir`, kept only when `olddefconfig` fails (a commit failure:
+    /// its Kconfig files do not parse).
+    pub fn configure(&self, worktree: &Path, out_dir: &Path) -> Result<Configured, BuildError> {
+        let deadline = Instant::now() + self.timeout;
+        std::fs::create_dir_all(out_dir)
+            .map_err(io_error(format!("creating {}", out_dir.display())))?;
+        let log = out_dir.join(format!("configuring-{}.log", unique_suffix()));
+        let config = self.config_text()?;
+        let wanted = format!("{}\n{config}", self.compiler_line()?);
+        let target = worktree.join(".config");
+        std::fs::write(&target, config)
+            .map_err(io_error(format!("writing {}", target.display())))?;
+        if let Err(error) = self.make(worktree, &log, deadline, &["olddefconfig"]) {
+            let _ = std::fs::remove_file(worktree.join(CONFIG_STAMP));
+            return Err(self.failure(error, &log, out_dir));
+        }
+        let _ = std::fs::remove_file(&log);
+        remember_config(worktree, &wanted);
+        let bytes =
+            std::fs::read(&target).map_err(io_error(format!("reading {}", target.display())))?;
+        Ok(Configured {
+            config_hash: signature::bytes_signature(&bytes),
+        })
+    }
+
+    /// The toolchain's identity for store keys: the `compiler:` line and
+    /// the SHA-256 of the compiler and linker binaries (a rebuilt package
+    /// with the same version line is another toolchain).
+    pub fn toolchain_identity(&self) -> Result<String, BuildError> {
+        let line = self.compiler_line()?;
+        let mut identity = line;
+        for tool in [self.compiler.clone(), self.linker()] {
+            let path = resolve_program(&tool).ok_or_else(|| BuildError::Toolchain(tool.clone()))?;
+            let bytes =
+                std::fs::read(&path).map_err(io_error(format!("reading {}", path.display())))?;
+            identity.push_str(&format!("\n{}", signature::bytes_signature(&bytes)));
+        }
+        Ok(identity)
+    }
+
+    /// The recipe's identity for store keys: what is passed to `make` and
+    /// how, without what does not change the kernel (the ccache wrapper,
+    /// `-j`, the time limit).
+    pub fn recipe_identity(&self) -> String {
+        let mut recipe = Vec::new();
+        recipe.push(format!("targets=olddefconfig bzImage clean={}", self.clean));
+        recipe.push(format!("clang={}", self.is_clang()));
+        recipe.extend(self.make_variables_without_ccache());
+        recipe.extend(FIXED_ENV.iter().map(|(k, v)| format!("{k}={v}")));
+        recipe.join("\n")
+    }
+
+    /// The key of this commit's kernel in a [`crate::store::KernelStore`]:
+    /// `tree_id` is the commit's tree, `configured` what
+    /// [`KernelRecipe::configure`] returned at that commit.
+    pub fn store_key(
+        &self,
+        tree_id: &str,
+        configured: &Configured,
+    ) -> Result<crate::store::StoreKey, BuildError> {
+        Ok(crate::store::StoreKey {
+            tree: tree_id.to_string(),
+            config: configured.config_hash.clone(),
+            toolchain: self.toolchain_identity()?,
+            recipe: self.recipe_identity(),
+        })
+    }
+
+    fn make_variables_without_ccache(&self) -> Vec<String> {
+        let plain = KernelRecipe {
+            ccache: None,
+            ..self.clone()
+        };
+        plain.make_variables()
     }
 
     /// Builds the kernel checked out in `worktree`; copies the results to
@@ -310,6 +407,18 @@ impl KernelRecipe {
             other => other,
         }
     }
+}
+
+/// The file a program name runs: itself when it has a directory part,
+/// else the first match in `PATH`.
+fn resolve_program(program: &Path) -> Option<PathBuf> {
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Worktree file (dot files are git-ignored in the kernel) holding the

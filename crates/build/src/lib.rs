@@ -7,17 +7,27 @@
 //!   reproducible, through ccache, with a time limit.
 //! - [`reproducer`]: the reproducer, compiled or checked once.
 //! - [`BuildCache`]: one remembered build per (tree, recipe).
+//! - [`KernelStore`]: built kernels shared by all bisections of a user,
+//!   keyed by tree, configured `.config`, toolchain and recipe.
+//! - [`BuildDeps`]: the files a kernel build read, and whether a commit's
+//!   changes can change the kernel.
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod deps;
 pub mod kernel;
 pub mod reproducer;
 pub mod run;
 pub mod shell;
 pub mod signature;
+pub mod store;
 
 pub use cache::{BuildCache, CachedBuild};
-pub use kernel::{BuildError, KernelBuild, KernelRecipe};
+pub use deps::{BuildDeps, DepsError, DepsShare};
+pub use kernel::{BuildError, Configured, KernelBuild, KernelRecipe};
 pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
 pub use shell::{ShellBuild, ShellBuildError, ShellRecipe};
 pub use signature::{elf_signature, file_signature, SignatureError};
+pub use store::{
+    build_through, KernelStore, Restored, StoreError, StoreHit, StoreKey, ThroughStore,
+};

@@ -16,6 +16,9 @@
 //!   ([`CommitGraph::ancestor_weights`], [`CommitGraph::ancestor_counts`]) and
 //!   git's next commit ([`CommitGraph::bisect_choice`],
 //!   [`CommitGraph::bisect_step`], [`estimate_steps`], [`revisions_left`]);
+//! - what changed: [`Repo::changed_paths`] (per commit of a range, against
+//!   its first parent), and [`CommitGraph::without`] (the graph with some
+//!   commits contracted away, ancestry kept);
 //! - [`Worktree`]: the private checkout builds run in.
 //!
 //! Other crates' tests can build repositories with
@@ -24,8 +27,10 @@
 //! `[dev-dependencies]`.
 #![deny(missing_docs)]
 
+pub mod changes;
 pub mod choice;
 pub mod commit;
+mod contract;
 #[cfg(feature = "fixture")]
 pub mod fixture;
 mod git;
@@ -36,6 +41,7 @@ pub mod repo;
 pub mod tags;
 pub mod worktree;
 
+pub use changes::ChangesError;
 pub use choice::{estimate_steps, revisions_left, BisectStep};
 pub use commit::{parse_trailers, Commit, Trailer};
 pub use git::GitError;
