@@ -1,6 +1,8 @@
-//! The journal: an append-only JSON-lines file in the work directory with
-//! one record per finished build and per finished run, synced to disk as
-//! each one ends (runs made at once may end out of order). Re-running the same bisection replays it instead
+//! The journal: an append-only record of one bisection, one record per
+//! finished build and per finished run, made durable as each one ends
+//! (runs made at once may end out of order). On one machine it is a
+//! JSON-lines file in the work directory ([`FileStore`]); the service keeps
+//! it in its database through the same [`JournalStore`] seam. Re-running the same bisection replays it instead
 //! of building and running again; a torn last line (kill -9 mid-write) is
 //! ignored.
 
@@ -28,6 +30,9 @@ pub enum JournalError {
         /// The work directory.
         dir: PathBuf,
     },
+    /// A store other than a file failed (a database, say).
+    #[error("journal: {0}")]
+    Store(String),
     /// The work directory holds another bisection.
     #[error(
         "work directory {dir} holds another bisection ({theirs}); use another --workdir or remove it"
@@ -99,12 +104,33 @@ pub struct RunRecord {
     pub reused_from: Option<String>,
 }
 
-/// The journal of one bisection; `None` file for an in-memory journal.
-#[derive(Debug, Default)]
+/// Where a journal's records are kept.
+pub trait JournalStore: Send {
+    /// Every record kept so far, in the order they were appended (a torn
+    /// last record, from a kill mid-write, left out).
+    fn load(&mut self) -> Result<Vec<Record>, JournalError>;
+    /// Keeps `record` durably before returning.
+    fn append(&mut self, record: &Record) -> Result<(), JournalError>;
+    /// Where the records are, for messages (`work directory X holds...`).
+    fn place(&self) -> PathBuf;
+}
+
+/// The journal of one bisection; no store for an in-memory journal.
+#[derive(Default)]
 pub struct Journal {
-    file: Option<(File, PathBuf)>,
+    store: Option<Box<dyn JournalStore>>,
     builds: HashMap<String, BuildRecord>,
     runs: HashMap<String, BTreeMap<u32, RunRecord>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = self.store.as_ref().map(|s| s.place());
+        f.debug_struct("Journal")
+            .field("place", &place)
+            .field("builds", &self.builds.len())
+            .finish()
+    }
 }
 
 impl Journal {
@@ -116,43 +142,31 @@ impl Journal {
     /// Opens (or creates) `dir/journal.jsonl` for the bisection described
     /// by `params`, replaying what it holds.
     pub fn open(dir: &Path, params: &str) -> Result<Self, JournalError> {
-        let path = dir.join("journal.jsonl");
-        let io = |source| JournalError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        lock(&file).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock => JournalError::Busy {
-                dir: dir.to_owned(),
-            },
-            _ => io(e),
-        })?;
-        let records = read_records(&path).map_err(io)?;
+        Journal::with_store(Box::new(FileStore::open(dir)?), params)
+    }
+
+    /// The journal kept in `store` for the bisection described by
+    /// `params`, replaying what it holds; refused when the store holds
+    /// another bisection.
+    pub fn with_store(
+        mut store: Box<dyn JournalStore>,
+        params: &str,
+    ) -> Result<Self, JournalError> {
+        let records = store.load()?;
         let mut journal = Journal::default();
         match records.first() {
             Some(Record::Header { params: theirs }) if theirs != params => {
-                let theirs = theirs.clone();
                 return Err(JournalError::OtherBisection {
-                    dir: dir.to_owned(),
-                    theirs,
+                    dir: store.place(),
+                    theirs: theirs.clone(),
                 });
             }
-            Some(_) => records.iter().cloned().for_each(|r| journal.remember(r)),
-            None => {}
-        }
-        truncate_torn_tail(&mut file, &path).map_err(io)?;
-        journal.file = Some((file, path));
-        if records.is_empty() {
-            journal.append_raw(&Record::Header {
+            Some(_) => records.into_iter().for_each(|r| journal.remember(r)),
+            None => store.append(&Record::Header {
                 params: params.to_owned(),
-            })?;
+            })?,
         }
+        journal.store = Some(store);
         Ok(journal)
     }
 
@@ -187,17 +201,10 @@ impl Journal {
     }
 
     fn append_raw(&mut self, record: &Record) -> Result<(), JournalError> {
-        let Some((file, path)) = &mut self.file else {
-            return Ok(());
-        };
-        let io = |source| JournalError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut line = serde_json::to_string(record).map_err(|e| io(e.into()))?;
-        line.push('\n');
-        file.write_all(line.as_bytes()).map_err(io)?;
-        file.sync_data().map_err(io)
+        match &mut self.store {
+            Some(store) => store.append(record),
+            None => Ok(()),
+        }
     }
 
     fn remember(&mut self, record: Record) {
@@ -235,6 +242,67 @@ impl Journal {
                 });
             }
         }
+    }
+}
+
+/// A journal in `DIR/journal.jsonl`, locked for this process.
+pub struct FileStore {
+    file: File,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl FileStore {
+    /// Opens (or creates) `dir/journal.jsonl` and locks it.
+    pub fn open(dir: &Path) -> Result<Self, JournalError> {
+        let path = dir.join("journal.jsonl");
+        let io = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
+        lock(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => JournalError::Busy {
+                dir: dir.to_owned(),
+            },
+            _ => io(e),
+        })?;
+        Ok(FileStore {
+            file,
+            path,
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn io(&self) -> impl Fn(std::io::Error) -> JournalError + '_ {
+        |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+impl JournalStore for FileStore {
+    fn load(&mut self) -> Result<Vec<Record>, JournalError> {
+        let records = read_records(&self.path).map_err(self.io())?;
+        truncate_torn_tail(&mut self.file, &self.path).map_err(self.io())?;
+        Ok(records)
+    }
+
+    fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(record).map_err(|e| (self.io())(e.into()))?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes()).map_err(self.io())?;
+        self.file.sync_data().map_err(self.io())
+    }
+
+    fn place(&self) -> PathBuf {
+        self.dir.clone()
     }
 }
 

@@ -135,8 +135,19 @@ pub struct Setup {
 
 impl SetupRequest {
     /// Checks everything that can be checked before the first build and
-    /// opens the work directory and the journal.
+    /// opens the work directory and the journal (a file in the
+    /// bisection's directory).
     pub fn prepare(&self) -> Result<Setup, SetupError> {
+        self.prepare_with(Journal::open)
+    }
+
+    /// Like [`SetupRequest::prepare`] with the journal `open_journal`
+    /// gives for the bisection's directory and parameters (the service
+    /// keeps journals in its database).
+    pub fn prepare_with(
+        &self,
+        open_journal: impl FnOnce(&Path, &str) -> Result<Journal, JournalError>,
+    ) -> Result<Setup, SetupError> {
         let repo = Repo::open(&self.repo)?;
         let strategy = self.strategy.build()?;
         if self.strategy.runs == 0 {
@@ -159,7 +170,7 @@ impl SetupRequest {
         }
         let lock = lock_workdir(&workdir)?;
         let bisection_dir = workdir.join("bisections").join(&key);
-        let journal = Journal::open(&bisection_dir, &params)?;
+        let journal = open_journal(&bisection_dir, &params)?;
         Ok(Setup {
             resumed: journal.counts(),
             repo,

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use culprit_bisect::job::{self, Job};
 use culprit_bisect::OutcomeKind;
+use culprit_exec::job::Job;
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const CULPRIT_TITLE: &str = "prctl: factor out scratch value checking";
@@ -99,7 +99,9 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut out = log.try_clone().expect("log file");
     let start = Instant::now();
-    let outcome = job::run(&job, &mut out, Box::new(log)).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = job
+        .run(&mut out, Box::new(log))
+        .unwrap_or_else(|e| panic!("{e}"));
     let took = start.elapsed();
     let culprit = outcome.culprit.as_ref().map(|c| c.title.as_str());
     if outcome.outcome != OutcomeKind::Culprit || culprit != Some(CULPRIT_TITLE) {

@@ -47,7 +47,9 @@ use culprit_build::ReproducerSpec;
 use toml::{Table, Value};
 
 use culprit_bisect::strategy::{self, StrategyConfig};
-use culprit_bisect::{Direction, SetupRequest};
+use culprit_bisect::{Direction, Outcome, Setup, SetupError, SetupRequest};
+
+use crate::kernel_executor::{KernelExecutor, KernelSettings};
 
 /// A bisection job, read from a job file.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,6 +250,25 @@ impl Job {
 }
 
 impl Job {
+    /// The kernel executor of this job for a prepared bisection; its own
+    /// lines (reproducer, accelerator) go to `log`.
+    pub fn executor(&self, setup: &Setup, log: Box<dyn std::io::Write + Send>) -> KernelExecutor {
+        let settings = KernelSettings::from_job(self, &setup.bisection_dir);
+        KernelExecutor::new(setup.repo.clone(), settings, log)
+    }
+
+    /// Prepares and runs the bisection: the engine's log goes to `out`,
+    /// the executor's lines to `log`. The JSON is written if asked for.
+    pub fn run(
+        &self,
+        out: &mut dyn std::io::Write,
+        log: Box<dyn std::io::Write + Send>,
+    ) -> Result<Outcome, SetupError> {
+        let setup = self.setup_request().prepare()?;
+        let mut exec = self.executor(&setup, log);
+        Ok(setup.run(&mut exec, out, &mut std::io::sink()).0)
+    }
+
     /// The bisection this job asks for, in the form both modes share.
     pub fn setup_request(&self) -> SetupRequest {
         SetupRequest {

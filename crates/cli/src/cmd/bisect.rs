@@ -15,7 +15,6 @@ use culprit_bisect::{
     strategy, Direction, Executor, Setup, SetupError, SetupRequest, StrategyConfig,
 };
 use culprit_exec::job::Job;
-use culprit_exec::kernel_executor::{KernelExecutor, KernelSettings};
 use culprit_exec::progress::Progress;
 use culprit_exec::shell::{ShellConfig, ShellExecutor};
 
@@ -193,12 +192,7 @@ fn bisect(
 /// The kernel executor of a job, with its own lines (reproducer,
 /// accelerator) in the log.
 fn kernel_executor(job: &Job, setup: &Setup) -> Result<Box<dyn Executor>, String> {
-    let settings = KernelSettings::from_job(job, &setup.bisection_dir);
-    Ok(Box::new(KernelExecutor::new(
-        setup.repo.clone(),
-        settings,
-        Box::new(std::io::stdout()),
-    )))
+    Ok(Box::new(job.executor(setup, Box::new(std::io::stdout()))))
 }
 
 /// `--confidence`: a probability strictly between 0.5 and 1.
