@@ -138,6 +138,19 @@ pub struct Step {
     pub reused_from: Option<String>,
     /// One line per run, e.g. `OK`, `crashed: WARNING in foo`.
     pub runs: Vec<String>,
+    /// The strategy's likeliest culprits once this step's runs were in
+    /// (strategies that keep probabilities only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suspects: Vec<Suspect>,
+}
+
+/// A likely culprit and its probability.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Suspect {
+    /// Full hash.
+    pub commit: String,
+    /// Probability that it is the culprit.
+    pub probability: f64,
 }
 
 /// Time spent, in seconds.

@@ -180,6 +180,7 @@ impl Engine<'_> {
             build_failure: tested.build.as_ref().err().cloned(),
             reused_from: tested.reused_from.clone(),
             runs,
+            suspects: Vec::new(),
         };
         self.steps.push(step);
     }

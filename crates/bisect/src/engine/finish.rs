@@ -140,6 +140,7 @@ impl Engine<'_> {
             build_failure: build.as_ref().err().cloned(),
             reused_from: None,
             runs: Vec::new(),
+            suspects: Vec::new(),
         });
     }
 

@@ -19,7 +19,10 @@ use self::ledger::Ledger;
 use crate::evidence::Direction;
 use crate::exec::{Capacity, Executor};
 use crate::journal::Journal;
-use crate::outcome::{Outcome, OutcomeKind, Step, StepKind, StepVerdict};
+use crate::outcome::{Outcome, OutcomeKind, Step, StepKind, StepVerdict, Suspect};
+
+/// How many likely culprits each step records.
+const TOP_SUSPECTS: usize = 5;
 use crate::strategy::range::{bisecting_line, estimate_steps, suspects};
 use crate::strategy::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
 
@@ -149,6 +152,7 @@ impl Engine<'_> {
             self.evaluate_requests(strategy, graph, &requests)?;
             strategy.observe(&self.context(graph));
             self.log_verdicts(strategy, graph);
+            self.record_suspects(strategy, graph, &requests);
             // A strategy that keeps asking for nothing new would loop forever.
             idle = if self.progress_mark() == before {
                 idle + 1
@@ -227,6 +231,32 @@ impl Engine<'_> {
             self.say(&format!("# git bisect {} {hash}", word.word()));
             self.set_step_verdict(&hash, word);
             self.logged.insert(hash, verdict);
+        }
+    }
+
+    /// Notes the strategy's likeliest culprits on the steps just made.
+    fn record_suspects(
+        &mut self,
+        strategy: &dyn Strategy,
+        graph: &CommitGraph,
+        requests: &[Request],
+    ) {
+        let top = strategy.top_suspects(&self.context(graph), TOP_SUSPECTS);
+        if top.is_empty() {
+            return;
+        }
+        let suspects: Vec<Suspect> = top
+            .into_iter()
+            .map(|(c, probability)| Suspect {
+                commit: graph.id(c).to_owned(),
+                probability,
+            })
+            .collect();
+        for r in requests {
+            let hash = graph.id(r.commit);
+            if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
+                step.suspects = suspects.clone();
+            }
         }
     }
 

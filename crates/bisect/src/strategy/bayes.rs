@@ -371,6 +371,17 @@ impl Strategy for Bayes {
         NextStep::Evaluate(requests)
     }
 
+    fn top_suspects(&self, _ctx: &Context<'_>, n: usize) -> Vec<(u32, f64)> {
+        let Some(s) = &self.state else {
+            return Vec::new();
+        };
+        s.heavy()
+            .into_iter()
+            .take(n)
+            .map(|c| (c, s.masses.mass[c as usize]))
+            .collect()
+    }
+
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
         if untestable(ctx.knowledge.get(commit)) {
             return Verdict::Skip;

@@ -157,6 +157,11 @@ pub trait Strategy {
     fn next_step(&mut self, ctx: &Context<'_>) -> NextStep;
     /// The strategy's reading of commit `commit` given what is known now.
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict;
+    /// The `n` likeliest culprits with their probabilities, for strategies
+    /// that keep them (the dashboard draws how they moved).
+    fn top_suspects(&self, _ctx: &Context<'_>, _n: usize) -> Vec<(u32, f64)> {
+        Vec::new()
+    }
 }
 
 /// Which strategy to use and how: the same settings come from the flags
