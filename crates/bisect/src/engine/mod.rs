@@ -75,6 +75,7 @@ pub fn run(
         logged: HashMap::new(),
         shown_left: None,
         target_follows_bad: false,
+        olds: Vec::new(),
     };
     let result = engine.bisect(strategy);
     engine.conclude(result)
@@ -99,6 +100,8 @@ struct Engine<'a> {
     /// While the bad end is checked, the crash bisected is whichever its
     /// runs show most.
     target_follows_bad: bool,
+    /// The old end(s) of the range, once known.
+    olds: Vec<String>,
 }
 
 impl Engine<'_> {
@@ -120,6 +123,7 @@ impl Engine<'_> {
             .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
         self.say(&self.start_line(&new, &olds));
         self.ledger.enter_range(&graph, &olds);
+        self.olds = olds.clone();
         let conclusion = self.strategy_loop(strategy, &graph)?;
         self.finish(&graph, &olds, conclusion)
     }
@@ -176,18 +180,19 @@ impl Engine<'_> {
         graph: &CommitGraph,
         requests: &[Request],
     ) -> Result<(), Stop> {
-        if let Some(r) = requests.iter().find(|r| r.commit as usize >= graph.len()) {
-            let n = r.commit;
-            return Err(Stop::Error(format!(
-                "strategy asked for commit #{n} outside the range"
-            )));
-        }
         let mut wanted = Vec::new();
         for request in requests {
-            if self.ledger.knowledge().get(request.commit).is_none() && requests.len() == 1 {
+            let Some(hash) = self.hash_of(graph, request.commit) else {
+                let n = request.commit;
+                return Err(Stop::Error(format!(
+                    "strategy asked for commit #{n} outside the range"
+                )));
+            };
+            let in_graph = (request.commit as usize) < graph.len();
+            let new = self.ledger.knowledge().get(request.commit).is_none();
+            if in_graph && new && requests.len() == 1 {
                 self.announce(strategy, graph, request.commit)?;
             }
-            let hash = graph.id(request.commit).to_owned();
             if !wanted.iter().any(|(h, _)| *h == hash) {
                 wanted.push((hash, request.runs));
             }
@@ -196,12 +201,8 @@ impl Engine<'_> {
         let ctx = self.context(graph);
         let verdicts: Vec<(String, Verdict)> = requests
             .iter()
-            .map(|r| {
-                (
-                    graph.id(r.commit).to_owned(),
-                    strategy.verdict(&ctx, r.commit),
-                )
-            })
+            .filter(|r| (r.commit as usize) < graph.len())
+            .map(|r| (graph.id(r.commit).to_owned(), strategy.verdict(&ctx, r.commit)))
             .collect();
         for (hash, verdict) in verdicts {
             self.set_step_verdict(&hash, self.verdict_of(verdict));
@@ -252,11 +253,21 @@ impl Engine<'_> {
                 probability,
             })
             .collect();
-        for r in requests {
+        for r in requests.iter().filter(|r| (r.commit as usize) < graph.len()) {
             let hash = graph.id(r.commit);
             if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
                 step.suspects = suspects.clone();
             }
+        }
+    }
+
+    /// The commit a strategy means by graph index `i`: one of the graph,
+    /// or one past its end for the (first) old end.
+    fn hash_of(&self, graph: &CommitGraph, i: u32) -> Option<String> {
+        match (i as usize).cmp(&graph.len()) {
+            std::cmp::Ordering::Less => Some(graph.id(i).to_owned()),
+            std::cmp::Ordering::Equal => self.olds.first().cloned(),
+            std::cmp::Ordering::Greater => None,
         }
     }
 

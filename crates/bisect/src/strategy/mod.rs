@@ -31,7 +31,9 @@ pub struct Context<'a> {
 /// One evaluation the strategy asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
-    /// Graph index of the commit.
+    /// Graph index of the commit; the graph's length (one past its last
+    /// commit) means the old end, whose runs land in
+    /// [`Knowledge::old_end`].
     pub commit: u32,
     /// How many more runs of the test to make there (0: only build it).
     pub runs: u32,
