@@ -204,6 +204,9 @@ impl SetupRequest {
         if self.strategy.confidence != crate::strategy::DEFAULT_CONFIDENCE {
             value["confidence"] = self.strategy.confidence.into();
         }
+        if self.strategy.min_rate != crate::strategy::bayes::DEFAULT_MIN_RATE {
+            value["min_rate"] = self.strategy.min_rate.into();
+        }
         value.to_string()
     }
 

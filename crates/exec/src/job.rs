@@ -14,6 +14,7 @@
 //! json = "result.json"           # optional: the outcome as JSON
 //! strategy = "bayes"             # default bayes; or classic, plain
 //! confidence = 0.99              # where bayes stops (default 0.99)
+//! min_rate = 0.05                # bayes: lowest reproduction rate worth bisecting
 //! runs = 6                       # runs of the reproducer per commit (default 8)
 //! vms = 2                        # test machines at once (default 1)
 //!
@@ -200,6 +201,7 @@ impl Job {
             "json",
             "strategy",
             "confidence",
+            "min_rate",
             "runs",
             "vms",
             "kernel",
@@ -239,6 +241,7 @@ impl Job {
                 name: top.strategy()?,
                 runs: top.runs()?,
                 confidence: top.confidence()?,
+                min_rate: top.min_rate()?,
             },
             vms: top.positive("vms")?.unwrap_or(1),
             kernel: kernel_job(&top.table("kernel")?)?,
@@ -533,6 +536,14 @@ impl<'a> Keys<'a> {
             (0.5..1.0).contains(&p).then_some(p)
         })?;
         Ok(confidence.unwrap_or(strategy::DEFAULT_CONFIDENCE))
+    }
+
+    fn min_rate(&self) -> Result<f64, JobError> {
+        let rate = self.typed("min_rate", "a rate in (0, 1]", |v| {
+            let p = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+            (p > 0.0 && p <= 1.0).then_some(p)
+        })?;
+        Ok(rate.unwrap_or(strategy::bayes::DEFAULT_MIN_RATE))
     }
 }
 

@@ -202,7 +202,12 @@ impl Engine<'_> {
         let verdicts: Vec<(String, Verdict)> = requests
             .iter()
             .filter(|r| (r.commit as usize) < graph.len())
-            .map(|r| (graph.id(r.commit).to_owned(), strategy.verdict(&ctx, r.commit)))
+            .map(|r| {
+                (
+                    graph.id(r.commit).to_owned(),
+                    strategy.verdict(&ctx, r.commit),
+                )
+            })
             .collect();
         for (hash, verdict) in verdicts {
             self.set_step_verdict(&hash, self.verdict_of(verdict));
@@ -253,7 +258,10 @@ impl Engine<'_> {
                 probability,
             })
             .collect();
-        for r in requests.iter().filter(|r| (r.commit as usize) < graph.len()) {
+        for r in requests
+            .iter()
+            .filter(|r| (r.commit as usize) < graph.len())
+        {
             let hash = graph.id(r.commit);
             if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
                 step.suspects = suspects.clone();

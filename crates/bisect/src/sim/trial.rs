@@ -88,7 +88,16 @@ fn check_ends(
     }
     let old_crashes = history.culprit.is_none();
     let mut old = CommitEvidence::default();
-    match check_one_end(strategy, End::Good, &mut old, Some(&tip), old_crashes, b, rng, out) {
+    match check_one_end(
+        strategy,
+        End::Good,
+        &mut old,
+        Some(&tip),
+        old_crashes,
+        b,
+        rng,
+        out,
+    ) {
         EndReading::Crashes => return Err(Some(Conclusion::NoCulprit { confidence: 1.0 })),
         EndReading::Infra => return Err(None),
         EndReading::Clean | EndReading::Unclear => {}

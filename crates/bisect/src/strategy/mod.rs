@@ -177,6 +177,9 @@ pub struct StrategyConfig {
     pub runs: u32,
     /// Where a strategy that measures its own certainty (bayes) stops.
     pub confidence: f64,
+    /// The lowest reproduction rate worth bisecting (bayes): a bad end
+    /// that never crashes is given up once its rate is surely below it.
+    pub min_rate: f64,
 }
 
 /// A strategy name that does not exist.
@@ -192,6 +195,7 @@ impl StrategyConfig {
             name: name.to_owned(),
             runs,
             confidence: DEFAULT_CONFIDENCE,
+            min_rate: bayes::DEFAULT_MIN_RATE,
         }
     }
 
@@ -202,7 +206,7 @@ impl StrategyConfig {
             "classic" => Ok(Box::new(Classic::new(runs))),
             "plain" | "git-bisect" => Ok(Box::new(plain::Plain::new(runs))),
             "bayes" => Ok(Box::new(
-                bayes::Bayes::new(self.confidence).with_end_runs(runs),
+                bayes::Bayes::new(self.confidence).with_min_rate(self.min_rate),
             )),
             other => Err(UnknownStrategy(other.to_owned())),
         }

@@ -71,6 +71,11 @@ pub struct Args {
     /// With bayes: stop when the top suspect is this likely (0.5 to 0.999999).
     #[arg(long, value_name = "P", default_value_t = strategy::DEFAULT_CONFIDENCE, value_parser = confidence)]
     confidence: f64,
+    /// With bayes: the lowest reproduction rate worth bisecting. The bad end
+    /// runs until it crashes, or until the evidence says (at --confidence)
+    /// that the crash shows less often than this.
+    #[arg(long, value_name = "RATE", default_value_t = strategy::bayes::DEFAULT_MIN_RATE, value_parser = rate)]
+    min_rate: f64,
     /// Time limit of one build, in seconds (1 to a year).
     #[arg(long, value_name = "SECS", default_value_t = 4 * 3600)]
     build_timeout: u64,
@@ -101,6 +106,7 @@ impl Args {
                 name: self.strategy.clone(),
                 runs: self.runs,
                 confidence: self.confidence,
+                min_rate: self.min_rate,
             },
             workdir: self.workdir.clone(),
             json: self.json.clone(),
@@ -200,6 +206,14 @@ fn confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.5..1.0).contains(&p) => Ok(p),
         _ => Err(format!("{text:?} is not a probability in [0.5, 1)")),
+    }
+}
+
+/// `--min-rate`: a rate in (0, 1].
+fn rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        _ => Err(format!("{text:?} is not a rate in (0, 1]")),
     }
 }
 
