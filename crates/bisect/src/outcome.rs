@@ -120,6 +120,13 @@ impl StepVerdict {
 pub struct Step {
     /// Full hash.
     pub commit: String,
+    /// The commit's subject line.
+    #[serde(default)]
+    pub title: String,
+    /// When this step began (UTC, RFC 3339), and the seconds its build and
+    /// its runs took.
+    #[serde(default)]
+    pub time: StepTime,
     /// Why it was tested.
     pub kind: StepKind,
     /// The release tag, for `release` steps.
@@ -142,6 +149,17 @@ pub struct Step {
     /// (strategies that keep probabilities only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suspects: Vec<Suspect>,
+}
+
+/// When a step began and what it took.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepTime {
+    /// UTC, RFC 3339 (`2026-12-01T08:06:32Z`).
+    pub started: String,
+    /// Seconds the build took (0 when recalled from an identical build).
+    pub build: f64,
+    /// Seconds the runs took, added up.
+    pub test: f64,
 }
 
 /// A likely culprit and its probability.

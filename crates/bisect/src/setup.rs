@@ -54,6 +54,8 @@ pub struct SetupRequest {
     /// What else makes two invocations the same bisection: the executor's
     /// build and test settings.
     pub executor_params: serde_json::Value,
+    /// Print the culprit's patch after its diff stat (`--show-diff`).
+    pub show_diff: bool,
 }
 
 /// Why a bisection cannot start: bad input, exit status 2.
@@ -158,6 +160,7 @@ impl SetupRequest {
         }
         let mut bisection = crate::input::check(&repo, self.direction, &self.bad, &self.good)?;
         bisection.crash = self.crash.clone();
+        bisection.show_diff = self.show_diff;
         let params = self.params(&repo, &bisection);
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {
@@ -240,6 +243,13 @@ impl Setup {
         out: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> (Outcome, i32) {
+        let own = self.bisection_dir.strip_prefix(&self.workdir).ok();
+        let _ = writeln!(
+            out,
+            "work directory: {} (this bisection's logs in {})",
+            self.workdir.display(),
+            own.unwrap_or(&self.bisection_dir).display()
+        );
         let outcome = crate::engine::run(
             &self.repo,
             &self.bisection,

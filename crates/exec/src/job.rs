@@ -12,6 +12,7 @@
 //! workdir = "culprit-work"       # checkout, builds, consoles, journals (shared
 //!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
+//! show_diff = false              # true: print the culprit's patch
 //! strategy = "bayes"             # default bayes; or classic, plain
 //! confidence = 0.99              # where bayes stops (default 0.99)
 //! min_rate = 0.05                # bayes: lowest reproduction rate worth bisecting
@@ -73,6 +74,8 @@ pub struct Job {
     pub workdir: PathBuf,
     /// Where to write the outcome as JSON.
     pub json: Option<PathBuf>,
+    /// Print the culprit's patch after its diff stat.
+    pub show_diff: bool,
     /// The strategy, its runs per commit and confidence.
     pub strategy: StrategyConfig,
     /// Test machines at once.
@@ -199,6 +202,7 @@ impl Job {
             "crash",
             "workdir",
             "json",
+            "show_diff",
             "strategy",
             "confidence",
             "min_rate",
@@ -237,6 +241,7 @@ impl Job {
                 .path("workdir")?
                 .unwrap_or_else(|| base.join("culprit-work")),
             json: top.path("json")?,
+            show_diff: top.bool("show_diff")?.unwrap_or(false),
             strategy: StrategyConfig {
                 name: top.strategy()?,
                 runs: top.runs()?,
@@ -283,6 +288,7 @@ impl Job {
             strategy: self.strategy.clone(),
             workdir: Some(self.workdir.clone()),
             json: self.json.clone(),
+            show_diff: self.show_diff,
             executor_params: serde_json::json!({
                 "config": self.kernel.config,
                 "compiler": self.kernel.compiler,

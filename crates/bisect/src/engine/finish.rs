@@ -10,7 +10,9 @@ use super::{Engine, Stop};
 use crate::evidence::Direction;
 use crate::exec::RunOutcome;
 use crate::format::{go_duration, go_quoted_list};
-use crate::outcome::{CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepVerdict};
+use crate::outcome::{
+    CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepTime, StepVerdict,
+};
 use crate::strategy::Conclusion;
 
 impl Engine<'_> {
@@ -68,10 +70,22 @@ impl Engine<'_> {
             .show_stat(hash)
             .map_err(|e| Stop::Error(format!("cannot show {hash}: {e}")))?;
         self.say(show.trim_end());
+        if self.bisection.show_diff {
+            let patch = self
+                .repo
+                .patch(hash)
+                .map_err(|e| Stop::Error(format!("cannot show the patch of {hash}: {e}")))?;
+            self.say("");
+            self.say(patch.trim_end());
+        }
         self.say("");
         let flags = self.flags(&commit)?;
         self.say_totals();
-        self.say(&format!("first {word} commit: {hash} {}", commit.title));
+        self.say(&format!(
+            "first {word} commit: {hash} {} (confidence {:.1}%)",
+            commit.title,
+            confidence * 100.0
+        ));
         let recipients = self.exec.recipients(&commit);
         self.say(&format!(
             "recipients (to): {}",
@@ -131,8 +145,15 @@ impl Engine<'_> {
     }
 
     fn push_parent_step(&mut self, parent: &str, build: &Result<crate::exec::Built, String>) {
+        let time = StepTime {
+            started: crate::format::utc_timestamp(std::time::SystemTime::now()),
+            build: self.ledger.tested.get(parent).map_or(0.0, |t| t.build_secs),
+            test: 0.0,
+        };
         self.steps.push(Step {
             commit: parent.to_owned(),
+            title: self.title_of(parent).unwrap_or_default(),
+            time,
             kind: StepKind::Parent,
             release: None,
             verdict: StepVerdict::Untested,

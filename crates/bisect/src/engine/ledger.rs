@@ -22,6 +22,10 @@ pub(super) struct Tested {
     pub runs: Vec<RunOutcome>,
     /// Set when the runs were copied from an identical build.
     pub reused_from: Option<String>,
+    /// Seconds the build took.
+    pub build_secs: f64,
+    /// Seconds each run took, in index order.
+    pub run_secs: Vec<f64>,
 }
 
 /// The suspect range once the ends are known: where each commit's runs go
@@ -47,7 +51,7 @@ pub(super) struct Ledger<'a> {
     /// Runs wanted per commit in the evaluation under way.
     wanted: HashMap<String, Range<u32>>,
     /// Runs that ended before a run with a lower index.
-    early: HashMap<String, BTreeMap<u32, RunOutcome>>,
+    early: HashMap<String, BTreeMap<u32, (RunOutcome, f64)>>,
     /// Why the evaluation under way had to stop (journal or build
     /// infrastructure failure).
     pub failure: Option<String>,
@@ -158,7 +162,7 @@ impl<'a> Ledger<'a> {
             let build = record
                 .built
                 .ok_or_else(|| record.failure.unwrap_or_default());
-            self.remember_build(hash, build);
+            self.remember_build(hash, build, record.secs);
         }
         let Ok(built) = self.tested[hash].build.clone() else {
             return Ok(None);
@@ -184,7 +188,7 @@ impl<'a> Ledger<'a> {
                 break;
             };
             self.times.add_test(record.secs);
-            self.push_run(hash, next, record.outcome);
+            self.push_run(hash, next, record.outcome, record.secs);
             next += 1;
         }
         let donor = self.tested.get(hash).and_then(|t| t.reused_from.clone());
@@ -204,13 +208,13 @@ impl<'a> Ledger<'a> {
                     reused_from: donor.clone(),
                 })
                 .map_err(|e| e.to_string())?;
-            self.push_run(hash, next, outcome);
+            self.push_run(hash, next, outcome, 0.0);
             next += 1;
         }
         Ok(next..wanted.end)
     }
 
-    fn remember_build(&mut self, hash: &str, build: Result<Built, String>) {
+    fn remember_build(&mut self, hash: &str, build: Result<Built, String>, secs: f64) {
         let reused_from = build.as_ref().ok().and_then(|b| {
             let first = self
                 .by_signature
@@ -227,25 +231,29 @@ impl<'a> Ledger<'a> {
                 build,
                 runs: Vec::new(),
                 reused_from,
+                build_secs: secs,
+                run_secs: Vec::new(),
             },
         );
     }
 
     /// Puts run `index` in place, with any runs after it that ended early.
-    fn push_run(&mut self, hash: &str, index: u32, outcome: RunOutcome) {
+    fn push_run(&mut self, hash: &str, index: u32, outcome: RunOutcome, secs: f64) {
         let early = self.early.entry(hash.to_owned()).or_default();
-        early.insert(index, outcome);
+        early.insert(index, (outcome, secs));
         loop {
             let Some(t) = self.tested.get_mut(hash) else {
                 return;
             };
             let next = t.runs.len() as u32;
-            let Some(outcome) = self.early.get_mut(hash).and_then(|e| e.remove(&next)) else {
+            let Some((outcome, secs)) = self.early.get_mut(hash).and_then(|e| e.remove(&next))
+            else {
                 return;
             };
             let class = self.classify(&outcome);
             if let Some(t) = self.tested.get_mut(hash) {
                 t.runs.push(outcome);
+                t.run_secs.push(secs);
             }
             self.learn(hash, Some(class));
         }
@@ -280,7 +288,7 @@ impl EvaluationSink for Ledger<'_> {
         self.times.build += secs;
         let build = built.ok_or_else(|| failure.unwrap_or_default());
         let ok = build.is_ok();
-        self.remember_build(commit, build);
+        self.remember_build(commit, build, secs);
         if !ok {
             return 0..0;
         }
@@ -305,7 +313,7 @@ impl EvaluationSink for Ledger<'_> {
             self.fail(e.to_string());
             return false;
         }
-        self.push_run(commit, index, outcome);
+        self.push_run(commit, index, outcome, secs);
         true
     }
 }

@@ -39,6 +39,8 @@ pub struct Bisection {
     /// The title of the crash to bisect; `None`: the most common crash at
     /// the bad end (a reproducer that also hits another crash needs it).
     pub crash: Option<String>,
+    /// Print the culprit's patch after its diff stat.
+    pub show_diff: bool,
 }
 
 /// Why the bisection stopped early.
@@ -71,14 +73,17 @@ pub fn run(
         capacity,
         ledger: Ledger::new(journal),
         steps: Vec::new(),
-        good: Vec::new(),
+        good: bisection.good.clone(),
         logged: HashMap::new(),
         shown_left: None,
         target_follows_bad: false,
         olds: Vec::new(),
+        open_batch: None,
     };
     let result = engine.bisect(strategy);
-    engine.conclude(result)
+    let outcome = engine.conclude(result);
+    engine.flush_batch();
+    outcome
 }
 
 struct Engine<'a> {
@@ -102,14 +107,29 @@ struct Engine<'a> {
     target_follows_bad: bool,
     /// The old end(s) of the range, once known.
     olds: Vec<String>,
+    /// Later runs at one commit, gathered into one line until something
+    /// else is logged.
+    open_batch: Option<evaluate::Batch>,
 }
 
 impl Engine<'_> {
     /// Writes one line of the human log. A closed stdout must not stop the
     /// bisection (the journal and the JSON still record everything).
     fn say(&mut self, line: &str) {
+        self.flush_batch();
+        self.write_line(line);
+    }
+
+    fn write_line(&mut self, line: &str) {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+
+    /// Writes the line of the runs still being gathered at one commit.
+    fn flush_batch(&mut self) {
+        if let Some(batch) = self.open_batch.take() {
+            self.write_line(&batch.line());
+        }
     }
 
     fn bisect(&mut self, strategy: &mut dyn Strategy) -> Result<Outcome, Stop> {

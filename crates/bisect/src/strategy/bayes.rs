@@ -83,6 +83,9 @@ pub struct Bayes {
     /// The culprit's parents must be surely old to `1 - target_confidence`
     /// divided by this.
     pub parent_margin: f64,
+    /// The top hypothesis must reach `1 - (1 - target_confidence)` divided
+    /// by this.
+    pub stop_margin: f64,
     /// Prior probability that the culprit is not in the range at all.
     pub no_culprit_prior: f64,
     /// Prior probability that the reproducer crashes on every run.
@@ -116,6 +119,7 @@ impl Bayes {
             build_cost: 240.0,
             max_build_cost: MAX_BUILD_COST,
             parent_margin: 5.0,
+            stop_margin: 1.0,
             no_culprit_prior: 0.05,
             reliable_prior: 0.6,
             false_positive: 1e-3,
@@ -165,7 +169,7 @@ impl Bayes {
 impl Bayes {
     /// The conclusion, a verification run, or `None` to keep bisecting.
     fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
-        let target = self.target_confidence;
+        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         let n = ctx.graph.len();
         let s = self.state.as_mut()?;
         let mass = &s.masses.mass;
@@ -476,23 +480,25 @@ impl Strategy for Bayes {
             .collect()
     }
 
+    /// The likelier reading of a commit that has had a telling run (a
+    /// crash, or a clean run): logged as soon as the runs are in, and
+    /// logged again if later evidence turns it over. The probability
+    /// behind it goes on converging; the result's confidence is the
+    /// posterior's.
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
-        if untestable(ctx.knowledge.get(commit)) {
+        let e = ctx.knowledge.get(commit);
+        if untestable(e) {
             return Verdict::Skip;
         }
-        let Some(p) = self
+        let told = e.is_some_and(|e| e.count(RunClass::Crash) + e.count(RunClass::Ok) > 0);
+        let p = self
             .state
             .as_ref()
-            .and_then(|s| s.new_prob.get(commit as usize))
-        else {
-            return Verdict::Undecided;
-        };
-        if *p >= self.target_confidence {
-            Verdict::New
-        } else if *p <= 1.0 - self.target_confidence {
-            Verdict::Old
-        } else {
-            Verdict::Undecided
+            .and_then(|s| s.new_prob.get(commit as usize));
+        match p {
+            Some(p) if told && *p >= 0.5 => Verdict::New,
+            Some(_) if told => Verdict::Old,
+            _ => Verdict::Undecided,
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct Args {
     /// Write the outcome as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Print the culprit's patch after its diff stat.
+    #[arg(long)]
+    show_diff: bool,
     /// How to choose commits and read verdicts: classic, bayes, plain.
     #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT, overrides_with = "strategy")]
     strategy: String,
@@ -110,6 +113,7 @@ impl Args {
             },
             workdir: self.workdir.clone(),
             json: self.json.clone(),
+            show_diff: self.show_diff,
             executor_params: serde_json::json!({
                 "build": shell.build,
                 "test": shell.test,

@@ -288,4 +288,13 @@ fn verdicts_follow_the_posterior() {
     assert_eq!(bayes.verdict(&ctx, 2), Verdict::New);
     assert_eq!(bayes.verdict(&ctx, 1), Verdict::Old);
     assert_eq!(bayes.verdict(&ctx, 0), Verdict::Skip);
+    // A commit with no telling run has no reading yet.
+    let mut k = k.clone();
+    k.entry(1).runs = vec![RunClass::OtherCrash];
+    let ctx = Context {
+        knowledge: &k,
+        ..ctx
+    };
+    bayes.observe(&ctx);
+    assert_eq!(bayes.verdict(&ctx, 1), Verdict::Undecided);
 }
