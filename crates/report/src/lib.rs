@@ -9,6 +9,7 @@
 
 mod demangle;
 mod frames;
+pub mod generic;
 mod guilty;
 mod kernel;
 mod lines;
@@ -17,6 +18,7 @@ mod user;
 
 use serde::Serialize;
 
+pub use generic::{generic_class, is_generic, GenericClass};
 pub use guilty::guilty_file;
 
 /// One crash found in console output.
