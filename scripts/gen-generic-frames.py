@@ -296,9 +296,9 @@ VARIANT_SUFFIXES = ["_noprof", "_nodemask", "_noabort", "_nocheck", "_notrace", 
 # Families: at least this many names share the prefix (more for a one-word
 # prefix, which says less about what a function does)...
 FAMILY_MIN = 6
-FAMILY_MIN_ONE_WORD = 12
+FAMILY_MIN_ONE_WORD = 8
 # ...and at least this share of them is generic.
-FAMILY_PURITY = 0.9
+FAMILY_PURITY = 0.85
 
 COMPILED = [(c, re.compile(p), n and re.compile(n), x and re.compile(x)) for c, p, n, x in RULES]
 

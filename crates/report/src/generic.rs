@@ -273,7 +273,8 @@ pub fn generic_class(func: &str) -> Option<GenericClass> {
     if let Some(found) = lookup(func) {
         return found;
     }
-    if let Some(class) = unsourced(func).or_else(|| lock_wrapper(func)) {
+    let by_kind = || lock_wrapper(func).or_else(|| named_helper(func));
+    if let Some(class) = unsourced(func).or_else(by_kind) {
         return Some(class);
     }
     variant(func, 0)
@@ -299,6 +300,45 @@ fn variant(func: &str, depth: usize) -> Option<GenericClass> {
         .map(|n| format!("{}{bare}", "_".repeat(n)))
         .filter(|f| f != func)
         .find_map(|f| table().names.get(f.as_str()).copied().flatten())
+}
+
+/// Words that make a function an allocator's wrapper wherever it is
+/// defined (`sock_kmalloc`, `__kmalloc_cache_noprof`, `ext4_kvzalloc`).
+const ALLOCATOR_WORDS: &[&[&str]] = &[
+    &["kmalloc"],
+    &["kzalloc"],
+    &["kcalloc"],
+    &["krealloc"],
+    &["kvmalloc"],
+    &["kvzalloc"],
+    &["kvcalloc"],
+    &["kvrealloc"],
+    &["vmalloc"],
+    &["vzalloc"],
+    &["kmemdup"],
+    &["kstrdup"],
+    &["kmem", "cache", "alloc"],
+    &["alloc", "pages"],
+    &["get", "free", "pages"],
+];
+
+/// Words of a filesystem's assertion and panic helpers (`btrfs_assertfail`,
+/// `assfail`, `__reiserfs_panic`, `ufs_panic`): they report a bug found by
+/// their caller.
+const ASSERT_WORDS: &[&str] = &["assertfail", "assfail", "assert", "panic"];
+
+/// Helpers known by what their name says: allocator wrappers, assertion
+/// and panic helpers.
+fn named_helper(func: &str) -> Option<GenericClass> {
+    let words: Vec<&str> = func.split('_').filter(|w| !w.is_empty()).collect();
+    let contains = |seq: &[&str]| words.windows(seq.len()).any(|w| w == seq);
+    if ALLOCATOR_WORDS.iter().any(|seq| contains(seq)) {
+        return Some(GenericClass::Alloc);
+    }
+    let last = words.last().copied().unwrap_or("");
+    ASSERT_WORDS
+        .contains(&last)
+        .then_some(GenericClass::Report)
 }
 
 /// Functions whose name says they take or drop a lock of some kind, in any

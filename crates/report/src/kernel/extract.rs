@@ -20,6 +20,10 @@ pub fn frame(
                 .get(*i)
                 .map(|m| clean_func(m.as_str()))
                 .filter(|f| usable(f) && !is_address(f)),
+            Part::Named(i) => caps
+                .get(*i)
+                .map(|m| clean_func(m.as_str()))
+                .filter(|f| !f.is_empty() && !matches_any(f, skip) && !is_address(f)),
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
             Part::PcThenTrace => pc_then_trace(text, &usable),
             Part::Trace => trace(text, 1, &usable),

@@ -14,6 +14,10 @@ use std::sync::OnceLock;
 pub enum Part {
     /// The regex group with that index.
     Group(usize),
+    /// The regex group with that index, even when it names a generic
+    /// helper (only the format's skip list applies): the report itself says
+    /// the function is the culprit.
+    Named(usize),
     /// The crashing PC (`RIP:`, `pc :`, `PC is at`).
     Pc,
     /// The PC, or the stack trace after it when the PC is a generic helper.
@@ -161,7 +165,7 @@ fn re(pattern: &str) -> Regex {
 fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
     Format {
         re: re(pattern),
-        multiline: pattern.contains("\\n") || pattern.contains("(?m)"),
+        multiline: pattern.contains("\\n") || pattern.contains("(?m)") || pattern.contains("(?s)"),
         title,
         frame: Vec::new(),
         skip: &[],
@@ -592,6 +596,11 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in {FRAME}", AtomicSleep).frame(STACK),
         f(r"BUG: scheduling while atomic", "BUG: scheduling while atomic in {FRAME}", AtomicSleep).frame(STACK)
             .skip(&["__schedule_bug", "schedule*", "__schedule*", "preempt_schedule*"]),
+        // "caller is X" names the code that used the per-CPU value: that is
+        // the bug, even inside a library (radix_tree_node_alloc).
+        f(r"(?s)BUG: using (\S+) in preemptible.*?caller is ([^\s+]+)", "BUG: using $1 in preemptible code in {FRAME}", Lockdep)
+            .frame(&[Named(2), Trace])
+            .skip(&["check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check"]),
         f(r"BUG: using (\S+) in preemptible", "BUG: using $1 in preemptible code in {FRAME}", Lockdep).frame(STACK)
             .skip(&["check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check"]),
         f(r"BUG: workqueue lockup", "BUG: workqueue lockup", Hang),
