@@ -69,29 +69,61 @@ pub fn with_frame(head: &str, frame: &str) -> String {
     }
 }
 
-/// The name a title uses for `func`: syscall wrappers named after the
-/// syscall, and a few functions that were renamed over kernel versions
+/// Architecture prefixes of syscall entry points (`__x64_sys_read`).
+const ARCH_PREFIXES: [&str; 7] = [
+    "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__s390_", "__powerpc_",
+];
+
+/// A syscall entry point's spelling, understood.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Syscall<'a> {
+    /// An architecture's entry (`__x64_sys_read`, `__ia32_compat_sys_ioctl`):
+    /// titled `sys_read`, as syzbot does.
+    Arch(&'a str),
+    /// The syscall's own body or its sign-extending wrapper, in any
+    /// kernel's spelling: `sys_read`, `__se_sys_read`, `__do_sys_read`,
+    /// `SyS_read`, `SYSC_read`, `ksys_read`: titled `read`.
+    Body(&'a str),
+    /// A compat syscall (`compat_sys_ioctl`, `compat_SyS_ioctl`,
+    /// `__se_compat_sys_ioctl`, `C_SYSC_ioctl`): titled `compat_sys_ioctl`.
+    Compat(&'a str),
+}
+
+/// What syscall `func` is an entry point of, if any.
+pub fn syscall(func: &str) -> Option<Syscall<'_>> {
+    for arch in ARCH_PREFIXES {
+        if let Some(rest) = func.strip_prefix(arch) {
+            return ["sys_", "compat_sys_"]
+                .iter()
+                .any(|p| rest.starts_with(p))
+                .then_some(Syscall::Arch(rest));
+        }
+    }
+    let unwrapped = ["__se_", "__do_"]
+        .iter()
+        .find_map(|p| func.strip_prefix(p))
+        .unwrap_or(func);
+    for compat in ["compat_sys_", "compat_SyS_", "C_SYSC_"] {
+        if let Some(call) = unwrapped.strip_prefix(compat).filter(|c| !c.is_empty()) {
+            return Some(Syscall::Compat(call));
+        }
+    }
+    ["sys_", "SyS_", "SYSC_", "ksys_"]
+        .iter()
+        .find_map(|p| unwrapped.strip_prefix(p))
+        .filter(|call| !call.is_empty())
+        .map(Syscall::Body)
+}
+
+/// The name a title uses for `func`: syscall entry points normalised (see
+/// [`Syscall`]), and a few functions that were renamed over kernel versions
 /// named as they are today.
 pub fn canonical_frame(func: &str) -> String {
-    for wrapper in ["__se_sys_", "__do_sys_"] {
-        if let Some(rest) = func.strip_prefix(wrapper) {
-            return rest.to_string();
-        }
-    }
-    for arch in [
-        "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__s390_", "__",
-    ] {
-        if let Some(rest) = func.strip_prefix(arch) {
-            if rest.starts_with("sys_") || rest.starts_with("compat_sys_") {
-                return rest.to_string();
-            }
-        }
-    }
-    if let Some(rest) = func
-        .strip_prefix("ksys_")
-        .or_else(|| func.strip_prefix("sys_"))
-    {
-        return rest.to_string();
+    match syscall(func) {
+        Some(Syscall::Arch(name)) => return name.to_string(),
+        Some(Syscall::Body(call)) => return call.to_string(),
+        Some(Syscall::Compat(call)) => return format!("compat_sys_{call}"),
+        None => {}
     }
     match func {
         "synchronize_sched"
@@ -101,6 +133,21 @@ pub fn canonical_frame(func: &str) -> String {
         "smp_call_function_single" | "smp_call_function_many" => "smp_call_function".into(),
         _ => func.to_string(),
     }
+}
+
+/// Other names a title may use for the syscall entry `func`: the raw name,
+/// and `sys_X` for the wrappers of X (`__se_sys_mremap` is also known as
+/// `sys_mremap`).
+pub fn syscall_aliases(func: &str) -> Vec<String> {
+    let mut names = vec![func.to_string()];
+    match syscall(func) {
+        Some(Syscall::Body(call)) if func != format!("sys_{call}") && !func.starts_with("ksys_") => {
+            names.push(format!("sys_{call}"));
+        }
+        Some(Syscall::Compat(call)) => names.push(format!("compat_sys_{call}")),
+        _ => {}
+    }
+    names
 }
 
 #[cfg(test)]
@@ -121,6 +168,35 @@ mod tests {
         assert_eq!(normalize("x25_connect ext4 0x1f"), "x25_connect ext4 ADDR");
         assert_eq!(normalize("unknown-block(0,0)"), "unknown-block(NUM,NUM)");
         assert_eq!(normalize("do_con_write.part.3"), "do_con_write.part.NUM");
+    }
+
+    #[test]
+    fn syscall_spellings_of_every_kernel() {
+        for (raw, titled) in [
+            ("__x64_sys_rmdir", "sys_rmdir"),
+            ("__ia32_compat_sys_ioctl", "compat_sys_ioctl"),
+            ("__se_sys_mremap", "mremap"),
+            ("__do_sys_mremap", "mremap"),
+            ("SyS_mremap", "mremap"),
+            ("SYSC_mremap", "mremap"),
+            ("sys_openat2", "openat2"),
+            ("ksys_mount", "mount"),
+            ("compat_SyS_ioctl", "compat_sys_ioctl"),
+            ("__se_compat_sys_ioctl", "compat_sys_ioctl"),
+            ("C_SYSC_ioctl", "compat_sys_ioctl"),
+            ("compat_sys_ioctl", "compat_sys_ioctl"),
+            ("sys_", "sys_"),
+            ("tcp_sendmsg", "tcp_sendmsg"),
+            ("synchronize_sched", "synchronize_rcu"),
+        ] {
+            assert_eq!(canonical_frame(raw), titled, "{raw}");
+        }
+        assert_eq!(
+            syscall_aliases("SyS_mremap"),
+            ["SyS_mremap", "sys_mremap"]
+        );
+        assert_eq!(syscall_aliases("sys_openat2"), ["sys_openat2"]);
+        assert_eq!(syscall_aliases("ksys_mount"), ["ksys_mount"]);
     }
 
     #[test]

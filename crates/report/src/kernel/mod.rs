@@ -273,15 +273,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             let canonical = title::canonical_frame(raw);
             let t = title::with_frame(&head, &canonical);
             let mut alts = alt_titles(format, caps, &canonical);
-            let mut names = vec![raw.clone()];
-            // `__se_sys_mremap` is also known as `sys_mremap`.
-            if let Some(call) = raw
-                .strip_prefix("__se_")
-                .or_else(|| raw.strip_prefix("__do_"))
-                .filter(|call| call.starts_with("sys_"))
-            {
-                names.push(call.to_string());
-            }
+            let names = title::syscall_aliases(raw);
             for name in names.iter().filter(|n| **n != canonical) {
                 alts.push(title::with_frame(&head, name));
                 alts.extend(alt_titles(format, caps, name));

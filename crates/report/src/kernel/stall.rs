@@ -143,15 +143,17 @@ fn is_self_anchor(func: &str) -> bool {
 
 /// The syscall a syscall entry function implements.
 fn syscall_name(func: &str) -> Option<&str> {
-    let unprefixed = [
-        "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__se_", "__do_", "__",
-    ]
-    .iter()
-    .find_map(|p| func.strip_prefix(p))
-    .unwrap_or(func);
-    ["sys_", "compat_sys_", "SyS_", "compat_SyS_", "ksys_"]
-        .iter()
-        .find_map(|p| unprefixed.strip_prefix(p))
+    use crate::title::{syscall, Syscall};
+    // net/socket.c's `__sys_sendmsg` implements sendmsg too.
+    if let Some(call) = func.strip_prefix("__sys_") {
+        return Some(call);
+    }
+    match syscall(func)? {
+        Syscall::Arch(name) => name
+            .strip_prefix("compat_sys_")
+            .or_else(|| name.strip_prefix("sys_")),
+        Syscall::Body(call) | Syscall::Compat(call) => Some(call),
+    }
 }
 
 /// The stalled function of an RCU stall or soft lockup report: in the stack
