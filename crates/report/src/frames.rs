@@ -16,6 +16,10 @@ pub struct Frame {
 /// `[<pc>] (func) from [<lr>] (...)`, `func file.c:12 [inline]`.
 pub fn parse_frame(line: &str) -> Option<Frame> {
     let mut s = line.trim_start();
+    // s390 puts the interrupted PC's frame in parentheses: "([<..>] f+0x1/0x2)".
+    if s.starts_with("([<") {
+        s = &s[1..];
+    }
     // Old kernels print context markers in front of the first frame.
     for marker in ["<IRQ>", "<EOI>", "<NMI>", "<<EOE>>"] {
         if let Some(rest) = s.strip_prefix(marker) {

@@ -92,6 +92,15 @@ pub fn pc(text: &[String]) -> Option<(usize, String)> {
 
 pub fn pc_func(line: &str) -> Option<String> {
     let l = line.trim_start();
+    // s390: "Krnl PSW : 0704c00180000000 0000000000b6c2f4 (strlen+0x14/0x30)".
+    if let Some(rest) = l.strip_prefix("Krnl PSW :") {
+        let inner = rest.split_once('(')?.1.split(')').next()?;
+        return parse_frame(inner).map(|f| f.func);
+    }
+    // powerpc: "NIP [c0000000008e9c54] strncpy_from_user+0x1c/0x120".
+    if let Some(rest) = l.strip_prefix("NIP [") {
+        return parse_frame(rest.split_once(']')?.1).map(|f| f.func);
+    }
     let rest = [
         "RIP: ",
         "EIP: ",

@@ -361,6 +361,11 @@ fn build() -> Vec<Oops> {
         oops("unregister_netdevice: waiting for", &[], DoS, vec![
             f(r"unregister_netdevice: waiting for \S+ to become free", "unregister_netdevice: waiting for DEV to become free", DoS),
         ]),
+        // The secure OS's panics: an assertion, or any other message.
+        oops("trusty: panic (caller", &[], DoS, vec![
+            f(r"ASSERT FAILED at \([^)]*\): (.*)", "trusty: ASSERT FAILED: $1", DoS),
+            f(r"trusty: panic \(caller[^)]*\):\s*(.*\S)", "trusty: panic: $1", DoS),
+        ]),
         oops("ASSERT FAILED at (", &[], DoS, vec![f(r"ASSERT FAILED at \([^)]*\): (.*)", "trusty: ASSERT FAILED: $1", DoS)]),
         oops("SeaBIOS (version", &[], Reboot, vec![f(r"SeaBIOS", "unexpected kernel reboot", Reboot)]),
         oops("Booting the kernel", &[], Reboot, vec![f(r"Booting the kernel", "unexpected kernel reboot", Reboot)]),
@@ -370,7 +375,9 @@ fn build() -> Vec<Oops> {
             f(r"panicked at .*\n\s*(attempt to \w+ with overflow)", "$1 in {FRAME}", DoS).frame(STACK).skip(&["*panic*", "rust_*", "__rustc::*", "*rust_begin_unwind", "kernel::*", "<kernel::*", "core::*", "<core::*", "rust_helper_*"]),
             f(r"panicked at [^:]+:\d+:\d+:\n?(.+)", "kernel panic: $1", DoS),
         ]),
-        oops("fatal error: ", &[], DoS, vec![f(r"fatal error: runtime", "go runtime error", DoS), f(r"fatal error: (.*)", "fatal error: $1", DoS)]),
+        // Go's runtime dies with "fatal error: <why>"; the why (out of
+        // memory, concurrent map writes, deadlock) is one crash to syzbot.
+        oops("fatal error: ", &["fatal error: cannot create timer"], DoS, vec![f(r"fatal error:", "go runtime error", DoS)]),
         oops("SYZFATAL:", &[], SyzFailure, vec![f(r"(SYZFATAL: .*)", "$1", SyzFailure).alt("SYZFATAL")]),
         oops("SYZFAIL:", &[], SyzFailure, vec![f(r"(SYZFAIL: .*)", "$1", SyzFailure)]),
         oops("panic: ", &[], DoS, vec![
@@ -530,8 +537,11 @@ fn warnings() -> Vec<Format> {
             .truncated("-----", 3, "WARNING: suspicious RCU usage")
             .frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]).needs_trace(),
-        f(r"WARNING: kernel stack (?:frame pointer|regs) .* has bad value", "WARNING: kernel stack frame pointer has bad value", Warning),
+        f(r"WARNING: kernel stack (frame pointer|regs) .* has bad (?:'\w+' )?value", "WARNING: kernel stack $1 has bad value", Warning),
         f(r"WARNING: \S+ still has locks held!", "WARNING: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        // proc_create() of a name that exists: titled after who created it.
+        f(&warn_at(r"fs/proc/generic\.c"), "WARNING: proc registration bug in {FRAME}", Warning).frame(PC_FIRST)
+            .skip(&["proc_*", "_proc_*", "__proc_*"]),
         f(r"WARNING: lock held when returning to user space", "WARNING: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
         f(r"WARNING: nested lock was not taken", "WARNING: nested lock was not taken in {FRAME}", Lockdep).frame(STACK),
         f(r"WARNING: bad unlock balance detected", "WARNING: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
@@ -586,7 +596,7 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: Invalid wait context", "WARNING: locking bug in {FRAME}", Lockdep).frame(STACK),
         f(r"BUG: (?:unable to handle kernel paging request|unable to handle page fault for address)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
-        f(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
+        f(r"BUG: (?i:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
         f(r"BUG: unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"(?m)BUG: unable to handle kernel\s*$", "BUG: unable to handle kernel", MemorySafetyBug).corrupted("cut header"),
@@ -608,6 +618,13 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: Bad page state", "BUG: Bad page state in {FRAME}", MemorySafetyBug).frame(STACK)
             .skip(&["set_page_owner*", "__set_page_owner*", "post_alloc_hook", "get_page_from_freelist", "page_pool_*", "__page_pool_*", "bad_page", "free_*", "__free_*"]),
         f(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", MemorySafetyBug),
+        f(r"BUG: Bad page map", "BUG: Bad page map", MemorySafetyBug),
+        f(r"BUG: \S+ still has locks held!", "BUG: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        // powerpc: "BUG: Unable to handle kernel data access on read at 0x..".
+        f(r"BUG: Unable to handle kernel (data access|instruction fetch) on (read|write|execute)", "BUG: Unable to handle kernel $1 on $2 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"BUG: Unable to handle kernel (data access|instruction fetch)", "BUG: Unable to handle kernel $1 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"BUG: Dentry .*still in use \(\d+\) \[(unmount) (of [^\]]*)\]", "BUG: Dentry still in use in $1", Bug).alt("BUG: Dentry still in use [$1 $2]"),
         f(r"BUG: held lock freed", "BUG: held lock freed in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
         f(r"BUG: bad unlock balance detected", "BUG: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
@@ -646,7 +663,11 @@ fn arm_faults() -> Vec<Format> {
     vec![
         f(r"Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference).frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"Unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
-        f(r"Unable to handle kernel (?:paging request|execute from non-executable|write to read-only)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+        f(r"Unable to handle kernel (?:paging request|execute from non-executable|write to read-only|pointer dereference)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel (data access|instruction fetch) on (read|write|execute)", "BUG: Unable to handle kernel $1 on $2 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel (data access|instruction fetch)", "BUG: Unable to handle kernel $1 in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS),
     ]
 }
