@@ -2,8 +2,12 @@
 //! same crash gets the same title on every run.
 
 /// Replaces addresses (`0x...`, long hex or decimal runs) by `ADDR` and
-/// other numbers by `NUM`; digits inside identifiers (`ext4`, `x25`) stay.
+/// other numbers by `NUM` (also before a unit: `10ms`); digits inside
+/// identifiers (`ext4`, `x25`) stay. Function offsets (`f+0x1a/0x20`) go,
+/// and the random part of temporary names (`syzkaller.aB3dE9`) becomes
+/// `XXXXXX`.
 pub fn normalize(s: &str) -> String {
+    let s = &temp_names(&strip_offsets(s));
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -33,10 +37,11 @@ fn number_at(b: &[u8]) -> (usize, &'static str) {
         }
     }
     let hex = b.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-    if b.get(hex).is_some_and(|&c| is_ident(c)) {
-        return (0, "");
-    }
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if b.get(hex).is_some_and(|&c| is_ident(c)) {
+        // A number with a unit ("10ms", "64bit"); not a hex word ("dead").
+        return if digits > 0 { (digits, "NUM") } else { (0, "") };
+    }
     if hex >= 8 {
         (hex, "ADDR")
     } else if digits == hex && digits > 0 {
@@ -44,6 +49,72 @@ fn number_at(b: &[u8]) -> (usize, &'static str) {
     } else {
         (0, "")
     }
+}
+
+/// `func+0x1a/0x20` -> `func`: offsets and sizes change with every build.
+fn strip_offsets(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("+0x") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let offset_len = hex_run(after);
+        let tail = &after[offset_len..];
+        let size_len = tail
+            .strip_prefix('/')
+            .map_or(0, |t| if t.starts_with("0x") { 1 + hex_run(t) } else { 0 });
+        let preceded_by_name = rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        if preceded_by_name && size_len > 0 {
+            rest = &tail[size_len..];
+        } else {
+            out.push('+');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length of `0x` and the hex digits after it at the start of `s`, or 0.
+fn hex_run(s: &str) -> usize {
+    match s.strip_prefix("0x") {
+        Some(h) => {
+            let n = h.bytes().take_while(u8::is_ascii_hexdigit).count();
+            if n > 0 {
+                2 + n
+            } else {
+                0
+            }
+        }
+        None => 0,
+    }
+}
+
+/// `name.XXXXXX` temporary names (mkdtemp, mktemp): the six random
+/// characters mix cases or letters and digits.
+fn temp_names(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, _) in s.match_indices('.') {
+        let tail = &b[i + 1..];
+        let run = tail.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let before_ok = i > 0 && is_ident(b[i - 1]);
+        if run == 6 && before_ok && looks_random(&tail[..6]) {
+            out.push_str(&s[last..=i]);
+            out.push_str("XXXXXX");
+            last = i + 7;
+        }
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+fn looks_random(w: &[u8]) -> bool {
+    let upper = w.iter().any(u8::is_ascii_uppercase);
+    let lower = w.iter().any(u8::is_ascii_lowercase);
+    let digit = w.iter().any(u8::is_ascii_digit);
+    (upper && lower) || (digit && (upper || lower))
 }
 
 fn is_ident(c: u8) -> bool {
@@ -168,6 +239,15 @@ mod tests {
         assert_eq!(normalize("x25_connect ext4 0x1f"), "x25_connect ext4 ADDR");
         assert_eq!(normalize("unknown-block(0,0)"), "unknown-block(NUM,NUM)");
         assert_eq!(normalize("do_con_write.part.3"), "do_con_write.part.NUM");
+        assert_eq!(normalize("took 1389ms to run"), "took NUMms to run");
+        assert_eq!(normalize("in: ip6_xmit+0x1052/0x2d80"), "in: ip6_xmit");
+        assert_eq!(normalize("a +0x10 b"), "a +ADDR b");
+        assert_eq!(
+            normalize("cannot chdir to ./syzkaller.aB3dE9 (errno 2)"),
+            "cannot chdir to ./syzkaller.XXXXXX (errno NUM)"
+        );
+        assert_eq!(normalize("file.config stays"), "file.config stays");
+        assert_eq!(normalize("dead beef"), "dead beef");
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     if cut_short && named.corrupted_reason.is_none() && named.frame.is_some() {
         named.corrupted_reason = Some("another report cut in before the stack trace".into());
     }
+
     Report {
         title: named.title,
         alt_titles: named.alt_titles,
@@ -156,6 +157,31 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         }
     }
     (kept, end, false)
+}
+
+/// A `[  12.345678]` console timestamp anywhere in `s`.
+fn has_timestamp(s: &str) -> bool {
+    s.match_indices('[').any(|(i, _)| {
+        let inner = s[i + 1..].split(']').next().unwrap_or("").trim_start();
+        let (secs, frac) = inner.split_once('.').unwrap_or(("", ""));
+        !secs.is_empty()
+            && !frac.is_empty()
+            && secs.bytes().all(|c| c.is_ascii_digit())
+            && frac.bytes().all(|c| c.is_ascii_digit())
+            && s[i + 1..].contains(']')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_inside_titles_mean_mixed_lines() {
+        assert!(has_timestamp("INFO: task hung [  12.345678] in foo"));
+        assert!(!has_timestamp("BUG: using __this_cpu_read() [00000000] code"));
+        assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
+    }
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -243,8 +269,12 @@ fn name(oops: &Oops, text: &[String]) -> Named {
 fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Named {
     let mut head = String::new();
     caps.expand(format.title, &mut head);
-    let head = title::normalize(&head);
     let mut corrupted_reason = format.corrupted.map(str::to_string);
+    // Another line's timestamp glued into the header: the text is mixed.
+    if corrupted_reason.is_none() && has_timestamp(&head) {
+        corrupted_reason = Some("the title holds a console timestamp".into());
+    }
+    let head = title::normalize(&head);
     let found = if format.frame.is_empty() {
         None
     } else {
