@@ -265,15 +265,29 @@ fn is_boring_in_stall(func: &str) -> bool {
 }
 
 fn is_interrupt_entry(func: &str) -> bool {
-    func.contains("apic_timer_interrupt")
+    use crate::generic::{generic_class, GenericClass};
+    let listed = func.contains("apic_timer_interrupt")
         || func.ends_with("call_function_single_interrupt")
         || [
             "__irq_svc",
+            "__irq_usr",
             "el1_irq",
             "el1h_64_irq",
+            "el1_interrupt",
             "asm_sysvec_call_function_single",
             "irq_exit_rcu",
+            "irq_exit",
             "gic_handle_irq",
+            "do_IRQ",
+            "handle_arch_irq",
+            "call_on_irq_stack",
         ]
-        .contains(&func)
+        .contains(&func);
+    // Any architecture's interrupt entry: entry code named after interrupts
+    // (`asm_common_interrupt`, `el1h_64_irq_handler`, `do_irq`), not a
+    // softirq (dispatchers of their own).
+    let entry = generic_class(func) == Some(GenericClass::Entry)
+        && !func.contains("softirq")
+        && (func.contains("interrupt") || func.contains("_irq") || func.starts_with("do_irq"));
+    listed || entry
 }
