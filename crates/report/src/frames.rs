@@ -15,6 +15,24 @@ pub struct Frame {
 /// formats kernels print: `func+0x1/0x2`, `[<addr>] func+0x1/0x2`,
 /// `[<pc>] (func) from [<lr>] (...)`, `func file.c:12 [inline]`.
 pub fn parse_frame(line: &str) -> Option<Frame> {
+    let (name, reliable) = raw_frame(line)?;
+    let func = clean_func(name);
+    usable_name(&func).then_some(Frame { func, reliable })
+}
+
+/// Whether a line is a stack frame, without building the frame: the hot
+/// path of cutting reports out of a log.
+pub fn is_frame(line: &str) -> bool {
+    // Cleaning only drops suffixes or demangles: the first character decides.
+    raw_frame(line).is_some_and(|(name, _)| !name.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn usable_name(func: &str) -> bool {
+    !func.is_empty() && !func.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The symbol of a frame line as printed, and whether it is reliable.
+fn raw_frame(line: &str) -> Option<(&str, bool)> {
     let mut s = line.trim_start();
     // s390 puts the interrupted PC's frame in parentheses: "([<..>] f+0x1/0x2)".
     if s.starts_with("([<") {
@@ -51,20 +69,24 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
         // ARM: "(func) from [<lr>] (caller+0x1/0x2)"; "(func+0x1/0x2)" too.
         let close = rest.find(')')?;
         let name = rest[..close].split(['+', ' ']).next()?;
-        return frame(name, reliable);
+        return named(name, reliable);
     }
     let (name, after) = split_name(s)?;
     if after.starts_with("+0x") {
-        return frame(name, reliable);
+        return named(name, reliable);
     }
     // Symbolized inlined frames: "func path/file.c:12 [inline]".
     let mut words = after.split_whitespace();
     if let (Some(location), Some("[inline]"), None) = (words.next(), words.next(), words.next()) {
         if location.contains(':') {
-            return frame(name, reliable);
+            return named(name, reliable);
         }
     }
     None
+}
+
+fn named(name: &str, reliable: bool) -> Option<(&str, bool)> {
+    (!name.ends_with(':') && !name.trim().is_empty()).then_some((name, reliable))
 }
 
 /// Splits a symbol off the start of `s`; Rust symbols like `<T as Trait>::f`
@@ -85,16 +107,6 @@ fn split_name(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn frame(name: &str, reliable: bool) -> Option<Frame> {
-    if name.ends_with(':') {
-        return None;
-    }
-    let func = clean_func(name);
-    if func.is_empty() || func.starts_with(|c: char| c.is_ascii_digit()) {
-        return None;
-    }
-    Some(Frame { func, reliable })
-}
 
 /// `name` without compiler-generated suffixes (`.isra.0`, `.constprop.3`,
 /// `.part.1`, `.cold`, `.llvm.123`), which vary between builds.

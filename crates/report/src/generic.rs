@@ -102,10 +102,35 @@ const DATA: &str = include_str!("../data/generic-frames.txt");
 /// Names and families of the data file; `None` marks a name or family that
 /// is not generic although a shorter family is.
 struct Table {
-    names: HashMap<&'static str, Option<GenericClass>>,
-    families: HashMap<&'static str, Option<GenericClass>>,
+    names: HashMap<&'static str, Option<GenericClass>, Fnv>,
+    families: HashMap<&'static str, Option<GenericClass>, Fnv>,
     /// Suffixes that make a variant of a helper (`_noprof`).
     suffixes: Vec<&'static str>,
+}
+
+/// FNV-1a: short names hash several times faster than with SipHash, and
+/// the keys are our own data, not an attacker's.
+#[derive(Clone, Copy, Default)]
+struct Fnv;
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 fn table() -> &'static Table {
@@ -115,8 +140,8 @@ fn table() -> &'static Table {
 
 fn load(data: &'static str) -> Table {
     let mut t = Table {
-        names: HashMap::with_capacity(16_384),
-        families: HashMap::with_capacity(512),
+        names: HashMap::with_capacity_and_hasher(16_384, Fnv),
+        families: HashMap::with_capacity_and_hasher(512, Fnv),
         suffixes: Vec::new(),
     };
     for line in data.lines().filter(|l| !l.starts_with('#')) {
@@ -270,6 +295,27 @@ pub fn generic_class(func: &str) -> Option<GenericClass> {
     if func.is_empty() {
         return None;
     }
+    // Traces repeat the same functions over and over: remember verdicts.
+    thread_local! {
+        static SEEN: std::cell::RefCell<HashMap<String, Option<GenericClass>, Fnv>> =
+            std::cell::RefCell::new(HashMap::with_hasher(Fnv));
+    }
+    if let Some(known) = SEEN.with(|seen| seen.borrow().get(func).copied()) {
+        return known;
+    }
+    let class = classify(func);
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        // Bounded: arbitrary input must not grow it without end.
+        if seen.len() < 65_536 {
+            seen.insert(func.to_string(), class);
+        }
+    });
+    class
+}
+
+/// [`generic_class`] without the memory.
+fn classify(func: &str) -> Option<GenericClass> {
     if let Some(found) = lookup(func) {
         return found;
     }
@@ -380,17 +426,12 @@ fn family_prefixes(func: &str) -> impl DoubleEndedIterator<Item = &str> {
     let bare = func.trim_start_matches('_');
     let lead = func.len() - bare.len();
     let bytes = func.as_bytes();
-    (lead..func.len())
+    (lead + 1..func.len())
         .filter(move |&i| {
-            bytes[i] == b'_'
-                && i > lead
-                && bytes[i - 1] != b'_'
-                && bytes.get(i + 1).is_some_and(|&c| c != b'_')
+            bytes[i] == b'_' && bytes[i - 1] != b'_' && bytes.get(i + 1).is_some_and(|&c| c != b'_')
         })
         .map(move |i| &func[..i])
         .filter(|p| p.bytes().filter(u8::is_ascii_alphabetic).count() >= 3)
-        .collect::<Vec<_>>()
-        .into_iter()
 }
 
 fn unsourced(func: &str) -> Option<GenericClass> {

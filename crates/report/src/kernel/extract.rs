@@ -1,7 +1,7 @@
 //! Finding the function a title names in a kernel report.
 
 use super::oopses::{Format, Part};
-use crate::frames::{clean_func, is_generic, parse_frame, Frame};
+use crate::frames::{clean_func, is_frame, is_generic, parse_frame, Frame};
 
 /// Lines searched for a PC line after the header.
 const PC_WINDOW: usize = 80;
@@ -9,7 +9,7 @@ const PC_WINDOW: usize = 80;
 /// The function a title should name, following the format's parts in order.
 pub fn frame(
     parts: &[Part],
-    caps: &regex::Captures<'_>,
+    caps: &regex::bytes::Captures<'_>,
     text: &[String],
     skip: &[&str],
 ) -> Option<String> {
@@ -18,17 +18,17 @@ pub fn frame(
         let found = match part {
             Part::Group(i) => caps
                 .get(*i)
-                .map(|m| clean_func(m.as_str()))
+                .map(|m| clean_func(&crate::lines::text(m.as_bytes())))
                 .filter(|f| usable(f) && !is_address(f)),
             Part::Named(i) => caps
                 .get(*i)
-                .map(|m| clean_func(m.as_str()))
+                .map(|m| clean_func(&crate::lines::text(m.as_bytes())))
                 .filter(|f| !f.is_empty() && !matches_any(f, skip) && !is_address(f)),
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
             Part::PcThenTrace => pc_then_trace(text, &usable),
             Part::Trace => trace(text, 1, &usable),
             Part::TraceWith(i) => {
-                let named = caps.get(*i).map(|m| clean_func(m.as_str()));
+                let named = caps.get(*i).map(|m| clean_func(&crate::lines::text(m.as_bytes())));
                 let first = trace_frames(text, 1);
                 let ours = named.is_some_and(|n| first.iter().any(|f| f.func == n));
                 ours.then(|| trace(text, 1, &usable)).flatten()
@@ -139,7 +139,7 @@ fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<Strin
 pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut from = from;
     while from < text.len() {
-        let start = from + text[from..].iter().position(|l| parse_frame(l).is_some())?;
+        let start = from + text[from..].iter().position(|l| is_frame(l))?;
         if text[from..start].iter().any(|l| is_other_section(l)) {
             return None;
         }
@@ -197,7 +197,9 @@ pub fn trace_span(text: &[String], from: usize) -> (Vec<Frame>, usize) {
             if frames.last() != Some(&f) {
                 frames.push(f);
             }
-            frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
+            if line.contains(')') {
+                frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
+            }
             strangers = 0;
             stack_frames += 1;
             past_last = i + 1;
@@ -333,7 +335,7 @@ pub fn damage(text: &[String], format: &Format) -> Option<String> {
         && text
             .iter()
             .skip(1)
-            .filter(|l| parse_frame(l).is_some())
+            .filter(|l| is_frame(l))
             .take(2)
             .count()
             < 2

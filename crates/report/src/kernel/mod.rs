@@ -61,7 +61,7 @@ fn ran_before(before: &[u8]) -> bool {
         "Total RAM",
     ];
     lines::lines_from(before, 0).any(|l| {
-        let text = String::from_utf8_lossy(l.text);
+        let text = lines::text(l.text);
         let text = text.trim();
         !text.is_empty()
             && !FIRMWARE.iter().any(|f| text.starts_with(f))
@@ -73,13 +73,48 @@ fn ran_before(before: &[u8]) -> bool {
 
 /// The oops a line starts, if any.
 pub(crate) fn oops_of(text: &[u8]) -> Option<&'static Oops> {
+    // Where each header first occurs in the line (the searcher's pattern
+    // `i` is the table's oops `i`), then the table's order decides.
+    let mut first_at: [Option<usize>; MAX_OOPSES] = [None; MAX_OOPSES];
     if !searcher().is_match(text) {
         return None;
     }
-    oopses::table().iter().find(|oops| oops.starts(text))
+    let mut any = false;
+    for m in every_header().find_overlapping_iter(text) {
+        let slot = first_at.get_mut(m.pattern().as_usize())?;
+        if slot.is_none_or(|at| m.start() < at) {
+            *slot = Some(m.start());
+        }
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    oopses::table()
+        .iter()
+        .zip(first_at)
+        .find(|(oops, at)| at.is_some_and(|at| oops.starts_at(text, at)))
+        .map(|(oops, _)| oops)
 }
 
+/// Room for the table's oopses in [`oops_of`] (checked by a test).
+const MAX_OOPSES: usize = 96;
+
+/// Finds any oops header fast (leftmost-first matching lets the search use
+/// SIMD prefilters over the whole log).
 fn searcher() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        let headers = oopses::table().iter().map(|o| o.header);
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(headers)
+            .unwrap_or_else(|e| panic!("oops headers: {e}"))
+    })
+}
+
+/// Finds every header in a line, overlapping ones included ("BUG: KASAN:").
+fn every_header() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
         let headers = oopses::table().iter().map(|o| o.header);
@@ -93,7 +128,7 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     // Kernel lines are short; a huge "line" is garbage and only costs time.
     let text: Vec<String> = lines
         .iter()
-        .map(|l| String::from_utf8_lossy(&l.text[..l.text.len().min(MAX_LINE)]).into_owned())
+        .map(|l| lines::text(&l.text[..l.text.len().min(MAX_LINE)]).into_owned())
         .collect();
     let mut named = name(oops, &text);
     if cut_short && named.corrupted_reason.is_none() && named.frame.is_some() {
@@ -177,6 +212,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_table_fits_the_header_search() {
+        assert!(oopses::table().len() <= MAX_OOPSES);
+        assert!(oops_of(b"[ 1.0] BUG: KASAN: use-after-free in f+0x1/0x2").is_some());
+        assert!(oops_of(b"an ODEBUG: line").is_none());
+    }
+
+    #[test]
     fn timestamps_inside_titles_mean_mixed_lines() {
         assert!(has_timestamp("INFO: task hung [  12.345678] in foo"));
         assert!(!has_timestamp("BUG: using __this_cpu_read() [00000000] code"));
@@ -190,13 +232,13 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 /// Headers of lockdep's reports.
 fn is_lockdep(header: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(header);
+    let text = lines::text(header);
     (text.contains("WARNING: ") || text.contains("BUG: "))
         && (text.contains(" lock") || text.contains("locking"))
 }
 
 fn is_frame(text: &[u8]) -> bool {
-    crate::frames::parse_frame(&String::from_utf8_lossy(text)).is_some()
+    crate::frames::is_frame(&lines::text(text))
 }
 
 fn same_context(header: Option<&[u8]>, line: Option<&[u8]>) -> bool {
@@ -222,7 +264,11 @@ fn is_last_line(text: &[u8]) -> bool {
         b"---[ end Kernel panic",
         b"---[ end trace",
     ];
-    ENDS.iter().any(|e| memchr::memmem::find(text, e).is_some())
+    static FINDERS: OnceLock<Vec<memchr::memmem::Finder<'static>>> = OnceLock::new();
+    FINDERS
+        .get_or_init(|| ENDS.iter().map(|e| memchr::memmem::Finder::new(e)).collect())
+        .iter()
+        .any(|f| f.find(text).is_some())
 }
 
 /// A report's name and classification.
@@ -251,7 +297,7 @@ fn name(oops: &Oops, text: &[String]) -> Named {
         } else {
             first
         };
-        if let Some(caps) = format.re.captures(haystack) {
+        if let Some(caps) = format.captures(haystack) {
             return name_with(format, &caps, text);
         }
     }
@@ -266,9 +312,8 @@ fn name(oops: &Oops, text: &[String]) -> Named {
     }
 }
 
-fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Named {
-    let mut head = String::new();
-    caps.expand(format.title, &mut head);
+fn name_with(format: &Format, caps: &regex::bytes::Captures<'_>, text: &[String]) -> Named {
+    let head = expand_raw(format.title, caps);
     let mut corrupted_reason = format.corrupted.map(str::to_string);
     // Another line's timestamp glued into the header: the text is mixed.
     if corrupted_reason.is_none() && has_timestamp(&head) {
@@ -334,7 +379,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
     }
 }
 
-fn alt_titles(format: &Format, caps: &regex::Captures<'_>, frame: &str) -> Vec<String> {
+fn alt_titles(format: &Format, caps: &regex::bytes::Captures<'_>, frame: &str) -> Vec<String> {
     format
         .alt
         .iter()
@@ -343,8 +388,13 @@ fn alt_titles(format: &Format, caps: &regex::Captures<'_>, frame: &str) -> Vec<S
 }
 
 /// An alternative title template with the format's regex groups filled in.
-fn expand(template: &str, caps: &regex::Captures<'_>) -> String {
-    let mut out = String::new();
-    caps.expand(template, &mut out);
-    title::normalize(&out)
+fn expand(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
+    title::normalize(&expand_raw(template, caps))
+}
+
+/// A template with the regex groups filled in, as text.
+fn expand_raw(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
+    let mut out = Vec::new();
+    caps.expand(template.as_bytes(), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -6,7 +6,8 @@
 //! `{FRAME}`, and its parts say where to look for the frame.
 
 use crate::CrashType::{self, *};
-use regex::{Captures, Regex};
+use regex::bytes::{Captures, Regex as BytesRegex};
+use regex::Regex;
 use std::sync::OnceLock;
 
 /// Where a format looks for its frame.
@@ -41,7 +42,13 @@ pub enum Part {
 
 /// One way an oops is printed, and its title.
 pub struct Format {
-    pub re: Regex,
+    /// The pattern, compiled on first use: a run only pays for the kinds
+    /// of reports its input holds.
+    pattern: String,
+    re: OnceLock<BytesRegex>,
+    /// Text every match starts with: formats whose literal is absent are
+    /// neither compiled nor run.
+    literal: String,
     /// The regex spans several lines of the report.
     pub multiline: bool,
     pub title: &'static str,
@@ -72,11 +79,9 @@ pub struct Oops {
 }
 
 impl Oops {
-    /// Whether the (prefix-stripped) line starts this oops.
-    pub fn starts(&self, text: &[u8]) -> bool {
-        let Some(at) = memchr::memmem::find(text, self.header.as_bytes()) else {
-            return false;
-        };
+    /// Whether the (prefix-stripped) line starts this oops, given where the
+    /// header first occurs in it.
+    pub fn starts_at(&self, text: &[u8], at: usize) -> bool {
         if self.header_at_start()
             && !text[..at].iter().all(|c| c.is_ascii_whitespace())
             && !after_prompt(&text[..at])
@@ -96,7 +101,7 @@ impl Oops {
             return false;
         }
         match &self.line_filter {
-            Some(filter) => filter.is_match(&String::from_utf8_lossy(&text[at..])),
+            Some(filter) => filter.is_match(&crate::lines::text(&text[at..])),
             None => true,
         }
     }
@@ -138,7 +143,7 @@ impl Oops {
 /// Text before a header that still lets it start the report: "login: ",
 /// a timestamp, a syslog prefix, or "rcu: ".
 fn after_prompt(before: &[u8]) -> bool {
-    let s = String::from_utf8_lossy(before);
+    let s = crate::lines::text(before);
     let s = s.trim_end();
     s.ends_with("login:")
         || s.ends_with(']')
@@ -157,6 +162,55 @@ fn is_clock(s: &str) -> bool {
         && last.bytes().all(|c| c.is_ascii_digit() || c == b':')
 }
 
+/// The longest plain text every match of a pattern contains: a literal
+/// run outside groups, quantifiers and escapes (nothing for top-level
+/// alternations).
+fn literal_prefix(pattern: &str) -> String {
+    if pattern.contains("(?i") {
+        return String::new();
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut best, mut run) = (String::new(), String::new());
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let quantified = chars.get(i + 1).is_some_and(|n| "*?{".contains(*n));
+        let plain = match c {
+            '\\' => {
+                i += 1;
+                chars.get(i).copied().filter(|e| e.is_ascii_punctuation())
+            }
+            '(' => {
+                depth += 1;
+                None
+            }
+            ')' => {
+                depth -= 1;
+                None
+            }
+            '|' if depth <= 0 => return String::new(),
+            _ if ".^$*+?[]{}|".contains(c) || depth > 0 => None,
+            _ => Some(c),
+        };
+        let quantified = quantified || chars.get(i + 1).is_some_and(|n| "*?{".contains(*n));
+        match plain.filter(|_| depth <= 0 && !quantified) {
+            Some(p) => run.push(p),
+            None => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+        i += 1;
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    best
+}
+
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("oops regex {pattern:?}: {e}"))
 }
@@ -164,7 +218,9 @@ fn re(pattern: &str) -> Regex {
 /// Builds a format; refine it with the builder methods.
 fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
     Format {
-        re: re(pattern),
+        pattern: pattern.to_string(),
+        re: OnceLock::new(),
+        literal: literal_prefix(pattern),
         multiline: pattern.contains("\\n") || pattern.contains("(?m)") || pattern.contains("(?s)"),
         title,
         frame: Vec::new(),
@@ -180,6 +236,25 @@ fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
 }
 
 impl Format {
+    /// The compiled pattern: byte-oriented and ASCII-only, which keeps its
+    /// automata small and quick to build (kernel messages are ASCII).
+    fn re(&self) -> &BytesRegex {
+        self.re.get_or_init(|| {
+            regex::bytes::RegexBuilder::new(&self.pattern)
+                .unicode(false)
+                .build()
+                .unwrap_or_else(|e| panic!("oops regex {:?}: {e}", self.pattern))
+        })
+    }
+
+    /// The format's match in `haystack`, if any.
+    pub fn captures<'h>(&self, haystack: &'h str) -> Option<Captures<'h>> {
+        if !haystack.contains(self.literal.as_str()) {
+            return None;
+        }
+        self.re().captures(haystack.as_bytes())
+    }
+
     fn frame(mut self, parts: &[Part]) -> Self {
         self.frame = parts.to_vec();
         // A title naming a function rests on a stack trace; without one the
@@ -457,20 +532,20 @@ fn kasan() -> Oops {
 }
 
 fn kasan_kind(caps: &Captures<'_>) -> CrashType {
-    let bug = caps.get(1).map_or("", |m| m.as_str());
-    let write = caps.iter().flatten().any(|m| m.as_str() == "Write");
+    let bug = caps.get(1).map_or(&b""[..], |m| m.as_bytes());
+    let write = caps.iter().flatten().any(|m| m.as_bytes() == b"Write");
     match (bug, write) {
-        ("use-after-free" | "slab-use-after-free", false) => KasanUseAfterFreeRead,
-        ("use-after-free" | "slab-use-after-free", true) => KasanUseAfterFreeWrite,
-        ("null-ptr-deref", false) => KasanNullPointerDereferenceRead,
-        ("null-ptr-deref", true) => KasanNullPointerDereferenceWrite,
+        (b"use-after-free" | b"slab-use-after-free", false) => KasanUseAfterFreeRead,
+        (b"use-after-free" | b"slab-use-after-free", true) => KasanUseAfterFreeWrite,
+        (b"null-ptr-deref", false) => KasanNullPointerDereferenceRead,
+        (b"null-ptr-deref", true) => KasanNullPointerDereferenceWrite,
         (_, false) => KasanRead,
         (_, true) => KasanWrite,
     }
 }
 
 fn kfence_kind(caps: &Captures<'_>) -> CrashType {
-    match caps.get(1).map_or("", |m| m.as_str()) {
+    match std::str::from_utf8(caps.get(1).map_or(&b""[..], |m| m.as_bytes())).unwrap_or("") {
         "use-after-free read" => KfenceUseAfterFreeRead,
         "use-after-free write" => KfenceUseAfterFreeWrite,
         s if s.ends_with("write") => KfenceWrite,
@@ -670,4 +745,37 @@ fn arm_faults() -> Vec<Format> {
         f(r"Unable to handle kernel (data access|instruction fetch)", "BUG: Unable to handle kernel $1 in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS),
     ]
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::literal_prefix;
+
+
+    #[test]
+    fn every_pattern_compiles() {
+        // Patterns compile on first use: prove now that none can fail then.
+        for oops in super::table() {
+            for format in &oops.formats {
+                let _ = format.re();
+                assert!(format.pattern.contains(format.literal.as_str()) || format.pattern.contains('\\'));
+            }
+        }
+    }
+
+    #[test]
+    fn literal_prefixes_are_promises() {
+        assert_eq!(literal_prefix(r"BUG: Bad page map"), "BUG: Bad page map");
+        assert_eq!(literal_prefix(r"WARNING: (?:CPU: |x)"), "WARNING: ");
+        assert_eq!(literal_prefix(r"ab*c"), "a");
+        assert_eq!(literal_prefix(r"a|b"), "");
+        assert_eq!(literal_prefix(r"(?s)BUG"), "BUG");
+        assert_eq!(literal_prefix(r"(?i)bug"), "");
+        assert_eq!(literal_prefix(r"x\.c|y"), "");
+        assert_eq!(
+            literal_prefix(r"WARNING: .*\blib/refcount\.c:\d+"),
+            "lib/refcount.c:"
+        );
+        assert_eq!(literal_prefix(r"BUG (\S+) x{2}yz"), "BUG ");
+    }
 }

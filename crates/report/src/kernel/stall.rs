@@ -225,7 +225,7 @@ fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
 }
 
 fn is_frame_line(line: &str) -> bool {
-    crate::frames::parse_frame(line).is_some() || super::extract::pc_func(line).is_some()
+    crate::frames::is_frame(line) || super::extract::pc_func(line).is_some()
 }
 
 /// The frame a stack (innermost first) is named after, if it has an anchor.
@@ -286,8 +286,7 @@ fn is_interrupt_entry(func: &str) -> bool {
     // Any architecture's interrupt entry: entry code named after interrupts
     // (`asm_common_interrupt`, `el1h_64_irq_handler`, `do_irq`), not a
     // softirq (dispatchers of their own).
-    let entry = generic_class(func) == Some(GenericClass::Entry)
-        && !func.contains("softirq")
+    let named_so = !func.contains("softirq")
         && (func.contains("interrupt") || func.contains("_irq") || func.starts_with("do_irq"));
-    listed || entry
+    listed || (named_so && generic_class(func) == Some(GenericClass::Entry))
 }
