@@ -264,11 +264,14 @@ fn is_last_line(text: &[u8]) -> bool {
         b"---[ end Kernel panic",
         b"---[ end trace",
     ];
-    static FINDERS: OnceLock<Vec<memchr::memmem::Finder<'static>>> = OnceLock::new();
-    FINDERS
-        .get_or_init(|| ENDS.iter().map(|e| memchr::memmem::Finder::new(e)).collect())
-        .iter()
-        .any(|f| f.find(text).is_some())
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(ENDS)
+            .unwrap_or_else(|e| panic!("report ends: {e}"))
+    })
+    .is_match(text)
 }
 
 /// A report's name and classification.
