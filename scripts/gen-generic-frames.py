@@ -45,7 +45,7 @@ NOT_KERNEL = re.compile(
     r"^(?:tools|samples|scripts|Documentation|usr)/|^arch/[^/]+/boot/"
     r"|/selftests?/|^arch/[^/]+/(?:purgatory|realmode|vdso|kernel/vdso)"
     r"|^arch/[^/]+/kvm/hyp/|^lib/vdso/|^arch/um/os-Linux/|^arch/um/include/shared/"
-    r"|^drivers/firmware/efi/libstub/|^arch/[^/]+/decompress/")
+    r"|^drivers/firmware/efi/libstub/|^arch/[^/]+/decompress/|asm-offsets[^/]*\.c$")
 
 # Tests call helpers; their own names (kasan_test_...) say nothing about
 # what the kernel's functions are, so their definitions are left out.
@@ -110,7 +110,7 @@ RULES = [
     ("entry", A + r"entry/", None, None),
     ("entry", A + r"kernel/(?:entry[^/]*|traps[^/]*|irq[^/]*|idt|nmi|debug-monitors"
               r"|interrupt|exceptions[^/]*|head[^/]*|vectors|kprobes/core|probes/[^/]+"
-              r"|fault|fpu/core|fpsimd|syscall|syscalls/[^/]*|asm-offsets[^/]*)\.[cSh]$",
+              r"|fault|fpu/core|fpsimd|syscall|syscalls/[^/]*)\.[cSh]$",
      None, None),
     ("entry", A + r"mm/(?:fault|extable|abort[^/]*|pfault|fault_32|fault_64)\.[cS]$", None, None),
     ("entry", A + r"kernel/apic/apic\.c$", r"interrupt", None),

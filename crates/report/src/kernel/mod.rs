@@ -1,6 +1,6 @@
 //! Kernel console output: finding oopses, cutting them out, naming them.
 
-mod extract;
+pub(crate) mod extract;
 mod oopses;
 mod stall;
 
