@@ -284,9 +284,12 @@ fn is_interrupt_entry(func: &str) -> bool {
         ]
         .contains(&func);
     // Any architecture's interrupt entry: entry code named after interrupts
-    // (`asm_common_interrupt`, `el1h_64_irq_handler`, `do_irq`), not a
-    // softirq (dispatchers of their own).
+    // or NMIs (`asm_common_interrupt`, `el1h_64_irq_handler`, `do_irq`,
+    // `exc_nmi`), not a softirq (dispatchers of their own).
     let named_so = !func.contains("softirq")
-        && (func.contains("interrupt") || func.contains("_irq") || func.starts_with("do_irq"));
+        && (func.contains("interrupt")
+            || func.contains("_irq")
+            || func.starts_with("do_irq")
+            || func.contains("nmi"));
     listed || (named_so && generic_class(func) == Some(GenericClass::Entry))
 }
