@@ -110,7 +110,10 @@ fn children_cpu_time() -> Duration {
         return Duration::ZERO;
     }
     let time = |t: libc::timeval| {
-        Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.clamp(0, 999_999) * 1000) as u32)
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            (t.tv_usec.clamp(0, 999_999) * 1000) as u32,
+        )
     };
     time(usage.ru_utime) + time(usage.ru_stime)
 }

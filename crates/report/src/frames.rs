@@ -1,7 +1,6 @@
 //! Stack frames: reading them from trace lines, and the generic helpers a
 //! title never names.
 
-
 /// A function named by one line of a stack trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -106,7 +105,6 @@ fn split_name(s: &str) -> Option<(&str, &str)> {
     }
     None
 }
-
 
 /// `name` without compiler-generated suffixes (`.isra.0`, `.constprop.3`,
 /// `.part.1`, `.cold`, `.llvm.123`), which vary between builds.

@@ -275,7 +275,10 @@ const UNSOURCED: &[(&[&str], GenericClass)] = &[
         GenericClass::Report,
     ),
     // Older kernels' allocator and scheduler entry points.
-    (&["kmalloc_order*", "kmem_cache_alloc_*"], GenericClass::Alloc),
+    (
+        &["kmalloc_order*", "kmem_cache_alloc_*"],
+        GenericClass::Alloc,
+    ),
     (&["___might_sleep"], GenericClass::Sched),
     // Older kernels' RCU flavours and net device unregistration, newer
     // kernels' fortify reports.
@@ -298,7 +301,7 @@ pub fn generic_class(func: &str) -> Option<GenericClass> {
     // Traces repeat the same functions over and over: remember verdicts.
     thread_local! {
         static SEEN: std::cell::RefCell<HashMap<String, Option<GenericClass>, Fnv>> =
-            std::cell::RefCell::new(HashMap::with_hasher(Fnv));
+            const { std::cell::RefCell::new(HashMap::with_hasher(Fnv)) };
     }
     if let Some(known) = SEEN.with(|seen| seen.borrow().get(func).copied()) {
         return known;
@@ -382,9 +385,7 @@ fn named_helper(func: &str) -> Option<GenericClass> {
         return Some(GenericClass::Alloc);
     }
     let last = words.last().copied().unwrap_or("");
-    ASSERT_WORDS
-        .contains(&last)
-        .then_some(GenericClass::Report)
+    ASSERT_WORDS.contains(&last).then_some(GenericClass::Report)
 }
 
 /// Functions whose name says they take or drop a lock of some kind, in any
@@ -397,7 +398,11 @@ fn lock_wrapper(func: &str) -> Option<GenericClass> {
     let found = words.windows(2).any(|pair| {
         let (a, b) = (pair[0], pair[1]);
         (LOCK_KINDS.contains(&a) && is_lock(b))
-            || (is_lock(a) && matches!(b, "read" | "write" | "irq" | "irqsave" | "irqrestore" | "bh"))
+            || (is_lock(a)
+                && matches!(
+                    b,
+                    "read" | "write" | "irq" | "irqsave" | "irqrestore" | "bh"
+                ))
             || (matches!(a, "down" | "up") && matches!(b, "read" | "write"))
     });
     found.then_some(GenericClass::Locking)

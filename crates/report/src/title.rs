@@ -60,10 +60,15 @@ fn strip_offsets(s: &str) -> String {
         let after = &rest[at + 1..];
         let offset_len = hex_run(after);
         let tail = &after[offset_len..];
-        let size_len = tail
-            .strip_prefix('/')
-            .map_or(0, |t| if t.starts_with("0x") { 1 + hex_run(t) } else { 0 });
-        let preceded_by_name = rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let size_len = tail.strip_prefix('/').map_or(0, |t| {
+            if t.starts_with("0x") {
+                1 + hex_run(t)
+            } else {
+                0
+            }
+        });
+        let preceded_by_name =
+            rest[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
         if preceded_by_name && size_len > 0 {
             rest = &tail[size_len..];
         } else {
@@ -98,7 +103,10 @@ fn temp_names(s: &str) -> String {
     let mut last = 0;
     for (i, _) in s.match_indices('.') {
         let tail = &b[i + 1..];
-        let run = tail.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        let run = tail
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
         let before_ok = i > 0 && is_ident(b[i - 1]);
         if run == 6 && before_ok && looks_random(&tail[..6]) {
             out.push_str(&s[last..=i]);
@@ -142,7 +150,13 @@ pub fn with_frame(head: &str, frame: &str) -> String {
 
 /// Architecture prefixes of syscall entry points (`__x64_sys_read`).
 const ARCH_PREFIXES: [&str; 7] = [
-    "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__s390_", "__powerpc_",
+    "__x64_",
+    "__ia32_",
+    "__arm64_",
+    "__riscv_",
+    "__s390x_",
+    "__s390_",
+    "__powerpc_",
 ];
 
 /// A syscall entry point's spelling, understood.
@@ -212,7 +226,9 @@ pub fn canonical_frame(func: &str) -> String {
 pub fn syscall_aliases(func: &str) -> Vec<String> {
     let mut names = vec![func.to_string()];
     match syscall(func) {
-        Some(Syscall::Body(call)) if func != format!("sys_{call}") && !func.starts_with("ksys_") => {
+        Some(Syscall::Body(call))
+            if func != format!("sys_{call}") && !func.starts_with("ksys_") =>
+        {
             names.push(format!("sys_{call}"));
         }
         Some(Syscall::Compat(call)) => names.push(format!("compat_sys_{call}")),
@@ -271,10 +287,7 @@ mod tests {
         ] {
             assert_eq!(canonical_frame(raw), titled, "{raw}");
         }
-        assert_eq!(
-            syscall_aliases("SyS_mremap"),
-            ["SyS_mremap", "sys_mremap"]
-        );
+        assert_eq!(syscall_aliases("SyS_mremap"), ["SyS_mremap", "sys_mremap"]);
         assert_eq!(syscall_aliases("sys_openat2"), ["sys_openat2"]);
         assert_eq!(syscall_aliases("ksys_mount"), ["ksys_mount"]);
     }

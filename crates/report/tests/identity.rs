@@ -25,9 +25,7 @@ fn warning(location: &str, func: &str, callers: &[&str]) -> String {
     for c in callers {
         log.push_str(&format!(" {c}+0x1b4/0x2f0\n"));
     }
-    log.push_str(
-        " do_syscall_64+0x35/0xb0\n entry_SYSCALL_64_after_hwframe+0x63/0xcd\n </TASK>\n",
-    );
+    log.push_str(" do_syscall_64+0x35/0xb0\n entry_SYSCALL_64_after_hwframe+0x63/0xcd\n </TASK>\n");
     log
 }
 
@@ -83,8 +81,16 @@ fn a_renamed_function_keeps_its_warning() {
 #[test]
 fn two_warnings_in_one_function_are_two_bugs() {
     let callers = ["tcf_block_put", "fq_codel_destroy", "qdisc_destroy"];
-    let one = identity(&warning("net/sched/cls_api.c:1234", "tcf_block_put_ext", &callers));
-    let two = identity(&warning("net/sched/cls_api.c:1301", "tcf_block_put_ext", &callers));
+    let one = identity(&warning(
+        "net/sched/cls_api.c:1234",
+        "tcf_block_put_ext",
+        &callers,
+    ));
+    let two = identity(&warning(
+        "net/sched/cls_api.c:1301",
+        "tcf_block_put_ext",
+        &callers,
+    ));
     assert_eq!(one.title, two.title);
     assert_eq!(relate(&one, &two), None);
     assert_eq!(relate(&one, &one), Some(Relation::SameTitle));
@@ -92,8 +98,17 @@ fn two_warnings_in_one_function_are_two_bugs() {
 
 #[test]
 fn inlining_changes_the_top_of_the_stack_only() {
-    let callers = ["sock_map_update_common", "sock_map_update_elem", "bpf_map_update_value"];
-    let before = identity(&kasan("slab-use-after-free", "Read", "sk_psock_drop", &callers));
+    let callers = [
+        "sock_map_update_common",
+        "sock_map_update_elem",
+        "bpf_map_update_value",
+    ];
+    let before = identity(&kasan(
+        "slab-use-after-free",
+        "Read",
+        "sk_psock_drop",
+        &callers,
+    ));
     // sk_psock_drop was inlined into its caller: the title moves up.
     let after = identity(&kasan(
         "slab-use-after-free",
@@ -105,7 +120,10 @@ fn inlining_changes_the_top_of_the_stack_only() {
         after.title,
         "KASAN: slab-use-after-free Read in sock_map_update_common"
     );
-    assert!(matches!(relate(&before, &after), Some(Relation::SameStack(_))));
+    assert!(matches!(
+        relate(&before, &after),
+        Some(Relation::SameStack(_))
+    ));
     assert_eq!(
         relate(&after, &before).map(|r| r.to_string()).as_deref(),
         Some("same call stack")
@@ -115,17 +133,40 @@ fn inlining_changes_the_top_of_the_stack_only() {
 #[test]
 fn a_read_and_a_write_of_one_object_are_one_bug() {
     let callers = ["tipc_node_xmit", "tipc_sendmsg", "sock_sendmsg"];
-    let read = identity(&kasan("slab-use-after-free", "Read", "tipc_link_xmit", &callers));
-    let write = identity(&kasan("slab-use-after-free", "Write", "tipc_link_xmit", &callers));
+    let read = identity(&kasan(
+        "slab-use-after-free",
+        "Read",
+        "tipc_link_xmit",
+        &callers,
+    ));
+    let write = identity(&kasan(
+        "slab-use-after-free",
+        "Write",
+        "tipc_link_xmit",
+        &callers,
+    ));
     assert_ne!(read.kind, write.kind);
-    assert!(matches!(relate(&read, &write), Some(Relation::SameStack(_))));
+    assert!(matches!(
+        relate(&read, &write),
+        Some(Relation::SameStack(_))
+    ));
 }
 
 #[test]
 fn another_kind_of_bug_in_the_same_place_is_another_bug() {
     let callers = ["tipc_node_xmit", "tipc_sendmsg", "sock_sendmsg"];
-    let uaf = identity(&kasan("slab-use-after-free", "Read", "tipc_link_xmit", &callers));
-    let oob = identity(&kasan("slab-out-of-bounds", "Read", "tipc_link_xmit", &callers));
+    let uaf = identity(&kasan(
+        "slab-use-after-free",
+        "Read",
+        "tipc_link_xmit",
+        &callers,
+    ));
+    let oob = identity(&kasan(
+        "slab-out-of-bounds",
+        "Read",
+        "tipc_link_xmit",
+        &callers,
+    ));
     assert_eq!(relate(&uaf, &oob), None);
 }
 
@@ -208,7 +249,12 @@ fn real_reports_keep_their_identity_across_edits() {
             continue;
         };
         let id = Identity::of(&report);
-        assert_eq!(relate(&id, &id), Some(Relation::SameTitle), "{:?}", entry.path());
+        assert_eq!(
+            relate(&id, &id),
+            Some(Relation::SameTitle),
+            "{:?}",
+            entry.path()
+        );
         let Some(frame) = id.frame.clone().filter(|f| f.len() > 4) else {
             continue;
         };

@@ -52,7 +52,11 @@ fn wakeups_id_allocators_and_hash_tables_name_their_caller() {
         "drop_nlink",
         "destroy_workqueue",
     ] {
-        let log = warning("kernel/foo.c", helper, &["tipc_named_reinit", "tipc_net_finalize"]);
+        let log = warning(
+            "kernel/foo.c",
+            helper,
+            &["tipc_named_reinit", "tipc_net_finalize"],
+        );
         assert_eq!(title(&log), "WARNING in tipc_named_reinit", "{helper}");
     }
 }
@@ -69,7 +73,11 @@ fn filesystem_assertions_name_the_filesystem_code() {
 
 #[test]
 fn a_function_that_is_not_a_helper_is_named() {
-    let log = warning("net/core/dev.c", "netdev_core_pick_tx", &["__dev_queue_xmit"]);
+    let log = warning(
+        "net/core/dev.c",
+        "netdev_core_pick_tx",
+        &["__dev_queue_xmit"],
+    );
     assert_eq!(title(&log), "WARNING in netdev_core_pick_tx");
 }
 
@@ -100,7 +108,10 @@ fn proc_registration_bug() {
         &["proc_create_data", "clusterip_tg_check", "xt_check_target"],
     );
     let r = first(log.as_bytes()).expect("a report");
-    assert_eq!(r.title, "WARNING: proc registration bug in clusterip_tg_check");
+    assert_eq!(
+        r.title,
+        "WARNING: proc registration bug in clusterip_tg_check"
+    );
     assert_eq!(r.kind, CrashType::Warning);
 }
 
@@ -109,7 +120,10 @@ fn kernel_stack_regs_have_bad_value() {
     let log = "WARNING: kernel stack regs at ffff880019a05f58 in netifd:917 has bad 'bp' value ffffc90000277e18\n";
     assert_eq!(title(log), "WARNING: kernel stack regs has bad value");
     let log = "WARNING: kernel stack frame pointer at 000000002d9ae6ff in a.out:123 has bad value 000000000e9dbdea\n";
-    assert_eq!(title(log), "WARNING: kernel stack frame pointer has bad value");
+    assert_eq!(
+        title(log),
+        "WARNING: kernel stack frame pointer has bad value"
+    );
 }
 
 #[test]
@@ -142,14 +156,21 @@ Call Trace:
 #[test]
 fn trusty_panics() {
     let log = "trusty: panic (caller 0xffffffffe000fbd0): DEBUG ASSERT FAILED at (trusty/lib/ipc.c:63): list_in_list(&ref->node)\n";
-    assert_eq!(title(log), "trusty: ASSERT FAILED: list_in_list(&ref->node)");
+    assert_eq!(
+        title(log),
+        "trusty: ASSERT FAILED: list_in_list(&ref->node)"
+    );
     let log = "trusty: panic (caller 0xffffffffe000fbd0): out of memory in heap\n";
     assert_eq!(title(log), "trusty: panic: out of memory in heap");
 }
 
 #[test]
 fn go_runtime_errors_are_one_crash() {
-    for why in ["concurrent map writes", "all goroutines are asleep - deadlock!", "runtime: out of memory"] {
+    for why in [
+        "concurrent map writes",
+        "all goroutines are asleep - deadlock!",
+        "runtime: out of memory",
+    ] {
         let log = format!("fatal error: {why}\n\ngoroutine 1 [running]:\nmain.main()\n");
         assert_eq!(title(&log), "go runtime error", "{why}");
     }

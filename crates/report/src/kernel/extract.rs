@@ -28,7 +28,9 @@ pub fn frame(
             Part::PcThenTrace => pc_then_trace(text, &usable),
             Part::Trace => trace(text, 1, &usable),
             Part::TraceWith(i) => {
-                let named = caps.get(*i).map(|m| clean_func(&crate::lines::text(m.as_bytes())));
+                let named = caps
+                    .get(*i)
+                    .map(|m| clean_func(&crate::lines::text(m.as_bytes())));
                 let first = trace_frames(text, 1);
                 let ours = named.is_some_and(|n| first.iter().any(|f| f.func == n));
                 ours.then(|| trace(text, 1, &usable)).flatten()
@@ -331,15 +333,7 @@ fn lock_at(text: &[String], marker: &str) -> Option<String> {
 /// Signs that a report was damaged although a frame was found.
 pub fn damage(text: &[String], format: &Format) -> Option<String> {
     // A lone frame (a lock's `at:` line, a PC) is not a stack trace.
-    if format.needs_trace
-        && text
-            .iter()
-            .skip(1)
-            .filter(|l| is_frame(l))
-            .take(2)
-            .count()
-            < 2
-    {
+    if format.needs_trace && text.iter().skip(1).filter(|l| is_frame(l)).take(2).count() < 2 {
         return Some("no stack trace".into());
     }
     None

@@ -207,25 +207,6 @@ fn has_timestamp(s: &str) -> bool {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_fits_the_header_search() {
-        assert!(oopses::table().len() <= MAX_OOPSES);
-        assert!(oops_of(b"[ 1.0] BUG: KASAN: use-after-free in f+0x1/0x2").is_some());
-        assert!(oops_of(b"an ODEBUG: line").is_none());
-    }
-
-    #[test]
-    fn timestamps_inside_titles_mean_mixed_lines() {
-        assert!(has_timestamp("INFO: task hung [  12.345678] in foo"));
-        assert!(!has_timestamp("BUG: using __this_cpu_read() [00000000] code"));
-        assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
-    }
-}
-
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -400,4 +381,25 @@ fn expand_raw(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
     let mut out = Vec::new();
     caps.expand(template.as_bytes(), &mut out);
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_fits_the_header_search() {
+        assert!(oopses::table().len() <= MAX_OOPSES);
+        assert!(oops_of(b"[ 1.0] BUG: KASAN: use-after-free in f+0x1/0x2").is_some());
+        assert!(oops_of(b"an ODEBUG: line").is_none());
+    }
+
+    #[test]
+    fn timestamps_inside_titles_mean_mixed_lines() {
+        assert!(has_timestamp("INFO: task hung [  12.345678] in foo"));
+        assert!(!has_timestamp(
+            "BUG: using __this_cpu_read() [00000000] code"
+        ));
+        assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
+    }
 }

@@ -751,14 +751,16 @@ fn arm_faults() -> Vec<Format> {
 mod literal_tests {
     use super::literal_prefix;
 
-
     #[test]
     fn every_pattern_compiles() {
         // Patterns compile on first use: prove now that none can fail then.
         for oops in super::table() {
             for format in &oops.formats {
                 let _ = format.re();
-                assert!(format.pattern.contains(format.literal.as_str()) || format.pattern.contains('\\'));
+                assert!(
+                    format.pattern.contains(format.literal.as_str())
+                        || format.pattern.contains('\\')
+                );
             }
         }
     }
