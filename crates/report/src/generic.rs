@@ -50,6 +50,16 @@ pub enum GenericClass {
 }
 
 impl GenericClass {
+    /// Whether titles never name this kind of code, not even when a stack
+    /// holds nothing else: the machinery every crash runs through (the
+    /// sanitizers, reporting, entry code, locks, memory and string helpers,
+    /// lists and trees, scheduling), as opposed to subsystems of their own
+    /// (work queues, reference counts, the driver core, crypto).
+    pub fn is_core(self) -> bool {
+        use GenericClass::*;
+        !matches!(self, Workqueue | Refs | DriverCore | Crypto)
+    }
+
     /// The class's name in the data file.
     pub fn name(self) -> &'static str {
         use GenericClass::*;

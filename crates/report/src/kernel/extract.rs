@@ -2,18 +2,38 @@
 
 use super::oopses::{Format, Part};
 use crate::frames::{clean_func, is_frame, is_generic, parse_frame, Frame};
+use crate::generic::{generic_class, GenericClass};
 
 /// Lines searched for a PC line after the header.
 const PC_WINDOW: usize = 80;
 
 /// The function a title should name, following the format's parts in order.
+///
+/// When every frame is a helper, the helpers that are whole subsystems of
+/// their own (work queues, the driver core, crypto; see
+/// [`GenericClass::is_core`]) are named rather than none: a report with a
+/// readable stack is not damaged.
 pub fn frame(
     parts: &[Part],
     caps: &regex::bytes::Captures<'_>,
     text: &[String],
     skip: &[&str],
 ) -> Option<String> {
-    let usable = |f: &str| !f.is_empty() && !is_generic(f) && !matches_any(f, skip);
+    let strict = |f: &str| !f.is_empty() && !is_generic(f) && !matches_any(f, skip);
+    let lenient = |f: &str| {
+        !f.is_empty() && !generic_class(f).is_some_and(|c| c.is_core()) && !matches_any(f, skip)
+    };
+    frame_with(parts, caps, text, skip, &strict)
+        .or_else(|| frame_with(parts, caps, text, skip, &lenient))
+}
+
+fn frame_with(
+    parts: &[Part],
+    caps: &regex::bytes::Captures<'_>,
+    text: &[String],
+    skip: &[&str],
+    usable: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     for part in parts {
         let found = match part {
             Part::Group(i) => caps
@@ -25,18 +45,18 @@ pub fn frame(
                 .map(|m| clean_func(&crate::lines::text(m.as_bytes())))
                 .filter(|f| !f.is_empty() && !matches_any(f, skip) && !is_address(f)),
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
-            Part::PcThenTrace => pc_then_trace(text, &usable),
-            Part::Trace => trace(text, 1, &usable),
+            Part::PcThenTrace => pc_then_trace(text, usable),
+            Part::Trace => trace(text, 1, usable),
             Part::TraceWith(i) => {
                 let named = caps
                     .get(*i)
                     .map(|m| clean_func(&crate::lines::text(m.as_bytes())));
                 let first = trace_frames(text, 1);
                 let ours = named.is_some_and(|n| first.iter().any(|f| f.func == n));
-                ours.then(|| trace(text, 1, &usable)).flatten()
+                ours.then(|| trace(text, 1, usable)).flatten()
             }
             Part::TraceAfter(marker) => {
-                find_line(text, marker).and_then(|i| trace(text, i + 1, &usable))
+                find_line(text, marker).and_then(|i| trace(text, i + 1, usable))
             }
             // Workqueue flushes take lockdep's pseudo-locks themselves: there
             // the helper is the culprit.
