@@ -2,7 +2,7 @@
 
 use super::oopses::{Format, Part};
 use crate::frames::{clean_func, is_frame, is_generic, parse_frame, Frame};
-use crate::generic::{generic_class, GenericClass};
+use crate::generic::generic_class;
 
 /// Lines searched for a PC line after the header.
 const PC_WINDOW: usize = 80;
@@ -11,7 +11,7 @@ const PC_WINDOW: usize = 80;
 ///
 /// When every frame is a helper, the helpers that are whole subsystems of
 /// their own (work queues, the driver core, crypto; see
-/// [`GenericClass::is_core`]) are named rather than none: a report with a
+/// [`crate::generic::GenericClass::is_core`]) are named rather than none: a report with a
 /// readable stack is not damaged.
 pub fn frame(
     parts: &[Part],

@@ -157,6 +157,9 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
     let mut end = header.end;
     let mut seen_frame = false;
     let lockdep = is_lockdep(header.text);
+    // One pass over the log finds the lines worth a closer look.
+    let mut headers = Hits::new(log, searcher());
+    let mut ends = Hits::new(log, last_words());
     let mut following = lines::lines_from(log, header.end)
         .take(MAX_REPORT_LINES)
         .peekable();
@@ -166,7 +169,8 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         let lockdep_unfinished = lockdep && !seen_frame;
         // Symbolizers repeat the header line once per inlined function.
         let repeated_header = kept.len() <= 3 && common_prefix(header.text, line.text) >= 24;
-        if is_new_report(line.text, oops)
+        if headers.within(&line)
+            && is_new_report(line.text, oops)
             && same_context(header.context, line.context)
             && !lockdep_unfinished
             && !repeated_header
@@ -187,11 +191,45 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
             seen_frame = seen_frame || is_frame(line.text);
             kept.push(line);
         }
-        if is_last_line(line.text) {
+        if ends.within(&line) && is_last_line(line.text) {
             break;
         }
     }
     (kept, end, false)
+}
+
+/// Where a searcher matches in a log, asked line after line in order: a
+/// line is only looked at closely when a match falls inside it.
+struct Hits<'a> {
+    log: &'a [u8],
+    searcher: &'static AhoCorasick,
+    /// Whether a search ran yet.
+    searched: bool,
+    /// Start of the next match at or after the last line asked about.
+    next: Option<usize>,
+}
+
+impl<'a> Hits<'a> {
+    fn new(log: &'a [u8], searcher: &'static AhoCorasick) -> Self {
+        Hits {
+            log,
+            searcher,
+            searched: false,
+            next: None,
+        }
+    }
+
+    /// Whether a match starts inside `line` (lines must come in order).
+    fn within(&mut self, line: &Line<'_>) -> bool {
+        // Search again once the last match lies behind this line; without
+        // a match left, none comes later either.
+        if !self.searched || self.next.is_some_and(|at| at < line.start) {
+            self.searched = true;
+            let rest = &self.log[line.start.min(self.log.len())..];
+            self.next = self.searcher.find(rest).map(|m| line.start + m.start());
+        }
+        self.next.is_some_and(|at| at < line.end)
+    }
 }
 
 /// A `[  12.345678]` console timestamp anywhere in `s`.
@@ -239,6 +277,10 @@ fn is_new_report(text: &[u8], current: &Oops) -> bool {
 
 /// Lines the kernel prints as the very last words of a report.
 fn is_last_line(text: &[u8]) -> bool {
+    last_words().is_match(text)
+}
+
+fn last_words() -> &'static AhoCorasick {
     const ENDS: [&[u8]; 4] = [
         b"Kernel Offset:",
         b"Rebooting in ",
@@ -252,7 +294,6 @@ fn is_last_line(text: &[u8]) -> bool {
             .build(ENDS)
             .unwrap_or_else(|e| panic!("report ends: {e}"))
     })
-    .is_match(text)
 }
 
 /// A report's name and classification.
