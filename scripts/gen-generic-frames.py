@@ -8,8 +8,13 @@ functions are helpers. This script decides that from where a function is
 defined in Linux's source (Debian's linux-source-6.1 tarball): a function is
 generic when every definition of its name lies in a generic class below
 (lib/ string helpers, kernel/locking, the allocators, sanitizer internals,
-arch entry code...). Classes are chosen from evidence in syzkaller's console
-logs (../shared/testdata): what the expected titles skip, and what they name.
+arch entry code...), drivers' and architectures' own copies of a core
+helper's name aside. Definitions are found in C (functions, static inlines
+in headers, functions that macros build from their arguments) and in
+assembly (SYM_FUNC_START and friends). Classes are chosen from evidence in
+syzkaller's console logs (../shared/testdata): what the expected titles
+skip, and what they name; where a file holds both, a class says which
+names it takes.
 
 Output, sorted, one record per line:
     NAME CLASS        a generic function
@@ -23,7 +28,8 @@ least FAMILY_PURITY of them are generic; it lets the parser judge names from
 other kernel versions (kmalloc_node_noprof, __kmalloc_cache_...).
 
 Usage: gen-generic-frames.py [--source TARBALL] [--tree DIR] [-o OUT]
-Runs in about a minute on 2 cores (extraction included).
+Takes about 70 s on 2 cores, extraction of the tarball included; the
+output depends only on the source and this script.
 """
 
 import argparse

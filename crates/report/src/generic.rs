@@ -266,7 +266,6 @@ const UNSOURCED: &[(&[&str], GenericClass)] = &[
             "kasan_report*",
             "__kasan_report*",
             "kasan_check_*",
-            "check_heap_object",
             "print_address_description*",
         ],
         GenericClass::Sanitizer,
@@ -277,19 +276,14 @@ const UNSOURCED: &[(&[&str], GenericClass)] = &[
         &[
             "*printk*",
             "warn_slowpath_*",
-            "vprintk_func",
             "print_context_stack*",
             "dump_backtrace*",
             "show_trace_log_lvl",
         ],
         GenericClass::Report,
     ),
-    // Older kernels' allocator and scheduler entry points.
-    (
-        &["kmalloc_order*", "kmem_cache_alloc_*"],
-        GenericClass::Alloc,
-    ),
-    (&["___might_sleep"], GenericClass::Sched),
+    // Older kernels' allocator entry points (`kmem_cache_alloc_trace`).
+    (&["kmem_cache_alloc_*"], GenericClass::Alloc),
     // Older kernels' RCU flavours and net device unregistration, newer
     // kernels' fortify reports.
     (&["call_rcu_sched", "call_rcu_bh"], GenericClass::Locking),
