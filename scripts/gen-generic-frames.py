@@ -45,10 +45,10 @@ DEFAULT_OUT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
     "..", "crates", "report", "data", "generic-frames.txt")
 
-# Trees that are not the kernel (user-space tools, boot stubs, tests'
-# helpers): their definitions neither make nor break a name.
+# Trees that are not the kernel (user-space and build tools, boot stubs,
+# tests' helpers): their definitions neither make nor break a name.
 NOT_KERNEL = re.compile(
-    r"^(?:tools|samples|scripts|Documentation|usr)/|^arch/[^/]+/boot/"
+    r"(?:^|/)(?:tools|samples|scripts|Documentation)/|^usr/|^arch/[^/]+/boot/"
     r"|/selftests?/|^arch/[^/]+/(?:purgatory|realmode|vdso|kernel/vdso)"
     r"|^arch/[^/]+/kvm/hyp/|^lib/vdso/|^arch/um/os-Linux/|^arch/um/include/shared/"
     r"|^drivers/firmware/efi/libstub/|^arch/[^/]+/decompress/|asm-offsets[^/]*\.c$")
@@ -576,7 +576,9 @@ def records(defs):
 
 
 def extract(tarball, into):
-    subprocess.run(["tar", "-xJf", tarball, "-C", into, "--wildcards",
+    # Only sources, and not the trees NOT_KERNEL leaves out anyway.
+    excluded = [f"--exclude=*/{d}/*" for d in ("Documentation", "tools", "samples", "scripts")]
+    subprocess.run(["tar", "-xJf", tarball, "-C", into, "--wildcards", *excluded,
                     "*.c", "*.h", "*.S"], check=True)
     tops = [d for d in os.listdir(into) if os.path.isdir(os.path.join(into, d))]
     return os.path.join(into, tops[0]) if len(tops) == 1 else into
