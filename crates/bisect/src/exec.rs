@@ -66,6 +66,32 @@ pub enum RunOutcome {
     },
 }
 
+/// A crash as the engine knows it: its title and its report.
+#[derive(Debug, Clone, Copy)]
+pub struct CrashSeen<'a> {
+    /// The title.
+    pub title: &'a str,
+    /// The report text.
+    pub report: &'a str,
+}
+
+/// Tells whether a crash with another title is the bug being bisected.
+pub trait SameBug: Send + Sync {
+    /// Why `crash` is the same bug as `target` (a short phrase such as
+    /// `same call stack`), or `None` when nothing says so.
+    fn relate(&self, target: CrashSeen<'_>, crash: CrashSeen<'_>) -> Option<String>;
+}
+
+/// Knows titles only: a crash with another title is another bug.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TitlesOnly;
+
+impl SameBug for TitlesOnly {
+    fn relate(&self, _target: CrashSeen<'_>, _crash: CrashSeen<'_>) -> Option<String> {
+        None
+    }
+}
+
 /// How much an executor can do at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
@@ -142,6 +168,11 @@ pub trait Executor {
                 return;
             }
         }
+    }
+    /// What tells crashes of different titles apart (the executors read
+    /// reports with `culprit-report`); the default knows titles only.
+    fn same_bug(&self) -> std::sync::Arc<dyn SameBug> {
+        std::sync::Arc::new(TitlesOnly)
     }
     /// Who to tell about `culprit`. The default takes the commit's
     /// trailers; the kernel executor adds the maintainers from the kernel's

@@ -315,6 +315,10 @@ impl KernelExecutor {
 }
 
 impl Executor for KernelExecutor {
+    fn same_bug(&self) -> std::sync::Arc<dyn culprit_bisect::SameBug> {
+        std::sync::Arc::new(crate::identity::ReportRelations)
+    }
+
     fn kind(&self) -> &'static str {
         "kernel"
     }

@@ -119,6 +119,10 @@ impl ShellExecutor {
 }
 
 impl Executor for ShellExecutor {
+    fn same_bug(&self) -> std::sync::Arc<dyn culprit_bisect::SameBug> {
+        std::sync::Arc::new(crate::identity::ReportRelations)
+    }
+
     fn kind(&self) -> &'static str {
         "build"
     }

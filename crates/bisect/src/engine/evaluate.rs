@@ -47,7 +47,8 @@ impl Engine<'_> {
             return Err(Stop::Error(why));
         }
         if self.target_follows_bad {
-            self.ledger.target = self.bad_end_target();
+            let target = self.bad_end_target();
+            self.ledger.set_target(target);
         }
         for ((hash, _), first) in wanted.iter().zip(firsts) {
             if let Some(line) = header(hash, first.is_none()).filter(|_| !live) {
@@ -113,10 +114,15 @@ impl Engine<'_> {
     pub(super) fn describe(&self, run: &RunOutcome) -> String {
         match (run, self.ledger.classify(run)) {
             (RunOutcome::Ok, _) => "OK".into(),
-            (RunOutcome::Crashed { title, .. }, class) => {
+            (RunOutcome::Crashed { title, report }, class) => {
                 let verb = if is_exit_status(title) { "failed" } else { "crashed" };
+                let target = self.ledger.target.as_deref().unwrap_or_default();
                 match class {
-                    RunClass::Crash => format!("{verb}: {title}"),
+                    RunClass::Crash if title == target => format!("{verb}: {title}"),
+                    RunClass::Crash => {
+                        let why = self.ledger.relation(title, report).unwrap_or_default();
+                        format!("{verb}: {title} (same bug as {target}: {why})")
+                    }
                     _ => format!("{verb}: {title} (another crash, not counted)"),
                 }
             }

@@ -2,13 +2,18 @@
 //! and runs arrive: each is journaled first, then remembered, then folded
 //! into the strategies' knowledge.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
+use std::sync::Arc;
 
 use culprit_git::CommitGraph;
 
 use crate::evidence::{CommitEvidence, Knowledge, RunClass};
-use crate::exec::{BuildOutcome, Built, Evaluation, EvaluationSink, RunOutcome};
+use crate::exec::{
+    BuildOutcome, Built, CrashSeen, Evaluation, EvaluationSink, RunOutcome, SameBug,
+};
 use crate::journal::{Journal, Record};
 use crate::outcome::Times;
 
@@ -47,6 +52,13 @@ pub(super) struct Ledger<'a> {
     pub times: Times,
     /// The title of the crash bisected, once known.
     pub target: Option<String>,
+    /// One report of the crash bisected (from the bad end).
+    target_report: String,
+    /// Tells crashes of other titles that are the same bug.
+    same_bug: Arc<dyn SameBug>,
+    /// Why crashes of other titles were found to be the bisected bug (or
+    /// not: `None`), by title and report.
+    relations: RefCell<HashMap<(String, u64), Option<String>>>,
     range: Option<InRange>,
     /// Runs wanted per commit in the evaluation under way.
     wanted: HashMap<String, Range<u32>>,
@@ -58,13 +70,16 @@ pub(super) struct Ledger<'a> {
 }
 
 impl<'a> Ledger<'a> {
-    pub fn new(journal: &'a mut Journal) -> Self {
+    pub fn new(journal: &'a mut Journal, same_bug: Arc<dyn SameBug>) -> Self {
         Ledger {
             journal,
             tested: HashMap::new(),
             by_signature: HashMap::new(),
             times: Times::default(),
             target: None,
+            target_report: String::new(),
+            same_bug,
+            relations: RefCell::new(HashMap::new()),
             range: None,
             wanted: HashMap::new(),
             early: HashMap::new(),
@@ -72,17 +87,48 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// A run against the crash being bisected: another crash is no evidence.
+    /// A run against the crash being bisected: the same bug (by title,
+    /// or by what its report shows) is evidence; another crash is none.
     pub fn classify(&self, run: &RunOutcome) -> RunClass {
         match run {
             RunOutcome::Ok => RunClass::Ok,
-            RunOutcome::Crashed { title, .. } if Some(title) == self.target.as_ref() => {
-                RunClass::Crash
-            }
-            RunOutcome::Crashed { .. } => RunClass::OtherCrash,
+            RunOutcome::Crashed { title, report } => match self.relation(title, report) {
+                Some(_) => RunClass::Crash,
+                None => RunClass::OtherCrash,
+            },
             RunOutcome::Invalid { .. } => RunClass::Invalid,
             RunOutcome::Infra { .. } => RunClass::Infra,
         }
+    }
+
+    /// Sets the crash bisected: its title and one report of it.
+    pub fn set_target(&mut self, target: Option<(String, String)>) {
+        let (title, report) = target.unzip();
+        if title != self.target {
+            self.relations.borrow_mut().clear();
+        }
+        self.target = title;
+        self.target_report = report.unwrap_or_default();
+    }
+
+    /// Why a crash is the bug bisected: `same title`, what relates it, or
+    /// `None` for another crash.
+    pub fn relation(&self, title: &str, report: &str) -> Option<String> {
+        let target = self.target.as_deref()?;
+        if title == target {
+            return Some("same title".into());
+        }
+        let key = (title.to_owned(), digest(report));
+        if let Some(known) = self.relations.borrow().get(&key) {
+            return known.clone();
+        }
+        let target = CrashSeen {
+            title: target,
+            report: &self.target_report,
+        };
+        let found = self.same_bug.relate(target, CrashSeen { title, report });
+        self.relations.borrow_mut().insert(key, found.clone());
+        found
     }
 
     /// The evidence of one commit as it stands.
@@ -316,4 +362,11 @@ impl EvaluationSink for Ledger<'_> {
         self.push_run(commit, index, outcome, secs);
         true
     }
+}
+
+/// A short digest of a report, to remember relations by.
+fn digest(text: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }

@@ -64,6 +64,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Outcome {
     let capacity = exec.capacity();
+    let same_bug = exec.same_bug();
     let mut engine = Engine {
         repo,
         exec,
@@ -71,7 +72,7 @@ pub fn run(
         bisection,
         strategy_name: strategy.name(),
         capacity,
-        ledger: Ledger::new(journal),
+        ledger: Ledger::new(journal, same_bug),
         steps: Vec::new(),
         good: bisection.good.clone(),
         logged: HashMap::new(),

@@ -49,7 +49,7 @@ use super::{
 };
 
 /// The default of [`Bayes::min_rate`] (`--min-rate`).
-pub const DEFAULT_MIN_RATE: f64 = 0.05;
+pub const DEFAULT_MIN_RATE: f64 = 0.1;
 
 /// Hypotheses lighter than this are never reported as candidates.
 const NEGLIGIBLE: f64 = 1e-6;
@@ -118,8 +118,8 @@ impl Bayes {
             target_confidence: target_confidence.clamp(0.5, 0.999_999),
             build_cost: 240.0,
             max_build_cost: MAX_BUILD_COST,
-            parent_margin: 5.0,
-            stop_margin: 1.0,
+            parent_margin: 2.0,
+            stop_margin: 2.0,
             no_culprit_prior: 0.05,
             reliable_prior: 0.6,
             false_positive: 1e-3,
@@ -151,15 +151,16 @@ impl Bayes {
         if self.state.as_ref().is_some_and(|s| s.seen.len() != n) {
             self.state = None;
         }
-        let (no_culprit, reliable, eps) = (
+        let (no_culprit, reliable, eps, min_rate) = (
             self.no_culprit_prior,
             self.reliable_prior,
             self.false_positive,
+            self.min_rate,
         );
         self.state.get_or_insert_with(|| {
             State::new(
                 Ancestry::new(ctx.graph),
-                Posterior::new(n, no_culprit, reliable, eps),
+                Posterior::new(n, no_culprit, reliable, eps, min_rate),
                 n,
             )
         })
