@@ -66,6 +66,27 @@ pub enum RunOutcome {
     },
 }
 
+/// What became of reverting a commit on top of another, to verify a
+/// culprit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertOutcome {
+    /// The revert applied; this commit (in the executor's own checkout,
+    /// never in the user's repository) holds it.
+    Applied {
+        /// Full hash of the revert commit.
+        commit: String,
+    },
+    /// The revert does not apply cleanly.
+    Conflicts,
+    /// This executor cannot make reverts.
+    Unsupported,
+    /// The revert could not be attempted (checkout failed...).
+    Infra {
+        /// One line saying why.
+        reason: String,
+    },
+}
+
 /// A crash as the engine knows it: its title and its report.
 #[derive(Debug, Clone, Copy)]
 pub struct CrashSeen<'a> {
@@ -173,6 +194,12 @@ pub trait Executor {
     /// reports with `culprit-report`); the default knows titles only.
     fn same_bug(&self) -> std::sync::Arc<dyn SameBug> {
         std::sync::Arc::new(TitlesOnly)
+    }
+    /// Makes the commit that reverts `commit` on top of `base` (a merge
+    /// against its first parent), in the executor's own checkout, so that
+    /// it can be built and run like any commit.
+    fn revert(&mut self, _base: &str, _commit: &str) -> RevertOutcome {
+        RevertOutcome::Unsupported
     }
     /// Who to tell about `culprit`. The default takes the commit's
     /// trailers; the kernel executor adds the maintainers from the kernel's

@@ -104,5 +104,6 @@ pub fn check(
         good: good_hashes,
         crash: None,
         show_diff: false,
+        verify: false,
     })
 }

@@ -67,6 +67,8 @@ pub enum StepKind {
     Bisect,
     /// The culprit's parent, built to compare signatures.
     Parent,
+    /// The culprit reverted, to verify it.
+    Verify,
 }
 
 /// What a tested commit turned out to be, in git's words.
@@ -234,6 +236,33 @@ pub struct Outcome {
     pub steps: Vec<Step>,
     /// Time spent.
     pub time: Times,
+    /// How the culprit was checked by reverting it (absent when not
+    /// verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// The check of a culprit by its revert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Verification {
+    /// `revert`.
+    pub kind: String,
+    /// The commit the culprit was reverted on: the crashing end (cause) or
+    /// the good end (fix).
+    pub base: String,
+    /// The revert commit made in culprit's own checkout, when it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Whether the revert applied cleanly.
+    pub applied: bool,
+    /// Whether the revert built.
+    pub built: bool,
+    /// One line per run of the revert.
+    pub runs: Vec<String>,
+    /// `fixes` (the crash went), `still-crashes`, `crashes` (fix: the
+    /// crash came back), `still-fixed`, `conflicts`, `build-failed`, or
+    /// `unclear`.
+    pub verdict: String,
 }
 
 impl Outcome {
@@ -255,6 +284,7 @@ impl Outcome {
             recipients: Recipients::default(),
             steps: Vec::new(),
             time: Times::default(),
+            verification: None,
         }
     }
 

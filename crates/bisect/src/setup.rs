@@ -56,6 +56,9 @@ pub struct SetupRequest {
     pub executor_params: serde_json::Value,
     /// Print the culprit's patch after its diff stat (`--show-diff`).
     pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it (on unless
+    /// `--no-verify`).
+    pub verify: bool,
 }
 
 /// Why a bisection cannot start: bad input, exit status 2.
@@ -161,6 +164,7 @@ impl SetupRequest {
         let mut bisection = crate::input::check(&repo, self.direction, &self.bad, &self.good)?;
         bisection.crash = self.crash.clone();
         bisection.show_diff = self.show_diff;
+        bisection.verify = self.verify;
         let params = self.params(&repo, &bisection);
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {

@@ -392,15 +392,17 @@ fn fix_bisection_finds_the_first_commit_without_the_crash() {
     let r = culprit(repo.home.path(), &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.culprit_hash(), h[7]);
-    assert!(r
-        .stdout
-        .contains(&format!("\nbisecting fixing commit starting from {}\n", h[1])));
+    assert!(r.stdout.contains(&format!(
+        "\nbisecting fixing commit starting from {}\n",
+        h[1]
+    )));
     assert!(r
         .stdout
         .contains(&format!("{} is the first fixed commit\n", h[7])));
-    assert!(r
-        .stdout
-        .contains(&format!("first fixed commit: {} commit 7 (confidence ", h[7])));
+    assert!(r.stdout.contains(&format!(
+        "first fixed commit: {} commit 7 (confidence ",
+        h[7]
+    )));
     assert_eq!(r.json()["direction"], "fix");
 }
 

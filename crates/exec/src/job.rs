@@ -13,6 +13,7 @@
 //!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
 //! show_diff = false              # true: print the culprit's patch
+//! verify = true                  # revert the culprit to check it (default true)
 //! strategy = "bayes"             # default bayes; or classic, plain
 //! confidence = 0.99              # where bayes stops (default 0.99)
 //! min_rate = 0.05                # bayes: lowest reproduction rate worth bisecting
@@ -76,6 +77,8 @@ pub struct Job {
     pub json: Option<PathBuf>,
     /// Print the culprit's patch after its diff stat.
     pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it.
+    pub verify: bool,
     /// The strategy, its runs per commit and confidence.
     pub strategy: StrategyConfig,
     /// Test machines at once.
@@ -203,6 +206,7 @@ impl Job {
             "workdir",
             "json",
             "show_diff",
+            "verify",
             "strategy",
             "confidence",
             "min_rate",
@@ -242,6 +246,7 @@ impl Job {
                 .unwrap_or_else(|| base.join("culprit-work")),
             json: top.path("json")?,
             show_diff: top.bool("show_diff")?.unwrap_or(false),
+            verify: top.bool("verify")?.unwrap_or(true),
             strategy: StrategyConfig {
                 name: top.strategy()?,
                 runs: top.runs()?,
@@ -289,6 +294,7 @@ impl Job {
             workdir: Some(self.workdir.clone()),
             json: self.json.clone(),
             show_diff: self.show_diff,
+            verify: self.verify,
             executor_params: serde_json::json!({
                 "config": self.kernel.config,
                 "compiler": self.kernel.compiler,

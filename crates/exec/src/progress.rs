@@ -81,6 +81,10 @@ impl Executor for Progress<'_> {
         }
     }
 
+    fn revert(&mut self, base: &str, commit: &str) -> culprit_bisect::RevertOutcome {
+        self.inner.revert(base, commit)
+    }
+
     fn recipients(&mut self, culprit: &culprit_git::Commit) -> Recipients {
         self.inner.recipients(culprit)
     }

@@ -148,7 +148,7 @@ impl Engine<'_> {
     /// Runs an end as the strategy asks until it reads it. An end where
     /// infrastructure problems dominate stops the bisection (except the
     /// bad end, whose caller says why).
-    fn check_end(
+    pub(super) fn check_end(
         &mut self,
         strategy: &mut dyn Strategy,
         hash: &str,

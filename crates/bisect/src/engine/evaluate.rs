@@ -115,7 +115,11 @@ impl Engine<'_> {
         match (run, self.ledger.classify(run)) {
             (RunOutcome::Ok, _) => "OK".into(),
             (RunOutcome::Crashed { title, report }, class) => {
-                let verb = if is_exit_status(title) { "failed" } else { "crashed" };
+                let verb = if is_exit_status(title) {
+                    "failed"
+                } else {
+                    "crashed"
+                };
                 let target = self.ledger.target.as_deref().unwrap_or_default();
                 match class {
                     RunClass::Crash if title == target => format!("{verb}: {title}"),
@@ -201,7 +205,12 @@ impl Engine<'_> {
             .iter()
             .map(|r| self.describe(r))
             .collect();
-        let test_secs: f64 = tested.run_secs.get(from as usize..).unwrap_or_default().iter().sum();
+        let test_secs: f64 = tested
+            .run_secs
+            .get(from as usize..)
+            .unwrap_or_default()
+            .iter()
+            .sum();
         let earlier = self
             .steps
             .iter()

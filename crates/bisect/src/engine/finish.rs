@@ -13,11 +13,12 @@ use crate::format::{go_duration, go_quoted_list};
 use crate::outcome::{
     CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepTime, StepVerdict,
 };
-use crate::strategy::Conclusion;
+use crate::strategy::{Conclusion, Strategy};
 
 impl Engine<'_> {
     pub(super) fn finish(
         &mut self,
+        strategy: &mut dyn Strategy,
         graph: &CommitGraph,
         olds: &[String],
         conclusion: Conclusion,
@@ -34,7 +35,7 @@ impl Engine<'_> {
         }
         match conclusion {
             Conclusion::Culprit { commit, confidence } => {
-                self.culprit(graph.id(commit), confidence)
+                self.culprit(strategy, graph.id(commit), confidence)
             }
             Conclusion::Inconclusive { candidates } => {
                 let hashes: Vec<String> =
@@ -61,7 +62,12 @@ impl Engine<'_> {
             .map_err(|e| Stop::Error(format!("cannot read commit {hash}: {e}")))
     }
 
-    fn culprit(&mut self, hash: &str, confidence: f64) -> Result<Outcome, Stop> {
+    fn culprit(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        hash: &str,
+        confidence: f64,
+    ) -> Result<Outcome, Stop> {
         let commit = self.commit_info(hash)?;
         let word = self.first_word();
         self.say(&format!("{hash} is the first {word} commit"));
@@ -79,7 +85,16 @@ impl Engine<'_> {
             self.say(patch.trim_end());
         }
         self.say("");
-        let flags = self.flags(&commit)?;
+        let mut flags = self.flags(&commit)?;
+        let mut confidence = confidence;
+        let mut verification = None;
+        if self.bisection.verify {
+            if let Some((v, flag, c)) = self.verify(strategy, &commit, confidence)? {
+                flags.extend(flag.map(str::to_owned));
+                confidence = c;
+                verification = Some(v);
+            }
+        }
         self.say_totals();
         self.say(&format!(
             "first {word} commit: {hash} {} (confidence {:.1}%)",
@@ -103,6 +118,7 @@ impl Engine<'_> {
         outcome.confidence = Some(confidence);
         outcome.recipients = recipients;
         outcome.crash = crash;
+        outcome.verification = verification;
         Ok(outcome)
     }
 

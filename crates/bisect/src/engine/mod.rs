@@ -9,6 +9,7 @@ mod ends;
 mod evaluate;
 mod finish;
 mod ledger;
+mod verify;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -41,6 +42,8 @@ pub struct Bisection {
     pub crash: Option<String>,
     /// Print the culprit's patch after its diff stat.
     pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it.
+    pub verify: bool,
 }
 
 /// Why the bisection stopped early.
@@ -146,7 +149,7 @@ impl Engine<'_> {
         self.ledger.enter_range(&graph, &olds);
         self.olds = olds.clone();
         let conclusion = self.strategy_loop(strategy, &graph)?;
-        self.finish(&graph, &olds, conclusion)
+        self.finish(strategy, &graph, &olds, conclusion)
     }
 
     fn start_line(&self, new: &str, olds: &[String]) -> String {
@@ -417,7 +420,7 @@ impl Engine<'_> {
     fn revisions_tested(&self) -> usize {
         self.steps
             .iter()
-            .filter(|s| s.kind != StepKind::Parent)
+            .filter(|s| !matches!(s.kind, StepKind::Parent | StepKind::Verify))
             .map(|s| &s.commit)
             .collect::<std::collections::HashSet<_>>()
             .len()

@@ -84,7 +84,9 @@ pub struct Bayes {
     /// divided by this.
     pub parent_margin: f64,
     /// The top hypothesis must reach `1 - (1 - target_confidence)` divided
-    /// by this.
+    /// by this. The posterior's doubt rests on an estimated rate: asking
+    /// for a third of the allowed doubt keeps the measured accuracy above
+    /// the target rather than on it (BENCHMARKS.md).
     pub stop_margin: f64,
     /// Prior probability that the culprit is not in the range at all.
     pub no_culprit_prior: f64,
@@ -118,8 +120,8 @@ impl Bayes {
             target_confidence: target_confidence.clamp(0.5, 0.999_999),
             build_cost: 240.0,
             max_build_cost: MAX_BUILD_COST,
-            parent_margin: 2.0,
-            stop_margin: 2.0,
+            parent_margin: 1.0,
+            stop_margin: 3.0,
             no_culprit_prior: 0.05,
             reliable_prior: 0.6,
             false_positive: 1e-3,
@@ -136,6 +138,30 @@ impl Bayes {
     pub fn with_min_rate(mut self, min_rate: f64) -> Self {
         self.min_rate = min_rate.clamp(1e-3, 1.0);
         self
+    }
+
+    /// Whether `cleans` clean runs in a row make a commit surely free of
+    /// the crash, at the rate the bisection learned (the top hypothesis's):
+    /// a commit with the crash would have shown it by now.
+    fn surely_clean(&self, ctx: &EndContext<'_>, cleans: usize) -> bool {
+        let doubt = (1.0 - self.target_confidence) / self.stop_margin;
+        let n = cleans as u32;
+        let chance = match &self.state {
+            Some(s) => {
+                let top = (0..s.masses.mass.len())
+                    .max_by(|a, b| s.masses.mass[*a].total_cmp(&s.masses.mass[*b]))
+                    .unwrap_or(0);
+                s.posterior.clean_streak_chance(top, n)
+            }
+            // No bisection to learn from: the crashing end's own runs.
+            None => {
+                let bad = ctx.bad_end;
+                let crashes = bad.count(RunClass::Crash) as f64;
+                let rate = (crashes + 1.0) / (bad.runs.len() as f64 + 2.0);
+                (1.0 - rate.max(self.min_rate)).powi(n as i32)
+            }
+        };
+        chance <= doubt
     }
 
     /// Clean runs after which the bad end is declared not to reproduce:
@@ -235,9 +261,7 @@ impl Bayes {
         }
         // When the search stops, nearly all the doubt left sits on the
         // parent side (a crash at the culprit rules out everything after
-        // it), and that doubt rests on an estimated rate: asking the
-        // parents for half the allowed doubt keeps the measured accuracy
-        // above the target rather than on it (BENCHMARKS.md).
+        // it): each parent must be surely old on its own.
         let limit = (1.0 - self.target_confidence) / self.parent_margin;
         ctx.graph
             .parents(culprit)
@@ -417,20 +441,24 @@ impl Strategy for Bayes {
             EndReading::Crashes
         } else if e.count(RunClass::Infra) >= 3 && e.count(RunClass::Infra) * 2 > e.runs.len() {
             EndReading::Infra
-        } else if ctx.end != End::Bad && cleans > 0 {
+        } else if ctx.end == End::Revert && cleans > 0 && self.surely_clean(ctx, cleans) {
             EndReading::Clean
-        } else if ctx.end == End::Bad && cleans as u32 >= self.bad_end_limit() {
+        } else if !matches!(ctx.end, End::Bad | End::Revert) && cleans > 0 {
+            EndReading::Clean
+        } else if ctx.end != End::Revert && cleans as u32 >= self.bad_end_limit() {
             EndReading::Clean
         } else if useless >= 3
             && useless * 2 > e.runs.len()
             && (ctx.end != End::Bad || useless > 100)
         {
             EndReading::Unclear
+        } else if ctx.end == End::Revert && cleans as u32 >= self.bad_end_limit() {
+            // The rate learned says the runs cannot settle it.
+            EndReading::Clean
         } else {
-            let batch = if ctx.end == End::Bad {
-                ctx.machines.max(1)
-            } else {
-                1
+            let batch = match ctx.end {
+                End::Bad | End::Revert => ctx.machines.max(1),
+                _ => 1,
             };
             return EndStep::Run(batch as u32);
         };

@@ -101,6 +101,9 @@ pub enum End {
     Release,
     /// A fix bisection's newer end, which should not crash.
     Fixed,
+    /// The culprit reverted on top of an end, to verify it: the crash
+    /// should go (cause) or come back (fix).
+    Revert,
 }
 
 /// What a strategy is told about an end.

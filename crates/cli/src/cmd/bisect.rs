@@ -68,6 +68,10 @@ pub struct Args {
     /// Print the culprit's patch after its diff stat.
     #[arg(long)]
     show_diff: bool,
+    /// Report the culprit without checking it by its revert (by default
+    /// culprit reverts it on the crashing end and tests that).
+    #[arg(long)]
+    no_verify: bool,
     /// How to choose commits and read verdicts: classic, bayes, plain.
     #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT, overrides_with = "strategy")]
     strategy: String,
@@ -114,6 +118,7 @@ impl Args {
             workdir: self.workdir.clone(),
             json: self.json.clone(),
             show_diff: self.show_diff,
+            verify: !self.no_verify,
             executor_params: serde_json::json!({
                 "build": shell.build,
                 "test": shell.test,

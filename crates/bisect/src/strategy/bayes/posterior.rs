@@ -137,6 +137,25 @@ impl Posterior {
         m
     }
 
+    /// The chance that a commit that crashes shows no crash in `n` runs,
+    /// with the rate as hypothesis `h`'s runs have it.
+    pub fn clean_streak_chance(&self, h: usize, n: u32) -> f64 {
+        let (k, o) = (self.crashes[h], self.cleans[h]);
+        let logs: Vec<(f64, f64)> = self
+            .rates
+            .iter()
+            .zip(&self.log_prior_rate)
+            .filter(|(r, _)| o == 0 || **r < 1.0)
+            .map(|(&r, &p)| (r, p + times_ln(k, r) + times_ln(o, 1.0 - r)))
+            .collect();
+        let top = logs.iter().map(|l| l.1).fold(f64::NEG_INFINITY, f64::max);
+        let (total, streak) = logs.iter().fold((0.0, 0.0), |(t, s), (r, l)| {
+            let w = (l - top).exp();
+            (t + w, s + w * (1.0 - r).powi(n as i32))
+        });
+        streak / total
+    }
+
     /// Log posterior (unnormalised) of hypothesis `h`, and its mean rate.
     fn log_post(&mut self, h: usize) -> (f64, f64) {
         let (k, o) = (self.crashes[h], self.cleans[h]);
