@@ -220,8 +220,13 @@ pub struct Outcome {
     /// Remaining suspects, for `inconclusive`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<CommitSummary>,
-    /// `noop`, `merge`, `release`.
+    /// `noop`, `merge`, `release`, `title-changed`, and the verification's
+    /// (`revert-fixes`, ...).
     pub flags: Vec<String>,
+    /// Fix bisection, a merge of a branch that never had the bug: the
+    /// branch's commits, where the fix came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fix_from: Vec<CommitSummary>,
     /// The strategy's confidence in the culprit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
@@ -278,6 +283,7 @@ impl Outcome {
             culprit: None,
             candidates: Vec::new(),
             flags: Vec::new(),
+            fix_from: Vec::new(),
             confidence: None,
             crash: None,
             revisions_tested: 0,

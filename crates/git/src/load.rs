@@ -26,6 +26,23 @@ impl CommitGraph {
     /// `olds`. Indices are topological (parents first); parents outside the
     /// range are dropped. `new` and `olds` may be any revisions.
     pub fn load(repo: &Repo, new: &str, olds: &[String]) -> Result<CommitGraph, LoadError> {
+        Self::load_with(repo, new, olds, &[])
+    }
+
+    /// Like [`CommitGraph::load`], keeping only the commits on the ancestry
+    /// path from `old` to `new` (`git rev-list --ancestry-path`): those
+    /// that contain `old`. A fix bisection's suspects: a commit without
+    /// the crashing end can only show that the bug was never there.
+    pub fn load_ancestry_path(repo: &Repo, new: &str, old: &str) -> Result<CommitGraph, LoadError> {
+        Self::load_with(repo, new, &[old.to_owned()], &["--ancestry-path"])
+    }
+
+    fn load_with(
+        repo: &Repo,
+        new: &str,
+        olds: &[String],
+        extra: &[&str],
+    ) -> Result<CommitGraph, LoadError> {
         let mut input = repo.resolve(new)?;
         input.push('\n');
         for old in olds {
@@ -33,13 +50,9 @@ impl CommitGraph {
             input.push_str(&repo.resolve(old)?);
             input.push('\n');
         }
-        let args = [
-            "rev-list",
-            "--topo-order",
-            "--reverse",
-            "--parents",
-            "--stdin",
-        ];
+        let mut args = vec!["rev-list", "--topo-order", "--reverse", "--parents"];
+        args.extend(extra);
+        args.push("--stdin");
         let out = repo
             .git()
             .stdout_with_input(&args, Some(input.as_bytes()))?;

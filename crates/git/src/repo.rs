@@ -215,6 +215,34 @@ impl Repo {
         }
     }
 
+    /// The best common ancestor of two commits (`git merge-base`), if any.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, ResolveError> {
+        let (a, b) = (self.resolve(a)?, self.resolve(b)?);
+        let args = ["merge-base", a.as_str(), b.as_str()];
+        let output = self.git.raw(&args, None)?;
+        match output.status.code() {
+            Some(0) => Ok(Some(
+                String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            )),
+            Some(1) => Ok(None),
+            _ => Err(crate::git::failure(&args, &output).into()),
+        }
+    }
+
+    /// The commits reachable from `new` and not from `old`, newest first
+    /// (`git rev-list new ^old`).
+    pub fn only_in(&self, new: &str, old: &str) -> Result<Vec<String>, ResolveError> {
+        let (new, old) = (self.resolve(new)?, self.resolve(old)?);
+        let not_old = format!("^{old}");
+        let out = self
+            .git
+            .stdout(&["rev-list", new.as_str(), not_old.as_str()])?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// The id of the tree of a commit: two commits with the same tree build
     /// the same thing, so it serves as a signature when no build exists.
     pub fn tree_of(&self, rev: &str) -> Result<String, ResolveError> {

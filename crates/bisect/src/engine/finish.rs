@@ -7,7 +7,7 @@ use std::time::Duration;
 use culprit_git::{Commit, CommitGraph};
 
 use super::{Engine, Stop};
-use crate::evidence::Direction;
+use crate::evidence::{Direction, RunClass};
 use crate::exec::RunOutcome;
 use crate::format::{go_duration, go_quoted_list};
 use crate::outcome::{
@@ -56,7 +56,7 @@ impl Engine<'_> {
         }
     }
 
-    fn commit_info(&self, hash: &str) -> Result<Commit, Stop> {
+    pub(super) fn commit_info(&self, hash: &str) -> Result<Commit, Stop> {
         self.repo
             .commit(hash)
             .map_err(|e| Stop::Error(format!("cannot read commit {hash}: {e}")))
@@ -86,6 +86,10 @@ impl Engine<'_> {
         }
         self.say("");
         let mut flags = self.flags(&commit)?;
+        self.say_title_changes();
+        if self.changed_title_only(&commit) {
+            flags.push("title-changed".into());
+        }
         let mut confidence = confidence;
         let mut verification = None;
         if self.bisection.verify {
@@ -119,7 +123,83 @@ impl Engine<'_> {
         outcome.recipients = recipients;
         outcome.crash = crash;
         outcome.verification = verification;
+        outcome.fix_from = self.fix_from_summaries()?;
         Ok(outcome)
+    }
+
+    /// Where the bug went by another title than at the crashing end: one
+    /// line per title, with the newest commit that showed it.
+    fn say_title_changes(&mut self) {
+        let Some(target) = self.ledger.target.clone() else {
+            return;
+        };
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for step in &self.steps {
+            let Some(tested) = self.ledger.tested.get(&step.commit) else {
+                continue;
+            };
+            for run in &tested.runs {
+                if let RunOutcome::Crashed { title, .. } = run {
+                    let counted = self.ledger.classify(run) == RunClass::Crash;
+                    if counted && *title != target && !seen.iter().any(|(t, _)| t == title) {
+                        seen.push((title.clone(), step.commit.clone()));
+                    }
+                }
+            }
+        }
+        for (title, at) in seen {
+            self.say(&format!(
+                "the bug also went by the title {title:?} (at {at}): the title changed between there and the crashing end"
+            ));
+        }
+    }
+
+    /// Whether the culprit only changed the crash: its parent crashes with
+    /// another title (not counted as the bug) whose function the culprit's
+    /// patch takes away (a renamed function, say).
+    fn changed_title_only(&mut self, culprit: &Commit) -> bool {
+        let Some(parent) = culprit.parents.first() else {
+            return false;
+        };
+        let Some(tested) = self.ledger.tested.get(parent) else {
+            return false;
+        };
+        let functions: Vec<String> = tested
+            .runs
+            .iter()
+            .filter(|r| self.ledger.classify(r) == RunClass::OtherCrash)
+            .filter_map(|r| match r {
+                RunOutcome::Crashed { title, .. } => title.rsplit(" in ").next().map(str::to_owned),
+                _ => None,
+            })
+            .filter(|f| !f.is_empty() && !f.contains(' '))
+            .collect();
+        if functions.is_empty() {
+            return false;
+        }
+        let Ok(patch) = self.repo.patch(&culprit.hash) else {
+            return false;
+        };
+        let removed = |f: &String| {
+            patch
+                .lines()
+                .any(|l| l.starts_with('-') && !l.starts_with("---") && l.contains(f.as_str()))
+        };
+        let Some(function) = functions.iter().find(|f| removed(f)) else {
+            return false;
+        };
+        self.say(&format!(
+            "the culprit's parent {parent} crashes in {function}, which the culprit takes away: it may have changed the crash rather than brought the bug in"
+        ));
+        true
+    }
+
+    /// The commits a merge brought its fix with.
+    fn fix_from_summaries(&self) -> Result<Vec<CommitSummary>, Stop> {
+        self.fix_from
+            .iter()
+            .map(|h| self.commit_info(h).map(|c| summary(&c)))
+            .collect()
     }
 
     /// Signature lines and the `noop`, `merge`, `release` flags.

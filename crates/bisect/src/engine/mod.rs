@@ -9,6 +9,7 @@ mod ends;
 mod evaluate;
 mod finish;
 mod ledger;
+mod merges;
 mod verify;
 
 use std::collections::HashMap;
@@ -83,6 +84,7 @@ pub fn run(
         target_follows_bad: false,
         olds: Vec::new(),
         open_batch: None,
+        fix_from: Vec::new(),
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
@@ -114,6 +116,9 @@ struct Engine<'a> {
     /// Later runs at one commit, gathered into one line until something
     /// else is logged.
     open_batch: Option<evaluate::Batch>,
+    /// The commits a fix came in with, when it is a merge of a branch that
+    /// never had the bug.
+    fix_from: Vec<String>,
 }
 
 impl Engine<'_> {
@@ -143,13 +148,37 @@ impl Engine<'_> {
             Direction::Cause => self.bisection.bad.clone(),
             Direction::Fix => self.good.first().cloned().unwrap_or_default(),
         };
-        let graph = CommitGraph::load(self.repo, &new, &olds)
-            .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
-        self.say(&self.start_line(&new, &olds));
-        self.ledger.enter_range(&graph, &olds);
-        self.olds = olds.clone();
+        // A fix bisection's suspects contain the crashing end: a commit
+        // without it only shows that the bug was never there.
+        let graph = match self.bisection.direction {
+            Direction::Cause => CommitGraph::load(self.repo, &new, &olds),
+            Direction::Fix => CommitGraph::load_ancestry_path(self.repo, &new, &self.bisection.bad),
+        }
+        .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
+        self.start_range(&graph, &new, &olds);
         let conclusion = self.strategy_loop(strategy, &graph)?;
+        if let Conclusion::Culprit { commit, .. } = &conclusion {
+            if self.bisection.direction == Direction::Fix {
+                match self.fix_through_merge(strategy, &graph, *commit)? {
+                    Some(merges::Branch::Inside(mut inside)) => {
+                        let inner = inside.strategy.as_mut();
+                        return self.finish(inner, &inside.graph, &inside.olds, inside.conclusion);
+                    }
+                    Some(merges::Branch::Merged(commits)) => self.fix_from = commits,
+                    None => {}
+                }
+            }
+        }
         self.finish(strategy, &graph, &olds, conclusion)
+    }
+
+    /// Logs `# git bisect start` and starts keeping the knowledge of a
+    /// range.
+    fn start_range(&mut self, graph: &CommitGraph, new: &str, olds: &[String]) {
+        self.say(&self.start_line(new, olds));
+        self.ledger.enter_range(graph, olds);
+        self.olds = olds.to_vec();
+        self.shown_left = None;
     }
 
     fn start_line(&self, new: &str, olds: &[String]) -> String {

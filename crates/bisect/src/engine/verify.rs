@@ -89,7 +89,7 @@ impl Engine<'_> {
         base: &str,
         commit: &str,
     ) -> Result<Checked, Stop> {
-        let reading = self.check_end(strategy, commit, End::Revert, StepKind::Verify, None)?;
+        let reading = self.check_end(strategy, commit, End::Check, StepKind::Verify, None)?;
         let tested = self.ledger.tested.get(commit);
         let built = tested.is_some_and(|t| t.build.is_ok());
         let runs = self

@@ -423,6 +423,13 @@ impl Strategy for Bayes {
         "bayes"
     }
 
+    fn fresh(&self) -> Box<dyn Strategy> {
+        Box::new(Bayes {
+            state: None,
+            ..self.clone()
+        })
+    }
+
     fn target_confidence(&self) -> Option<f64> {
         Some(self.target_confidence)
     }
@@ -441,23 +448,23 @@ impl Strategy for Bayes {
             EndReading::Crashes
         } else if e.count(RunClass::Infra) >= 3 && e.count(RunClass::Infra) * 2 > e.runs.len() {
             EndReading::Infra
-        } else if ctx.end == End::Revert && cleans > 0 && self.surely_clean(ctx, cleans) {
+        } else if ctx.end == End::Check && cleans > 0 && self.surely_clean(ctx, cleans) {
             EndReading::Clean
-        } else if !matches!(ctx.end, End::Bad | End::Revert) && cleans > 0 {
+        } else if !matches!(ctx.end, End::Bad | End::Check) && cleans > 0 {
             EndReading::Clean
-        } else if ctx.end != End::Revert && cleans as u32 >= self.bad_end_limit() {
+        } else if ctx.end != End::Check && cleans as u32 >= self.bad_end_limit() {
             EndReading::Clean
         } else if useless >= 3
             && useless * 2 > e.runs.len()
             && (ctx.end != End::Bad || useless > 100)
         {
             EndReading::Unclear
-        } else if ctx.end == End::Revert && cleans as u32 >= self.bad_end_limit() {
+        } else if ctx.end == End::Check && cleans as u32 >= self.bad_end_limit() {
             // The rate learned says the runs cannot settle it.
             EndReading::Clean
         } else {
             let batch = match ctx.end {
-                End::Bad | End::Revert => ctx.machines.max(1),
+                End::Bad | End::Check => ctx.machines.max(1),
                 _ => 1,
             };
             return EndStep::Run(batch as u32);

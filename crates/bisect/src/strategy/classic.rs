@@ -191,6 +191,10 @@ impl Strategy for Classic {
         "classic"
     }
 
+    fn fresh(&self) -> Box<dyn Strategy> {
+        Box::new(Classic::new(self.runs))
+    }
+
     fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
         check_end_with(ctx, self.runs)
     }

@@ -101,9 +101,10 @@ pub enum End {
     Release,
     /// A fix bisection's newer end, which should not crash.
     Fixed,
-    /// The culprit reverted on top of an end, to verify it: the crash
-    /// should go (cause) or come back (fix).
-    Revert,
+    /// A commit tested to check a conclusion (the culprit reverted on an
+    /// end; the fork point of a merged branch): it runs until it crashes,
+    /// or until a crash would surely have shown at the rate learned.
+    Check,
 }
 
 /// What a strategy is told about an end.
@@ -147,6 +148,9 @@ pub enum EndStep {
 pub trait Strategy {
     /// The strategy's name, as given to `--strategy`.
     fn name(&self) -> &'static str;
+    /// The same strategy with the same settings, knowing nothing yet (for
+    /// a bisection inside a merged branch).
+    fn fresh(&self) -> Box<dyn Strategy>;
     /// The probability at which it stops, for strategies that measure
     /// their own certainty.
     fn target_confidence(&self) -> Option<f64> {

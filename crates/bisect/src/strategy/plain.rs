@@ -48,6 +48,10 @@ impl Strategy for Plain {
         "plain"
     }
 
+    fn fresh(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+
     fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
         let e = ctx.evidence;
         if e.build_failed {
