@@ -8,17 +8,18 @@
 //! splits the weight in half (the weighted median; on a graph, the commit
 //! whose ancestors carry the weight closest to one half), then multiplies
 //! the weight of every hypothesis that agrees with the answer by `1 - q`
-//! and of every other by `q`: the paper's model, where every answer is
-//! wrong with the same probability `q < 1/2` whichever the truth (the
-//! factors `1/2 + ε` and `1/2 - ε` with `ε = 1/2 - q`, which is the Bayes
-//! update under that model). It stops when one hypothesis holds
-//! `target` of the weight, as robust-git-bisect's `--min-likelihood` does,
-//! and names it with that weight as its confidence.
+//! and of every other by `q`. That is the paper's noise model, where every
+//! answer is right with the same probability `1/2 + ε` whichever the truth
+//! (here `q = 1/2 - ε`), and its multiplicative update in the form that
+//! is exactly Bayes's rule under that model. It stops when one hypothesis
+//! holds `target` of the weight, as robust-git-bisect's `--min-likelihood`
+//! does, and names it with that weight as its confidence.
 //!
-//! The model is symmetric; a reproducer that misses a crash is not: a bad
-//! commit passes often, a good one never fails. Passes at bad commits then
-//! read as errors against the truth less often than errors against later
-//! hypotheses, and the weight drifts towards the bad end.
+//! The model is symmetric; a reproducer that misses a crash is not: a good
+//! commit never fails, a bad one passes with probability `1 - rate`, far
+//! above `q`. Each such pass counts against the truth and for every later
+//! hypothesis, so the search settles, sure of itself, on a commit after the
+//! culprit, often the bad end, which it never tests.
 
 use culprit_git::CommitGraph;
 
