@@ -10,6 +10,7 @@
 
 pub mod bound;
 mod history;
+pub mod peers;
 mod rng;
 mod table;
 mod trial;
@@ -70,8 +71,11 @@ pub const STRATEGIES: &[&str] = &["plain", "classic", "bayes"];
 /// Base runs per commit of the classic strategy (syzbot's).
 const CLASSIC_RUNS: u32 = 10;
 
-/// A fresh strategy called `name`.
+/// A fresh strategy called `name` (one of [`STRATEGIES`] or [`peers::NAMES`]).
 pub fn strategy(name: &str) -> Option<Box<dyn Strategy>> {
+    if let Some(peer) = peers::strategy(name) {
+        return Some(peer);
+    }
     match name {
         "plain" => Some(Box::new(Plain::default())),
         "bayes" => Some(Box::new(Bayes::default())),
@@ -85,7 +89,7 @@ pub fn strategy(name: &str) -> Option<Box<dyn Strategy>> {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// No such strategy.
-    #[error("unknown strategy {0:?} (known: {known})", known = STRATEGIES.join(", "))]
+    #[error("unknown strategy {0:?} (known: {known})", known = [STRATEGIES, peers::NAMES].concat().join(", "))]
     UnknownStrategy(String),
     /// A commit range that is empty or reversed.
     #[error("bad commit range {0}..{1}")]

@@ -19,7 +19,9 @@ pub struct Args {
     /// Per-run reproduction rates, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,0.5,0.2,0.1", value_parser = parse_rate)]
     rates: Vec<f64>,
-    /// Strategies to compare, comma-separated.
+    /// Strategies to compare, comma-separated: plain, classic, bayes, and
+    /// the peers repeat (git bisect run over 13 runs) and robust (noisy
+    /// binary search, as robust-git-bisect).
     #[arg(long, value_delimiter = ',', default_value = "plain,classic,bayes")]
     strategies: Vec<String>,
     /// Print one JSON object per row instead of the table.
@@ -60,7 +62,6 @@ pub fn run(args: Args) -> i32 {
         seed: args.seed,
         threads,
         strategies: args.strategies,
-        ..Config::default()
     };
     let scenarios = sim::grid(args.commits.0, args.commits.1, &args.rates);
     let started = Instant::now();
