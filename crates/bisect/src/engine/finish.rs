@@ -93,10 +93,10 @@ impl Engine<'_> {
         let mut confidence = confidence;
         let mut verification = None;
         if self.bisection.verify {
-            if let Some((v, flag, c)) = self.verify(strategy, &commit, confidence)? {
-                flags.extend(flag.map(str::to_owned));
-                confidence = c;
-                verification = Some(v);
+            if let Some(v) = self.verify(strategy, &commit, confidence)? {
+                flags.extend(v.flag.map(str::to_owned));
+                confidence = v.confidence;
+                verification = Some(v.verification);
             }
         }
         self.say_totals();

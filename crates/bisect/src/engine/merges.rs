@@ -19,7 +19,7 @@ pub(super) enum Branch {
     /// the fix with the merge.
     Merged(Vec<String>),
     /// The branch had the bug: the bisection inside it.
-    Inside(Inside),
+    Inside(Box<Inside>),
 }
 
 /// A bisection inside a merged branch.
@@ -78,12 +78,12 @@ impl Engine<'_> {
             self.start_range(&inside, side, &olds);
             let mut inner = strategy.fresh();
             let conclusion = self.strategy_loop(inner.as_mut(), &inside)?;
-            return Ok(Some(Branch::Inside(Inside {
+            return Ok(Some(Branch::Inside(Box::new(Inside {
                 graph: inside,
                 olds,
                 conclusion,
                 strategy: inner,
-            })));
+            }))));
         }
         Ok(None)
     }

@@ -160,7 +160,8 @@ impl Engine<'_> {
         if let Conclusion::Culprit { commit, .. } = &conclusion {
             if self.bisection.direction == Direction::Fix {
                 match self.fix_through_merge(strategy, &graph, *commit)? {
-                    Some(merges::Branch::Inside(mut inside)) => {
+                    Some(merges::Branch::Inside(inside)) => {
+                        let mut inside = *inside;
                         let inner = inside.strategy.as_mut();
                         return self.finish(inner, &inside.graph, &inside.olds, inside.conclusion);
                     }

@@ -23,6 +23,13 @@ const RIGHT_BUT_FAILS: f64 = 0.02;
 /// wrong all the same.
 const MOST_TRUSTED: f64 = 0.99;
 
+/// A verification, the flag it gives and the confidence it leaves.
+pub(super) struct Verified {
+    pub verification: Verification,
+    pub flag: Option<&'static str>,
+    pub confidence: f64,
+}
+
 /// What the check showed, with the flag it gives.
 struct Checked {
     verification: Verification,
@@ -41,7 +48,7 @@ impl Engine<'_> {
         strategy: &mut dyn Strategy,
         culprit: &Commit,
         confidence: f64,
-    ) -> Result<Option<(Verification, Option<&'static str>, f64)>, Stop> {
+    ) -> Result<Option<Verified>, Stop> {
         let direction = self.bisection.direction;
         let base = match direction {
             Direction::Cause => self.bisection.bad.clone(),
@@ -79,7 +86,11 @@ impl Engine<'_> {
             None => confidence,
         };
         self.say(&conclusion(direction, &checked, &hash, confidence));
-        Ok(Some((checked.verification, checked.flag, confidence)))
+        Ok(Some(Verified {
+            verification: checked.verification,
+            flag: checked.flag,
+            confidence,
+        }))
     }
 
     /// Builds and runs the revert `commit` until the strategy reads it.

@@ -442,17 +442,20 @@ impl Strategy for Bayes {
         let e = ctx.evidence;
         let (crashes, cleans) = (e.count(RunClass::Crash), e.count(RunClass::Ok));
         let useless = e.count(RunClass::Infra) + e.count(RunClass::Invalid);
+        let infra = e.count(RunClass::Infra);
+        let clean = cleans > 0
+            && match ctx.end {
+                End::Check => self.surely_clean(ctx, cleans),
+                End::Bad => cleans as u32 >= self.bad_end_limit(),
+                _ => true,
+            };
         let reading = if e.build_failed {
             EndReading::Unclear
         } else if crashes > 0 {
             EndReading::Crashes
-        } else if e.count(RunClass::Infra) >= 3 && e.count(RunClass::Infra) * 2 > e.runs.len() {
+        } else if infra >= 3 && infra * 2 > e.runs.len() {
             EndReading::Infra
-        } else if ctx.end == End::Check && cleans > 0 && self.surely_clean(ctx, cleans) {
-            EndReading::Clean
-        } else if !matches!(ctx.end, End::Bad | End::Check) && cleans > 0 {
-            EndReading::Clean
-        } else if ctx.end != End::Check && cleans as u32 >= self.bad_end_limit() {
+        } else if clean {
             EndReading::Clean
         } else if useless >= 3
             && useless * 2 > e.runs.len()

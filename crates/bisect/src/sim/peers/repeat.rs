@@ -68,6 +68,10 @@ impl Strategy for Repeat {
         "repeat"
     }
 
+    fn fresh(&self) -> Box<dyn Strategy> {
+        Box::new(self.clone())
+    }
+
     fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
         check_end_once(ctx, self.times)
     }

@@ -195,6 +195,10 @@ impl Strategy for Robust {
         "robust"
     }
 
+    fn fresh(&self) -> Box<dyn Strategy> {
+        Box::new(Robust::new(self.error, self.target))
+    }
+
     fn target_confidence(&self) -> Option<f64> {
         Some(self.target)
     }
