@@ -87,6 +87,14 @@ pub enum RevertOutcome {
     },
 }
 
+/// What a build reads: whether a commit's changes can change what is
+/// built (and so the test's outcome).
+pub trait BuildInputs {
+    /// Whether a commit changing `paths` can change the build; `true`
+    /// when unsure.
+    fn relevant(&self, paths: &[String]) -> bool;
+}
+
 /// A crash as the engine knows it: its title and its report.
 #[derive(Debug, Clone, Copy)]
 pub struct CrashSeen<'a> {
@@ -194,6 +202,12 @@ pub trait Executor {
     /// reports with `culprit-report`); the default knows titles only.
     fn same_bug(&self) -> std::sync::Arc<dyn SameBug> {
         std::sync::Arc::new(TitlesOnly)
+    }
+    /// What the builds made so far read, when the executor knows it (the
+    /// kernel executor reads kbuild's dependency records): commits that
+    /// change none of it are never built.
+    fn build_inputs(&mut self) -> Option<Box<dyn BuildInputs + '_>> {
+        None
     }
     /// Makes the commit that reverts `commit` on top of `base` (a merge
     /// against its first parent), in the executor's own checkout, so that

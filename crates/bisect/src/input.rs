@@ -105,5 +105,6 @@ pub fn check(
         crash: None,
         show_diff: false,
         verify: false,
+        paths: Vec::new(),
     })
 }

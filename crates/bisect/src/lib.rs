@@ -26,8 +26,8 @@ pub mod strategy;
 pub use engine::{run, Bisection};
 pub use evidence::{CommitEvidence, Direction, Knowledge, RunClass};
 pub use exec::{
-    BuildOutcome, Built, Capacity, CrashSeen, Evaluation, EvaluationSink, Executor, RevertOutcome,
-    RunOutcome, SameBug,
+    BuildInputs, BuildOutcome, Built, Capacity, CrashSeen, Evaluation, EvaluationSink, Executor,
+    RevertOutcome, RunOutcome, SameBug,
 };
 pub use journal::Journal;
 pub use outcome::{Outcome, OutcomeKind, StepKind, StepVerdict};

@@ -235,6 +235,11 @@ pub struct Outcome {
     pub crash: Option<Crash>,
     /// Distinct commits tested.
     pub revisions_tested: usize,
+    /// Commits left out of the range because they cannot change what is
+    /// built (kernel dependency records) or touch nothing under `--paths`:
+    /// never built, tested, nor named.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pruned: usize,
     /// Who to tell, for `culprit`.
     pub recipients: Recipients,
     /// Every tested commit, in order.
@@ -287,6 +292,7 @@ impl Outcome {
             confidence: None,
             crash: None,
             revisions_tested: 0,
+            pruned: 0,
             recipients: Recipients::default(),
             steps: Vec::new(),
             time: Times::default(),
@@ -298,4 +304,8 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         self.outcome.exit_code()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -59,6 +59,8 @@ pub struct SetupRequest {
     /// Check the culprit by its revert before reporting it (on unless
     /// `--no-verify`).
     pub verify: bool,
+    /// Only commits touching these paths are suspects (`--paths`).
+    pub paths: Vec<String>,
 }
 
 /// Why a bisection cannot start: bad input, exit status 2.
@@ -165,6 +167,7 @@ impl SetupRequest {
         bisection.crash = self.crash.clone();
         bisection.show_diff = self.show_diff;
         bisection.verify = self.verify;
+        bisection.paths = self.paths.clone();
         let params = self.params(&repo, &bisection);
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {
@@ -207,6 +210,9 @@ impl SetupRequest {
         // keeps its key.
         if let Some(crash) = &bisection.crash {
             value["crash"] = crash.as_str().into();
+        }
+        if !self.paths.is_empty() {
+            value["paths"] = self.paths.clone().into();
         }
         if self.strategy.confidence != crate::strategy::DEFAULT_CONFIDENCE {
             value["confidence"] = self.strategy.confidence.into();

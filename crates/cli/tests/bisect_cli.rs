@@ -755,3 +755,47 @@ fn bayes_is_the_default_strategy() {
     let confidence = r.json()["confidence"].as_f64().unwrap_or(0.0);
     assert!(confidence >= 0.99, "confidence {confidence}");
 }
+
+#[test]
+fn paths_limit_the_suspects_to_commits_that_touch_them() {
+    let mut repo = TestRepo::new();
+    let mut h = vec![repo.commit_code("base", "int f;\n")];
+    for i in 0..8 {
+        repo.write(&format!("other/o{i}.txt"), "x\n");
+        let marker = if i >= 4 { "BUG\n" } else { "" };
+        repo.write("code.c", &format!("int f;\n{marker}"));
+        h.push(repo.commit(&format!("mixed {i}")));
+        repo.write(&format!("docs/d{i}.txt"), "y\n");
+        h.push(repo.commit(&format!("docs {i}")));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend([
+        "--good", &h[0], "--runs", "1", "--paths", "code.c", "other/",
+    ]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // mixed 4 is commit 9 (base, then mixed and docs pairs).
+    assert_eq!(r.culprit_hash(), h[9]);
+    let skipped = r
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(": changes nothing under --paths"))
+        .count();
+    // Every docs commit but the bad end is left out.
+    assert_eq!(skipped, 7, "{}", r.stdout);
+    assert_eq!(r.json()["pruned"], 7);
+    for l in r
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("testing commit "))
+    {
+        let hash = l.trim_start_matches("testing commit ");
+        let i = h.iter().position(|x| x == hash).unwrap();
+        assert!(
+            i == 0 || i == h.len() - 1 || i % 2 == 1,
+            "docs commit {i} tested"
+        );
+    }
+}

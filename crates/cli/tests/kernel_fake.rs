@@ -17,9 +17,11 @@ use std::time::{Duration, Instant};
 
 use common::{locked, TestRepo};
 
-/// Builds the "kernel": both images are a copy of `kernel.txt`.
+/// Builds the "kernel": both images are a copy of `kernel.txt`; kbuild's
+/// record of what vmlinux was made from says so.
 const MAKEFILE: &str = "olddefconfig:\n\t@true\n\
-bzImage:\n\tmkdir -p arch/x86/boot\n\tcp kernel.txt vmlinux\n\tcp kernel.txt arch/x86/boot/bzImage\n";
+bzImage:\n\tmkdir -p arch/x86/boot\n\tcp kernel.txt vmlinux\n\tcp kernel.txt arch/x86/boot/bzImage\n\
+\tprintf 'savedcmd_vmlinux := cp kernel.txt vmlinux\\nsource_vmlinux := kernel.txt\\n' > .vmlinux.cmd\n";
 
 /// QEMU's stand-in: refuses KVM (so the accelerator probe falls back to
 /// TCG), logs which kernel it ran, and prints a console.
@@ -181,4 +183,132 @@ fn a_kill_during_a_batch_of_vm_runs_loses_only_the_runs_in_flight() {
         "{made} runs made for {journaled} journaled: finished runs were repeated"
     );
     assert!(made > journaled_before, "the second run made no runs");
+}
+
+/// The test machine's files in `dir`: the fake QEMU, a config and a
+/// reproducer script.
+fn machine(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let qemu = dir.join("qemu-fake");
+    std::fs::write(&qemu, QEMU).unwrap();
+    std::fs::set_permissions(&qemu, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(dir.join("config"), "CONFIG_64BIT=y\n").unwrap();
+    std::fs::write(dir.join("repro.sh"), "#!/bin/sh\ntrue\n").unwrap();
+}
+
+/// Runs a job file in `dir` (its first lines given) to its end; returns
+/// the log and the JSON.
+fn run_job(repo: &TestRepo, dir: &Path, name: &str, head: &str) -> (String, serde_json::Value) {
+    let job = format!(
+        "{head}json = \"{name}.json\"\nstrategy = \"classic\"\nruns = 2\nvms = 2\n\
+         [kernel]\nconfig = \"config\"\nccache = false\nstore = \"store\"\n\
+         [reproducer]\nscript = \"repro.sh\"\nrun_timeout = \"10s\"\nboot_timeout = \"10s\"\n\
+         [vm]\nqemu = \"./qemu-fake\"\n"
+    );
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, job).unwrap();
+    let out = locked(
+        Command::new(env!("CARGO_BIN_EXE_culprit")),
+        repo.home.path(),
+    )
+    .arg("bisect")
+    .arg(&file)
+    .output()
+    .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{log}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    (log, serde_json::from_str(&json).unwrap())
+}
+
+/// The commits a log says were built (not taken from the store).
+fn built_in(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.strip_prefix("kernel for "))
+        .filter_map(|l| l.strip_suffix(" built"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn commits_that_change_nothing_built_are_skipped_and_kernels_are_shared() {
+    if let Some(why) = missing() {
+        println!("SKIPPED: the fake kernel-mode test: {why}");
+        return;
+    }
+    // Code commits 0..=12 with the bug in 5..=9, fixed from 10 on; a
+    // documentation commit after each.
+    let mut repo = TestRepo::new();
+    repo.write("Makefile", MAKEFILE);
+    let (mut code, mut docs) = (Vec::new(), Vec::new());
+    for i in 0..13 {
+        let state = if (5..10).contains(&i) { "BUG" } else { "OK" };
+        repo.write("kernel.txt", &format!("{state} {i}\n"));
+        code.push(repo.commit(&format!("code {i}")));
+        repo.write("Documentation/notes.txt", &format!("note {i}\n"));
+        docs.push(repo.commit(&format!("docs {i}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    machine(dir.path());
+    let ends = |workdir: &str, rest: &str| {
+        format!("repo = {:?}\nworkdir = \"{workdir}\"\n{rest}", repo.path())
+    };
+    let cause_head = ends(
+        "cause",
+        &format!("bad = {:?}\ngood = [{:?}]\n", code[8], code[0]),
+    );
+    let (cause_log, cause) = run_job(&repo, dir.path(), "cause", &cause_head);
+    assert_eq!(cause["culprit"]["hash"], code[5].as_str(), "{cause_log}");
+    // Every documentation commit inside the range was skipped, never built.
+    let inside: Vec<&String> = docs[0..8].iter().collect();
+    for d in &inside {
+        let line = format!("skipping commit {d}: changes no file this kernel is built from");
+        assert!(cause_log.contains(&line), "{line} missing:\n{cause_log}");
+        assert!(!cause_log.contains(&format!("testing commit {d}")));
+    }
+    assert_eq!(cause["pruned"], inside.len());
+    // The fix bisection in another work directory builds only kernels the
+    // cause bisection never built: the rest come from the shared store.
+    let fix_head = ends(
+        "fix",
+        &format!(
+            "fix = true\nbad = {:?}\ngood_end = {:?}\n",
+            code[8], code[12]
+        ),
+    );
+    let (fix_log, fix) = run_job(&repo, dir.path(), "fix", &fix_head);
+    assert_eq!(fix["culprit"]["hash"], code[10].as_str(), "{fix_log}");
+    let before = built_in(&cause_log);
+    let again: Vec<String> = built_in(&fix_log)
+        .into_iter()
+        .filter(|c| before.contains(c))
+        .collect();
+    assert!(again.is_empty(), "built twice: {again:?}\n{fix_log}");
+    assert!(fix_log.contains("from the build store"), "{fix_log}");
+    // `culprit cache` shows the store and prunes it.
+    let cache = |args: &[&str]| {
+        let out = locked(
+            Command::new(env!("CARGO_BIN_EXE_culprit")),
+            repo.home.path(),
+        )
+        .arg("cache")
+        .arg("--dir")
+        .arg(dir.path().join("store"))
+        .args(args)
+        .output()
+        .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = cache(&[]);
+    let kernels = before.len() + built_in(&fix_log).len();
+    assert!(shown.contains(&format!("\n{kernels} kernels, ")), "{shown}");
+    let pruned = cache(&["--prune", "0"]);
+    assert!(pruned.starts_with("removed "), "{pruned}");
+    assert!(cache(&[]).contains("0 kernels, 0 B"));
 }

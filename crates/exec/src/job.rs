@@ -14,6 +14,7 @@
 //! json = "result.json"           # optional: the outcome as JSON
 //! show_diff = false              # true: print the culprit's patch
 //! verify = true                  # revert the culprit to check it (default true)
+//! paths = ["kernel", "mm"]       # optional: only commits touching these are suspects
 //! strategy = "bayes"             # default bayes; or classic, plain
 //! confidence = 0.99              # where bayes stops (default 0.99)
 //! min_rate = 0.05                # bayes: lowest reproduction rate worth bisecting
@@ -79,6 +80,8 @@ pub struct Job {
     pub show_diff: bool,
     /// Check the culprit by its revert before reporting it.
     pub verify: bool,
+    /// Only commits touching these paths are suspects.
+    pub paths: Vec<String>,
     /// The strategy, its runs per commit and confidence.
     pub strategy: StrategyConfig,
     /// Test machines at once.
@@ -108,6 +111,10 @@ pub struct KernelJob {
     pub ccache: bool,
     /// `make distclean` before every build (syzbot's way; slow).
     pub clean: bool,
+    /// The store of built kernels shared by every bisection (`None`: none).
+    pub store: Option<PathBuf>,
+    /// The store's size cap in bytes (least recently used go first).
+    pub store_size: Option<u64>,
 }
 
 /// The `[reproducer]` table.
@@ -207,6 +214,7 @@ impl Job {
             "json",
             "show_diff",
             "verify",
+            "paths",
             "strategy",
             "confidence",
             "min_rate",
@@ -247,6 +255,7 @@ impl Job {
             json: top.path("json")?,
             show_diff: top.bool("show_diff")?.unwrap_or(false),
             verify: top.bool("verify")?.unwrap_or(true),
+            paths: top.strings("paths")?.unwrap_or_default(),
             strategy: StrategyConfig {
                 name: top.strategy()?,
                 runs: top.runs()?,
@@ -295,6 +304,7 @@ impl Job {
             json: self.json.clone(),
             show_diff: self.show_diff,
             verify: self.verify,
+            paths: self.paths.clone(),
             executor_params: serde_json::json!({
                 "config": self.kernel.config,
                 "compiler": self.kernel.compiler,
@@ -315,6 +325,8 @@ fn kernel_job(keys: &Keys<'_>) -> Result<KernelJob, JobError> {
         "jobs",
         "ccache",
         "clean",
+        "store",
+        "store_size",
     ])?;
     let config = keys
         .existing_path("config")?
@@ -329,6 +341,12 @@ fn kernel_job(keys: &Keys<'_>) -> Result<KernelJob, JobError> {
         jobs: keys.positive("jobs")?,
         ccache: keys.bool("ccache")?.unwrap_or(true),
         clean: keys.bool("clean")?.unwrap_or(false),
+        store: match keys.string("store")?.as_deref() {
+            Some("none") => None,
+            Some(dir) => Some(keys.base.join(dir)),
+            None => culprit_build::store::KernelStore::default_dir(),
+        },
+        store_size: keys.size("store_size")?,
     })
 }
 
@@ -472,6 +490,15 @@ impl<'a> Keys<'a> {
                 .collect(),
             _ => None,
         })
+    }
+
+    fn size(&self, key: &str) -> Result<Option<u64>, JobError> {
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
+        culprit_build::store::parse_size(&text)
+            .map(Some)
+            .map_err(|e| self.error(key, e))
     }
 
     fn duration(&self, key: &str) -> Result<Option<Duration>, JobError> {

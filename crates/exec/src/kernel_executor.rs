@@ -19,8 +19,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use culprit_bisect::recipients::Recipients;
-use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RevertOutcome, RunOutcome};
+use culprit_bisect::{
+    BuildInputs, BuildOutcome, Built, Capacity, Executor, RevertOutcome, RunOutcome,
+};
+use culprit_build::deps::BuildDeps;
 use culprit_build::reproducer::{self, ReproducerSpec};
+use culprit_build::store::{build_through, KernelStore};
 use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelRecipe};
 use culprit_git::{Commit, Repo, Worktree};
 use culprit_vm::{Accelerator, Initramfs, RunKind, VmConfig};
@@ -63,6 +67,9 @@ pub struct KernelSettings {
     pub reproducer: ReproducerSpec,
     /// How to run.
     pub vm: VmSettings,
+    /// The store of built kernels shared across bisections (`None`: none)
+    /// and its size cap in bytes.
+    pub store: Option<(PathBuf, Option<u64>)>,
 }
 
 impl KernelSettings {
@@ -75,6 +82,11 @@ impl KernelSettings {
             recipe.jobs = jobs;
         }
         KernelSettings {
+            store: job
+                .kernel
+                .store
+                .clone()
+                .map(|dir| (dir, job.kernel.store_size)),
             workdir: job.workdir.clone(),
             consoles: runs_dir.join("consoles"),
             recipe,
@@ -109,19 +121,72 @@ pub struct KernelExecutor {
     /// `Err` keeps the first failure so that it is not retried every run.
     prepared: Option<Result<Prepared, String>>,
     log: Box<dyn Write + Send>,
+    /// Built kernels shared with every bisection on the machine.
+    store: Option<KernelStore>,
+    /// What the builds so far read (kbuild's dependency records), loaded
+    /// from and saved to `inputs_file`.
+    inputs: Option<BuildDeps>,
 }
 
 impl KernelExecutor {
     /// An executor for `repo`; its own log lines (`building reproducer`,
     /// `accelerator:`) go to `log`. Nothing is done until the first build.
     pub fn new(repo: Repo, settings: KernelSettings, log: Box<dyn Write + Send>) -> Self {
+        let store = settings.store.as_ref().map(|(root, cap)| {
+            let store = KernelStore::new(root);
+            match cap {
+                Some(bytes) => store.with_cap(*bytes),
+                None => store,
+            }
+        });
         KernelExecutor {
             repo,
             settings,
             worktree: None,
             prepared: None,
             log,
+            store,
+            inputs: None,
         }
+    }
+
+    /// Where what the builds read is kept: beside the shared store (so
+    /// every bisection with this config learns from the others), else in
+    /// the work directory; one file per recipe fingerprint (config,
+    /// toolchain).
+    fn inputs_file(&self) -> Option<PathBuf> {
+        let fingerprint = self.settings.recipe.fingerprint().ok()?;
+        let name = format!("inputs-{}.json", &fingerprint[..16.min(fingerprint.len())]);
+        Some(match &self.store {
+            Some(store) => store.root().join("inputs").join(name),
+            None => self.dir(&name),
+        })
+    }
+
+    /// What the builds so far read, loaded once.
+    fn known_inputs(&mut self) -> Option<&BuildDeps> {
+        if self.inputs.is_none() {
+            let file = self.inputs_file()?;
+            self.inputs = BuildDeps::load(&file).ok();
+        }
+        self.inputs.as_ref().filter(|d| !d.is_empty())
+    }
+
+    /// Adds what the build just made in `tree` read, and saves it.
+    fn learn_inputs(&mut self, tree: &Path) {
+        let Ok(read) = BuildDeps::from_tree(tree) else {
+            return;
+        };
+        let mut inputs = self.known_inputs().cloned().unwrap_or_default();
+        inputs.merge(&read);
+        if let Some(file) = self.inputs_file() {
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            // Not saved only costs builds later: every commit matters then.
+            let _ = inputs.save(&file);
+        }
+        self.inputs = Some(inputs);
     }
 
     fn say(&mut self, line: &str) {
@@ -191,7 +256,26 @@ impl KernelExecutor {
                 .map_err(|e| format!("cleaning the checkout: {e}"))?;
         }
         let started = std::time::Instant::now();
-        let result = recipe.build(worktree.path(), &builds);
+        let tree_path = worktree.path().to_owned();
+        let result = match (&self.store, &cache) {
+            (Some(store), Some((_, tree, _))) => {
+                let through = build_through(store, &recipe, tree, &tree_path, &builds);
+                if let Some(e) = &through.store_error {
+                    self.say(&format!("build store: {e} (it only costs a rebuild)"));
+                }
+                if through.from_store {
+                    self.say(&format!("kernel for {commit} from the build store"));
+                } else {
+                    self.say(&format!("kernel for {commit} built"));
+                }
+                through.result.map(|b| (b, !through.from_store))
+            }
+            _ => recipe.build(&tree_path, &builds).map(|b| (b, true)),
+        };
+        if let Ok((_, true)) = &result {
+            self.learn_inputs(&tree_path);
+        }
+        let result = result.map(|(b, _)| b);
         if let Some((cache, tree, fingerprint)) = &cache {
             let entry = cache_entry(&result, started.elapsed());
             if let Some(entry) = entry {
@@ -327,6 +411,14 @@ impl Executor for KernelExecutor {
         "kernel"
     }
 
+    fn build_inputs(&mut self) -> Option<Box<dyn BuildInputs + '_>> {
+        if self.settings.recipe.clean {
+            return None;
+        }
+        let inputs = self.known_inputs()?;
+        Some(Box::new(KernelInputs(inputs)))
+    }
+
     fn revert(&mut self, base: &str, commit: &str) -> RevertOutcome {
         match self.worktree() {
             Ok(worktree) => crate::shell::revert_in(worktree, base, commit),
@@ -390,6 +482,15 @@ impl Executor for KernelExecutor {
                 trailers
             }
         }
+    }
+}
+
+/// The files kernel builds read, as the engine asks about them.
+struct KernelInputs<'a>(&'a BuildDeps);
+
+impl BuildInputs for KernelInputs<'_> {
+    fn relevant(&self, paths: &[String]) -> bool {
+        self.0.relevant(paths)
     }
 }
 
@@ -545,6 +646,7 @@ mod tests {
         let script = dir.join("repro.sh");
         std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
         let settings = KernelSettings {
+            store: None,
             workdir: dir.join("work"),
             consoles: dir.join("work/consoles"),
             recipe: KernelRecipe::new(dir.join("config"), "gcc"),

@@ -81,6 +81,10 @@ impl Executor for Progress<'_> {
         }
     }
 
+    fn build_inputs(&mut self) -> Option<Box<dyn culprit_bisect::BuildInputs + '_>> {
+        self.inner.build_inputs()
+    }
+
     fn revert(&mut self, base: &str, commit: &str) -> culprit_bisect::RevertOutcome {
         self.inner.revert(base, commit)
     }

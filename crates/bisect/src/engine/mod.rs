@@ -10,6 +10,7 @@ mod evaluate;
 mod finish;
 mod ledger;
 mod merges;
+mod prune;
 mod verify;
 
 use std::collections::HashMap;
@@ -45,6 +46,8 @@ pub struct Bisection {
     pub show_diff: bool,
     /// Check the culprit by its revert before reporting it.
     pub verify: bool,
+    /// Only commits that touch these paths are suspects (`--paths`).
+    pub paths: Vec<String>,
 }
 
 /// Why the bisection stopped early.
@@ -85,6 +88,7 @@ pub fn run(
         olds: Vec::new(),
         open_batch: None,
         fix_from: Vec::new(),
+        pruned: Vec::new(),
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
@@ -119,6 +123,8 @@ struct Engine<'a> {
     /// The commits a fix came in with, when it is a merge of a branch that
     /// never had the bug.
     fix_from: Vec<String>,
+    /// Commits left out of the range as unable to matter.
+    pruned: Vec<String>,
 }
 
 impl Engine<'_> {
@@ -155,6 +161,7 @@ impl Engine<'_> {
             Direction::Fix => CommitGraph::load_ancestry_path(self.repo, &new, &self.bisection.bad),
         }
         .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
+        let graph = self.prune(graph, &new, &olds)?;
         self.start_range(&graph, &new, &olds);
         let conclusion = self.strategy_loop(strategy, &graph)?;
         if let Conclusion::Culprit { commit, .. } = &conclusion {
@@ -444,6 +451,7 @@ impl Engine<'_> {
         o.error = None;
         o.good = self.good.clone();
         o.revisions_tested = self.revisions_tested();
+        o.pruned = self.pruned.len();
         o
     }
 

@@ -68,6 +68,10 @@ pub struct Args {
     /// Print the culprit's patch after its diff stat.
     #[arg(long)]
     show_diff: bool,
+    /// Only commits that touch these paths (files, or directories above
+    /// them) are suspects, as with `git bisect start -- PATH...`.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    paths: Vec<String>,
     /// Report the culprit without checking it by its revert (by default
     /// culprit reverts it on the crashing end and tests that).
     #[arg(long)]
@@ -119,6 +123,7 @@ impl Args {
             json: self.json.clone(),
             show_diff: self.show_diff,
             verify: !self.no_verify,
+            paths: self.paths.clone(),
             executor_params: serde_json::json!({
                 "build": shell.build,
                 "test": shell.test,

@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 
 mod bisect;
+mod cache;
 mod doctor;
 mod report;
 mod sim;
@@ -24,6 +25,8 @@ enum Command {
     Doctor(doctor::Args),
     /// Run the bisection strategies on simulated histories.
     Sim(sim::Args),
+    /// Show the store of built kernels shared by bisections, or prune it.
+    Cache(cache::Args),
 }
 
 /// Parses the command line and runs the subcommand; returns the exit code.
@@ -51,5 +54,6 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Cache(args) => cache::run(args),
     }
 }
