@@ -1,0 +1,821 @@
+//! One bisection on several workers. When the strategy asks for several
+//! commits at once, the owner of the job evaluates the first itself and
+//! hands the others to idle workers as tasks in the database; each result
+//! (the build, then every run) comes back as a task event and goes to the
+//! engine as it arrives, so the engine journals it as if it had been made
+//! here. A task nobody took is taken back; a task whose worker died is
+//! made again (without the runs already reported).
+//!
+//! The helper's side ([`Helper`]) builds the commit, waits for the owner
+//! to say which runs it still wants (an identical build may make them
+//! unnecessary), and makes them, checking before each that the task is
+//! still wanted.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use culprit_bisect::exec::evaluate_here;
+use culprit_bisect::{
+    BuildOutcome, Built, Capacity, Evaluation, EvaluationSink, Executor, RunOutcome,
+};
+
+use crate::db::{Db, DbError};
+use crate::spec::JobSpec;
+use crate::worker::Shared;
+
+/// How often the owner looks for results, and a helper for the owner's
+/// answer.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A build, as a task event carries it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum BuildReport {
+    Built { built: Built },
+    Failed { reason: String },
+    Infra { reason: String },
+}
+
+impl From<BuildOutcome> for BuildReport {
+    fn from(outcome: BuildOutcome) -> Self {
+        match outcome {
+            BuildOutcome::Built(built) => BuildReport::Built { built },
+            BuildOutcome::Failed { reason } => BuildReport::Failed { reason },
+            BuildOutcome::Infra { reason } => BuildReport::Infra { reason },
+        }
+    }
+}
+
+impl From<BuildReport> for BuildOutcome {
+    fn from(report: BuildReport) -> Self {
+        match report {
+            BuildReport::Built { built } => BuildOutcome::Built(built),
+            BuildReport::Failed { reason } => BuildOutcome::Failed { reason },
+            BuildReport::Infra { reason } => BuildOutcome::Infra { reason },
+        }
+    }
+}
+
+/// What a helper reports, in order.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+enum TaskEvent {
+    Built { build: BuildReport, secs: f64 },
+    Ran { index: u32, outcome: RunOutcome, secs: f64 },
+    Done,
+}
+
+/// The owner's executor: the job's own executor, plus idle workers.
+pub struct Spread {
+    local: Box<dyn Executor + Send>,
+    db: Option<Db>,
+    shared: Arc<Shared>,
+    job: i64,
+    token: i64,
+    helpers: usize,
+}
+
+impl Spread {
+    /// `local` evaluates here; up to `helpers` more evaluations at once go
+    /// to other workers through `db`.
+    pub(crate) fn new(
+        local: Box<dyn Executor + Send>,
+        db: Option<Db>,
+        shared: Arc<Shared>,
+        job: i64,
+        token: i64,
+        helpers: usize,
+    ) -> Self {
+        Spread {
+            local,
+            db,
+            shared,
+            job,
+            token,
+            helpers,
+        }
+    }
+}
+
+impl Executor for Spread {
+    fn kind(&self) -> &'static str {
+        self.local.kind()
+    }
+
+    fn capacity(&self) -> Capacity {
+        let local = self.local.capacity();
+        Capacity {
+            builders: local.builders + self.helpers,
+            machines: local.machines,
+        }
+    }
+
+    fn build(&mut self, commit: &str) -> BuildOutcome {
+        self.local.build(commit)
+    }
+
+    fn run(
+        &mut self,
+        build: &Built,
+        runs: Range<u32>,
+        done: &mut dyn FnMut(u32, RunOutcome, f64) -> bool,
+    ) {
+        self.local.run(build, runs, done)
+    }
+
+    fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() {
+            for evaluation in evaluations {
+                if !evaluate_here(self.local.as_mut(), evaluation, sink) {
+                    return;
+                }
+            }
+            return;
+        }
+        self.evaluate_spread(evaluations, sink);
+    }
+
+    fn recipients(&mut self, culprit: &culprit_git::Commit) -> culprit_bisect::recipients::Recipients {
+        self.local.recipients(culprit)
+    }
+}
+
+/// A message from the thread evaluating here, with the channel for the
+/// engine's answer.
+enum LocalMsg {
+    Built(String, BuildOutcome, f64, Sender<Range<u32>>),
+    Ran(String, u32, RunOutcome, f64, Sender<bool>),
+    Finished(bool),
+}
+
+/// The local thread's sink: asks the owner's loop, which holds the engine's.
+struct Proxy {
+    tx: Sender<LocalMsg>,
+}
+
+impl EvaluationSink for Proxy {
+    fn built(&mut self, commit: &str, outcome: BuildOutcome, secs: f64) -> Range<u32> {
+        let (reply, answer) = channel();
+        let _ = self
+            .tx
+            .send(LocalMsg::Built(commit.to_owned(), outcome, secs, reply));
+        answer.recv().unwrap_or(0..0)
+    }
+
+    fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
+        let (reply, answer) = channel();
+        let _ = self
+            .tx
+            .send(LocalMsg::Ran(commit.to_owned(), index, outcome, secs, reply));
+        answer.recv().unwrap_or(false)
+    }
+}
+
+/// One evaluation handed out, as the owner follows it.
+struct Handed {
+    id: i64,
+    evaluation: Evaluation,
+    /// Events read so far.
+    seen: i32,
+    /// The runs the engine wanted after the build, once it was reported.
+    wanted: Option<Range<u32>>,
+    /// Taken back to be evaluated here.
+    here: bool,
+    finished: bool,
+}
+
+/// The owner's loop over one batch of evaluations.
+struct Batch<'s> {
+    sink: &'s mut dyn EvaluationSink,
+    stopping: bool,
+    /// Runs already given to the engine: a task made again must not give
+    /// them twice.
+    given: HashSet<(String, u32)>,
+    built: HashMap<String, Built>,
+}
+
+impl Batch<'_> {
+    fn built(&mut self, commit: &str, outcome: BuildOutcome, secs: f64) -> Range<u32> {
+        if self.stopping {
+            return 0..0;
+        }
+        if let BuildOutcome::Built(b) = &outcome {
+            self.built.insert(commit.to_owned(), b.clone());
+        }
+        let infra = matches!(outcome, BuildOutcome::Infra { .. });
+        let runs = self.sink.built(commit, outcome, secs);
+        if infra {
+            self.stopping = true;
+        }
+        runs
+    }
+
+    fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
+        if self.stopping {
+            return false;
+        }
+        if !self.given.insert((commit.to_owned(), index)) {
+            return true;
+        }
+        if !self.sink.ran(commit, index, outcome, secs) {
+            self.stopping = true;
+        }
+        !self.stopping
+    }
+}
+
+impl Spread {
+    fn evaluate_spread(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        let mut evaluations = evaluations.into_iter();
+        let Some(first) = evaluations.next() else {
+            return;
+        };
+        let rest: Vec<Evaluation> = evaluations.collect();
+        let Some(mut db) = self.db.take() else { return };
+        let handed = match insert_tasks(&mut db, self.job, self.token, &rest) {
+            Ok(Some(handed)) => handed,
+            Ok(None) => {
+                // No longer ours: the journal refuses what comes next.
+                self.db = Some(db);
+                let _ = evaluate_here(self.local.as_mut(), first, sink);
+                return;
+            }
+            Err(e) => {
+                // No tasks: everything here, one after the other.
+                eprintln!("culprit worker: job {}: cannot hand out evaluations: {e}", self.job);
+                self.db = Some(db);
+                for evaluation in std::iter::once(first).chain(rest) {
+                    if !evaluate_here(self.local.as_mut(), evaluation, sink) {
+                        return;
+                    }
+                }
+                return;
+            }
+        };
+        let mut batch = Batch {
+            sink,
+            stopping: false,
+            given: HashSet::new(),
+            built: HashMap::new(),
+        };
+        let local = self.local.as_mut();
+        let me = self.shared.config.id.clone();
+        let lease = self.shared.config.lease;
+        let result = std::thread::scope(|scope| {
+            let (tx, rx) = channel();
+            let (work, todo) = channel::<Evaluation>();
+            scope.spawn(move || {
+                for evaluation in todo {
+                    let mut proxy = Proxy { tx: tx.clone() };
+                    let going = evaluate_here(local, evaluation, &mut proxy);
+                    let _ = tx.send(LocalMsg::Finished(going));
+                }
+            });
+            let _ = work.send(first);
+            let mut follow = Follow {
+                db: &mut db,
+                me: &me,
+                lease,
+                handed,
+                local_busy: true,
+                work: Some(work),
+                rx,
+            };
+            let result = follow.until_done(&mut batch);
+            follow.work = None;
+            // Drain the local thread: it may still be asking.
+            while follow.local_busy {
+                match follow.rx.recv() {
+                    Ok(message) => follow.answer(message, &mut batch),
+                    Err(_) => break,
+                }
+            }
+            result
+        });
+        if let Err(e) = result {
+            eprintln!("culprit worker: job {}: handing out evaluations: {e}", self.job);
+        }
+        self.db = Some(db);
+    }
+}
+
+/// The owner following its handed-out evaluations.
+struct Follow<'d> {
+    db: &'d mut Db,
+    me: &'d str,
+    lease: Duration,
+    handed: Vec<Handed>,
+    local_busy: bool,
+    work: Option<Sender<Evaluation>>,
+    rx: Receiver<LocalMsg>,
+}
+
+impl Follow<'_> {
+    fn answer(&mut self, message: LocalMsg, batch: &mut Batch<'_>) {
+        match message {
+            LocalMsg::Built(commit, outcome, secs, reply) => {
+                let _ = reply.send(batch.built(&commit, outcome, secs));
+            }
+            LocalMsg::Ran(commit, index, outcome, secs, reply) => {
+                let _ = reply.send(batch.ran(&commit, index, outcome, secs));
+            }
+            LocalMsg::Finished(going) => {
+                self.local_busy = false;
+                if !going {
+                    batch.stopping = true;
+                }
+                for h in self.handed.iter_mut().filter(|h| h.here && !h.finished) {
+                    h.finished = true;
+                }
+            }
+        }
+    }
+
+    fn until_done(&mut self, batch: &mut Batch<'_>) -> Result<(), DbError> {
+        let mut last_look = Instant::now() - POLL;
+        loop {
+            match self.rx.recv_timeout(POLL) {
+                Ok(message) => self.answer(message, batch),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.local_busy = false,
+            }
+            if batch.stopping {
+                let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished).map(|h| h.id).collect();
+                abandon(self.db, &ids)?;
+                return Ok(());
+            }
+            if last_look.elapsed() < POLL {
+                continue;
+            }
+            last_look = Instant::now();
+            if let Err(e) = self.look(batch) {
+                batch.stopping = true;
+                let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished).map(|h| h.id).collect();
+                let _ = abandon(self.db, &ids);
+                return Err(e);
+            }
+            if !self.local_busy && self.handed.iter().all(|h| h.finished) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the helpers' new events, takes back tasks nobody took, and
+    /// makes again those whose helper died.
+    fn look(&mut self, batch: &mut Batch<'_>) -> Result<(), DbError> {
+        let open: Vec<usize> = (0..self.handed.len())
+            .filter(|&i| !self.handed[i].finished && !self.handed[i].here)
+            .collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = open.iter().map(|&i| self.handed[i].id).collect();
+        let seen: Vec<i32> = open.iter().map(|&i| self.handed[i].seen).collect();
+        let events = self.db.run(|c| {
+            c.query(
+                "SELECT e.task_id, e.n, e.event FROM task_events e
+                 JOIN unnest($1::bigint[], $2::int[]) AS s(id, seen)
+                   ON e.task_id = s.id AND e.n > s.seen
+                 ORDER BY e.task_id, e.n",
+                &[&ids, &seen],
+            )
+        })?;
+        for row in &events {
+            let (task, n, event): (i64, i32, serde_json::Value) = (row.get(0), row.get(1), row.get(2));
+            let Some(h) = self.handed.iter_mut().find(|h| h.id == task) else { continue };
+            if n != h.seen + 1 {
+                continue;
+            }
+            h.seen = n;
+            let Ok(event) = serde_json::from_value::<TaskEvent>(event) else {
+                continue;
+            };
+            match event {
+                TaskEvent::Built { build, secs } => {
+                    let runs = batch.built(&h.evaluation.commit, build.into(), secs);
+                    h.wanted = Some(runs.clone());
+                    let (from, to) = (runs.start as i32, runs.end as i32);
+                    let id = h.id;
+                    self.db.run(|c| {
+                        c.execute(
+                            "UPDATE tasks SET wanted_from = $2, wanted_to = $3 WHERE id = $1",
+                            &[&id, &from, &to],
+                        )
+                    })?;
+                }
+                TaskEvent::Ran { index, outcome, secs } => {
+                    let commit = h.evaluation.commit.clone();
+                    batch.ran(&commit, index, outcome, secs);
+                }
+                TaskEvent::Done => h.finished = true,
+            }
+            if batch.stopping {
+                return Ok(());
+            }
+        }
+        self.take_back_or_redo(batch)
+    }
+
+    fn take_back_or_redo(&mut self, batch: &mut Batch<'_>) -> Result<(), DbError> {
+        let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished && !h.here).map(|h| h.id).collect();
+        let me = self.me.to_owned();
+        let lease_secs = self.lease.as_secs_f64();
+        let states = self.db.run(|c| {
+            c.query(
+                "SELECT id, state, coalesce(lease_until < now(), false) FROM tasks WHERE id = ANY($1)",
+                &[&ids],
+            )
+        })?;
+        for row in &states {
+            let (id, state, expired): (i64, String, bool) = (row.get(0), row.get(1), row.get(2));
+            let Some(index) = self.handed.iter().position(|h| h.id == id) else { continue };
+            if state == "queued" && !self.local_busy {
+                // Nobody took it: evaluate it here.
+                let taken = self.db.run(|c| {
+                    c.execute(
+                        "UPDATE tasks SET state = 'running', owner = $2,
+                             lease_until = now() + make_interval(secs => $3)
+                         WHERE id = $1 AND state = 'queued'",
+                        &[&id, &me, &lease_secs],
+                    )
+                })?;
+                if taken == 1 {
+                    let h = &mut self.handed[index];
+                    h.here = true;
+                    self.local_busy = true;
+                    if let Some(work) = &self.work {
+                        let _ = work.send(h.evaluation.clone());
+                    }
+                }
+            } else if state == "running" && expired {
+                self.redo(index, batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The helper of task `index` died: hand out what is left of it again.
+    fn redo(&mut self, index: usize, batch: &mut Batch<'_>) -> Result<(), DbError> {
+        let old = self.handed[index].id;
+        let gone = self.db.run(|c| {
+            c.execute(
+                "UPDATE tasks SET state = 'abandoned' WHERE id = $1 AND state = 'running'",
+                &[&old],
+            )
+        })?;
+        if gone != 1 {
+            return Ok(());
+        }
+        let h = &self.handed[index];
+        let commit = h.evaluation.commit.clone();
+        let mut evaluation = h.evaluation.clone();
+        if let Some(wanted) = h.wanted.clone() {
+            // The build was reported: only the runs not yet given remain.
+            let Some(built) = batch.built.get(&commit).cloned() else {
+                self.handed[index].finished = true;
+                return Ok(());
+            };
+            let start = wanted
+                .clone()
+                .find(|i| !batch.given.contains(&(commit.clone(), *i)))
+                .unwrap_or(wanted.end);
+            evaluation = Evaluation {
+                commit: commit.clone(),
+                build: Some(built),
+                runs: start..wanted.end,
+            };
+        }
+        self.handed[index].finished = true;
+        if evaluation.build.is_some() && evaluation.runs.is_empty() {
+            return Ok(());
+        }
+        let job_token = self.db.run(|c| {
+            c.query_one("SELECT job_id, token FROM tasks WHERE id = $1", &[&old])
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
+        })?;
+        let Some(mut again) =
+            insert_tasks(self.db, job_token.0, job_token.1, std::slice::from_ref(&evaluation))?
+        else {
+            batch.stopping = true;
+            return Ok(());
+        };
+        if let Some(wanted) = self.handed[index].wanted.clone() {
+            for h in &mut again {
+                h.wanted = Some(wanted.clone());
+            }
+        }
+        self.handed.extend(again);
+        Ok(())
+    }
+}
+
+/// Stores `evaluations` as tasks of `job` (checking in the same
+/// transaction that the job is still held with `token`); `None` when it is
+/// not.
+fn insert_tasks(
+    db: &mut Db,
+    job: i64,
+    token: i64,
+    evaluations: &[Evaluation],
+) -> Result<Option<Vec<Handed>>, DbError> {
+    let ids = db.run(|c| {
+        let mut tx = c.transaction()?;
+        let ours = tx.query_opt(
+            "SELECT 1 FROM jobs WHERE id = $1 AND token = $2 AND state = 'running' FOR SHARE",
+            &[&job, &token],
+        )?;
+        if ours.is_none() {
+            return Ok(None);
+        }
+        let mut ids = Vec::new();
+        for e in evaluations {
+            let build = e.build.as_ref().and_then(|b| serde_json::to_value(b).ok());
+            // A known build: the runs are wanted as they are.
+            let wanted = e.build.as_ref().map(|_| (e.runs.start as i32, e.runs.end as i32));
+            let row = tx.query_one(
+                "INSERT INTO tasks (job_id, token, commit_hash, build, runs_from, runs_to,
+                                    wanted_from, wanted_to)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                &[
+                    &job,
+                    &token,
+                    &e.commit,
+                    &build,
+                    &(e.runs.start as i32),
+                    &(e.runs.end as i32),
+                    &wanted.map(|w| w.0),
+                    &wanted.map(|w| w.1),
+                ],
+            )?;
+            ids.push(row.get::<_, i64>(0));
+        }
+        tx.commit()?;
+        Ok(Some(ids))
+    })?;
+    let Some(ids) = ids else {
+        return Ok(None);
+    };
+    Ok(Some(ids
+        .into_iter()
+        .zip(evaluations)
+        .map(|(id, e)| Handed {
+            id,
+            evaluation: e.clone(),
+            seen: 0,
+            wanted: e.build.as_ref().map(|_| e.runs.clone()),
+            here: false,
+            finished: false,
+        })
+        .collect()))
+}
+
+fn abandon(db: &mut Db, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db.run(|c| {
+        c.execute(
+            "UPDATE tasks SET state = 'abandoned' WHERE id = ANY($1) AND state IN ('queued', 'running')",
+            &[&ids],
+        )
+    })?;
+    Ok(())
+}
+
+/// Renews the lease of a task this worker runs.
+pub(crate) fn renew_task(db: &mut Db, task: i64, worker: &str, lease: Duration) -> Result<(), DbError> {
+    let secs = lease.as_secs_f64();
+    db.run(|c| {
+        c.execute(
+            "UPDATE tasks SET lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1 AND owner = $2 AND state = 'running'",
+            &[&task, &worker, &secs],
+        )
+    })?;
+    Ok(())
+}
+
+/// A task taken from another worker's bisection.
+struct Task {
+    id: i64,
+    job: i64,
+    token: i64,
+    commit: String,
+    build: Option<Built>,
+    runs: Range<u32>,
+}
+
+/// A worker's side of the tasks: the executors it keeps per job.
+#[derive(Default)]
+pub(crate) struct Helper {
+    executors: HashMap<i64, Box<dyn Executor + Send>>,
+}
+
+impl Helper {
+    /// Takes one task of another worker's job and does it; `false` when
+    /// there was none.
+    pub(crate) fn help(&mut self, db: &mut Db, shared: &Arc<Shared>) -> Result<bool, DbError> {
+        let Some((task, spec)) = claim_task(db, &shared.config.id, shared.config.lease)? else {
+            return Ok(false);
+        };
+        if let Ok(mut status) = shared.status.lock() {
+            status.task = Some(task.id);
+        }
+        shared.set_step(format!(
+            "job {}: evaluating commit {} (task {})",
+            task.job, task.commit, task.id
+        ));
+        let result = self.evaluate(db, shared, &task, &spec);
+        if let Ok(mut status) = shared.status.lock() {
+            status.task = None;
+        }
+        shared.set_step("idle");
+        result.map(|()| true)
+    }
+
+    fn executor(
+        &mut self,
+        shared: &Shared,
+        task: &Task,
+        spec: &JobSpec,
+    ) -> Result<&mut Box<dyn Executor + Send>, String> {
+        if !self.executors.contains_key(&task.job) {
+            // A few jobs' executors at most: their checkouts stay on disk.
+            if self.executors.len() >= 4 {
+                self.executors.clear();
+            }
+            let dir = shared.config.workdir.join("help").join(task.job.to_string());
+            let repo = culprit_git::Repo::open(spec.repo()).map_err(|e| e.to_string())?;
+            let exec = spec.executor_at(&repo, &dir, &dir.join("runs"), Box::new(std::io::sink()))?;
+            self.executors.insert(task.job, exec);
+        }
+        self.executors
+            .get_mut(&task.job)
+            .ok_or_else(|| "no executor".to_string())
+    }
+
+    fn evaluate(&mut self, db: &mut Db, shared: &Shared, task: &Task, spec: &JobSpec) -> Result<(), DbError> {
+        let mut events = Events { db, task: task.id, n: 0 };
+        let exec = match self.executor(shared, task, spec) {
+            Ok(exec) => exec,
+            Err(reason) => {
+                let build = BuildReport::Infra { reason };
+                events.post(&TaskEvent::Built { build, secs: 0.0 })?;
+                events.post(&TaskEvent::Done)?;
+                return finish_task(events.db, task.id);
+            }
+        };
+        let built = match &task.build {
+            Some(built) => {
+                // A kernel must be there to boot: built (or found) here.
+                if exec.kind() == "kernel" {
+                    let _ = exec.build(&task.commit);
+                }
+                built.clone()
+            }
+            None => {
+                let start = Instant::now();
+                let outcome = exec.build(&task.commit);
+                let secs = start.elapsed().as_secs_f64();
+                let built = match &outcome {
+                    BuildOutcome::Built(b) => Some(b.clone()),
+                    _ => None,
+                };
+                events.post(&TaskEvent::Built { build: outcome.into(), secs })?;
+                match built {
+                    Some(b) => b,
+                    None => {
+                        events.post(&TaskEvent::Done)?;
+                        return finish_task(events.db, task.id);
+                    }
+                }
+            }
+        };
+        let runs = match &task.build {
+            Some(_) => Some(task.runs.clone()),
+            None => wanted(events.db, task)?,
+        };
+        if let Some(runs) = runs.filter(|r| !r.is_empty()) {
+            let mut failure = None;
+            exec.run(&built, runs, &mut |index, outcome, secs| {
+                if let Err(e) = events.post(&TaskEvent::Ran { index, outcome, secs }) {
+                    failure = Some(e);
+                    return false;
+                }
+                still_wanted(events.db, task).unwrap_or(false)
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+        }
+        events.post(&TaskEvent::Done)?;
+        finish_task(events.db, task.id)
+    }
+}
+
+/// A task's events, numbered as they are posted.
+struct Events<'d> {
+    db: &'d mut Db,
+    task: i64,
+    n: i32,
+}
+
+impl Events<'_> {
+    fn post(&mut self, event: &TaskEvent) -> Result<(), DbError> {
+        self.n += 1;
+        let value = serde_json::to_value(event).unwrap_or_default();
+        let (task, n) = (self.task, self.n);
+        self.db.run(|c| {
+            c.execute(
+                "INSERT INTO task_events (task_id, n, event) VALUES ($1, $2, $3)
+                 ON CONFLICT (task_id, n) DO NOTHING",
+                &[&task, &n, &value],
+            )
+        })?;
+        Ok(())
+    }
+}
+
+fn claim_task(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<(Task, JobSpec)>, DbError> {
+    let secs = lease.as_secs_f64();
+    let row = db.run(|c| {
+        c.query_opt(
+            "UPDATE tasks SET state = 'running', owner = $1,
+                 lease_until = now() + make_interval(secs => $2)
+             WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id
+                         WHERE t.state = 'queued' AND j.state = 'running'
+                           AND j.token = t.token AND j.owner IS DISTINCT FROM $1
+                         ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
+             RETURNING id, job_id, token, commit_hash, build, runs_from, runs_to,
+                       (SELECT spec FROM jobs WHERE jobs.id = tasks.job_id)",
+            &[&worker, &secs],
+        )
+    })?;
+    let Some(row) = row else { return Ok(None) };
+    let build: Option<serde_json::Value> = row.get(4);
+    let (from, to): (i32, i32) = (row.get(5), row.get(6));
+    let task = Task {
+        id: row.get(0),
+        job: row.get(1),
+        token: row.get(2),
+        commit: row.get(3),
+        build: build.and_then(|b| serde_json::from_value(b).ok()),
+        runs: from.max(0) as u32..to.max(0) as u32,
+    };
+    let spec: serde_json::Value = row.get(7);
+    match serde_json::from_value(spec) {
+        Ok(spec) => Ok(Some((task, spec))),
+        Err(_) => {
+            abandon(db, &[task.id])?;
+            Ok(None)
+        }
+    }
+}
+
+/// Waits for the owner to say which runs it wants after the build; `None`
+/// when the task was abandoned or the job changed hands.
+fn wanted(db: &mut Db, task: &Task) -> Result<Option<Range<u32>>, DbError> {
+    loop {
+        let row = db.run(|c| {
+            c.query_one(
+                "SELECT t.wanted_from, t.wanted_to, t.state = 'running' AND j.token = t.token
+                        AND j.state = 'running'
+                 FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = $1",
+                &[&task.id],
+            )
+        })?;
+        let (from, to, live): (Option<i32>, Option<i32>, bool) = (row.get(0), row.get(1), row.get(2));
+        if !live {
+            return Ok(None);
+        }
+        if let (Some(from), Some(to)) = (from, to) {
+            return Ok(Some(from.max(0) as u32..to.max(0) as u32));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Whether the owner still wants this task's runs.
+fn still_wanted(db: &mut Db, task: &Task) -> Result<bool, DbError> {
+    let row = db.run(|c| {
+        c.query_opt(
+            "SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id
+             WHERE t.id = $1 AND t.state = 'running' AND j.token = $2 AND j.state = 'running'",
+            &[&task.id, &task.token],
+        )
+    })?;
+    Ok(row.is_some())
+}
+
+fn finish_task(db: &mut Db, task: i64) -> Result<(), DbError> {
+    db.run(|c| {
+        c.execute(
+            "UPDATE tasks SET state = 'done' WHERE id = $1 AND state = 'running'",
+            &[&task],
+        )
+    })?;
+    Ok(())
+}
