@@ -13,8 +13,13 @@
 //! - [`local`]: PostgreSQL and Redis started on this machine (tests, demos).
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod db;
+pub mod email;
+pub mod http;
 pub mod joblog;
+pub mod local;
+pub mod page;
 pub mod queue;
 pub mod spec;
 pub mod spread;

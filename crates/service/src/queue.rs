@@ -122,7 +122,13 @@ pub fn claim_job(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<Cl
             attempts: row.get(3),
         })),
         Err(e) => {
-            let result = serde_json::json!({"outcome": "error", "error": format!("unreadable job: {e}")});
+            let outcome = culprit_bisect::Outcome::failed(
+                culprit_bisect::Direction::Cause,
+                "",
+                "",
+                format!("unreadable job: {e}"),
+            );
+            let result = serde_json::to_value(outcome).unwrap_or_default();
             finish(db, id, token, "done", Some(&result), Some(2))?;
             Ok(None)
         }
@@ -293,7 +299,7 @@ pub fn log_since(db: &mut Db, id: i64, after: i64) -> Result<(i64, Vec<(i64, Str
         };
         let rows = c.query(
             "SELECT seq, line FROM log_lines WHERE job_id = $1 AND token = $2 AND seq > $3
-             ORDER BY seq LIMIT 5000",
+             ORDER BY seq LIMIT 50000",
             &[&id, &token, &after],
         )?;
         Ok((token, rows.iter().map(|r| (r.get(0), r.get(1))).collect()))

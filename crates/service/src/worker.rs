@@ -215,8 +215,13 @@ fn bisect(
 }
 
 fn failed(message: &str) -> (serde_json::Value, i32) {
-    let value = serde_json::json!({"outcome": "error", "error": message});
-    (value, EXIT_BAD_INPUT)
+    let outcome = culprit_bisect::Outcome::failed(
+        culprit_bisect::Direction::Cause,
+        "",
+        "",
+        message.to_owned(),
+    );
+    (outcome_json(&outcome), EXIT_BAD_INPUT)
 }
 
 fn outcome_json(outcome: &culprit_bisect::Outcome) -> serde_json::Value {

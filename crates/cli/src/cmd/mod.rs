@@ -4,7 +4,9 @@ use clap::{Parser, Subcommand};
 mod bisect;
 mod doctor;
 mod report;
+mod serve;
 mod sim;
+mod worker;
 
 /// Finds the commit that broke something, and the commit that fixed it.
 #[derive(Parser)]
@@ -24,6 +26,10 @@ enum Command {
     Doctor(doctor::Args),
     /// Run the bisection strategies on simulated histories.
     Sim(sim::Args),
+    /// Serve the bisection service's API and dashboard (PostgreSQL queue).
+    Serve(serve::Args),
+    /// Run bisections from the service's queue.
+    Worker(worker::Args),
 }
 
 /// Parses the command line and runs the subcommand; returns the exit code.
@@ -51,5 +57,7 @@ pub fn main() -> i32 {
         Command::Report(args) => report::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
     }
 }
