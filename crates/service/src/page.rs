@@ -233,6 +233,93 @@ fn describe_run(run: &RunOutcome) -> String {
     }
 }
 
+/// The bisection page of one run of `culprit bisect` (`--html`): the
+/// same page as the dashboard's, finished, in one self-contained file.
+pub fn standalone(outcome: &Outcome, log: &str, repo: Option<&Repo>, tree: &str) -> String {
+    let direction = match outcome.direction {
+        culprit_bisect::Direction::Cause => "cause",
+        culprit_bisect::Direction::Fix => "fix",
+    };
+    let state = match outcome.outcome {
+        culprit_bisect::OutcomeKind::Error => "failed",
+        _ => "done",
+    };
+    let mut facts = vec![
+        ("repository".to_owned(), tree.to_owned()),
+        ("bad".to_owned(), outcome.bad.clone()),
+        ("good".to_owned(), outcome.good.join(" ")),
+        ("strategy".to_owned(), outcome.strategy.clone()),
+    ];
+    facts.retain(|(_, v)| !v.is_empty());
+    let log: Vec<String> = log.lines().map(str::to_owned).collect();
+    let data = PageData {
+        title: format!("culprit: {direction} bisection from {}", email::short(&outcome.bad)),
+        state: state.to_owned(),
+        facts,
+        steps: PageData::steps_from_outcome(outcome),
+        log,
+        outcome: Some(outcome.clone()),
+        ..PageData::default()
+    };
+    let links = MailLinks {
+        page: None,
+        tree: tree.to_owned(),
+        reported_by: "culprit <culprit@localhost>".to_owned(),
+        kernel: false,
+    };
+    render(&data.with_repo(repo, &links))
+}
+
+/// Writes [`standalone`]'s page to `path`.
+pub fn write_standalone(
+    path: &std::path::Path,
+    outcome: &Outcome,
+    log: &[u8],
+    repo: Option<&Repo>,
+    tree: &str,
+) -> std::io::Result<()> {
+    let page = standalone(outcome, &String::from_utf8_lossy(log), repo, tree);
+    std::fs::write(path, page)
+}
+
+/// A writer that passes everything on and keeps a copy when asked to
+/// (the log of `culprit bisect --html`).
+pub struct Tee<W> {
+    inner: W,
+    copy: Option<Vec<u8>>,
+}
+
+impl<W: std::io::Write> Tee<W> {
+    /// Passes on to `inner`; keeps a copy if `keep`.
+    pub fn new(inner: W, keep: bool) -> Self {
+        Tee {
+            inner,
+            copy: keep.then(Vec::new),
+        }
+    }
+
+    /// What was written.
+    pub fn copy(&self) -> &[u8] {
+        self.copy.as_deref().unwrap_or_default()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(copy) = &mut self.copy {
+            copy.extend_from_slice(buf);
+        }
+        // A closed stdout must not lose the page: the copy is whole.
+        let _ = self.inner.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.inner.flush();
+        Ok(())
+    }
+}
+
 /// Escapes text for HTML.
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
