@@ -76,6 +76,15 @@ pub struct Spread {
     job: i64,
     token: i64,
     helpers: usize,
+    /// The good end, handed to a helper while the bad end is checked here.
+    prefetch: Option<Prefetch>,
+}
+
+/// An end evaluated ahead of the engine's asking (ends are checked one
+/// after the other; with idle workers they need not wait for each other).
+struct Prefetch {
+    task: i64,
+    commit: String,
 }
 
 impl Spread {
@@ -96,7 +105,164 @@ impl Spread {
             job,
             token,
             helpers,
+            prefetch: None,
         }
+    }
+
+    /// Hands the evaluation of `commit` (build, then `runs` runs) to an idle
+    /// worker now; when the engine asks for it, the results are given as
+    /// they were made. Only with helpers, and only for a commit the
+    /// journal does not have yet.
+    pub(crate) fn prefetch(&mut self, commit: &str, runs: u32) {
+        let (Some(db), true) = (self.db.as_mut(), self.helpers > 0) else {
+            return;
+        };
+        let evaluation = Evaluation {
+            commit: commit.to_owned(),
+            build: None,
+            runs: 0..runs,
+        };
+        let inserted = insert_tasks(db, self.job, self.token, std::slice::from_ref(&evaluation));
+        let Ok(Some(handed)) = inserted else { return };
+        let Some(task) = handed.first().map(|h| h.id) else { return };
+        let (from, to) = (0i32, runs as i32);
+        // The runs are wanted whatever the build: the helper need not wait.
+        let preset = db.run(|c| {
+            c.execute(
+                "UPDATE tasks SET wanted_from = $2, wanted_to = $3 WHERE id = $1",
+                &[&task, &from, &to],
+            )
+        });
+        if preset.is_err() {
+            let _ = abandon(db, &[task]);
+            return;
+        }
+        self.prefetch = Some(Prefetch {
+            task,
+            commit: commit.to_owned(),
+        });
+    }
+
+    /// Gives the engine the prefetched evaluation of `evaluation`'s
+    /// commit, making here whatever the helper did not.
+    fn evaluate_prefetched(
+        &mut self,
+        prefetch: Prefetch,
+        evaluation: Evaluation,
+        sink: &mut dyn EvaluationSink,
+    ) {
+        let Some(mut db) = self.db.take() else {
+            evaluate_here(self.local.as_mut(), evaluation, sink);
+            return;
+        };
+        let left = follow_prefetch(&mut db, &prefetch, &evaluation, sink);
+        let _ = abandon(&mut db, &[prefetch.task]);
+        self.db = Some(db);
+        if let Some(rest) = left {
+            evaluate_here(self.local.as_mut(), rest, sink);
+        }
+    }
+}
+
+impl Drop for Spread {
+    fn drop(&mut self) {
+        if let (Some(p), Some(db)) = (self.prefetch.take(), self.db.as_mut()) {
+            let _ = abandon(db, &[p.task]);
+        }
+    }
+}
+
+/// Follows a prefetch task's events into the engine's sink; returns what
+/// is left to evaluate here (all of it when nobody took the task).
+fn follow_prefetch(
+    db: &mut Db,
+    prefetch: &Prefetch,
+    evaluation: &Evaluation,
+    sink: &mut dyn EvaluationSink,
+) -> Option<Evaluation> {
+    let commit = &evaluation.commit;
+    let mut seen = 0i32;
+    let mut built: Option<Built> = None;
+    let mut wanted: Option<Range<u32>> = None;
+    let mut given: HashSet<u32> = HashSet::new();
+    // What is left once the helper is gone or done.
+    let left = |built: &Option<Built>, wanted: &Option<Range<u32>>, given: &HashSet<u32>| {
+        match (built, wanted) {
+            (_, None) => Some(evaluation.clone()),
+            (None, Some(_)) => None,
+            (Some(b), Some(w)) => {
+                let start = w.clone().find(|i| !given.contains(i)).unwrap_or(w.end);
+                (start < w.end).then(|| Evaluation {
+                    commit: commit.clone(),
+                    build: Some(b.clone()),
+                    runs: start..w.end,
+                })
+            }
+        }
+    };
+    loop {
+        let task = prefetch.task;
+        let rows = db.run(|c| {
+            c.query(
+                "SELECT n, event FROM task_events WHERE task_id = $1 AND n > $2 ORDER BY n",
+                &[&task, &seen],
+            )
+        });
+        let Ok(rows) = rows else {
+            return left(&built, &wanted, &given);
+        };
+        for row in &rows {
+            let (n, event): (i32, serde_json::Value) = (row.get(0), row.get(1));
+            if n != seen + 1 {
+                break;
+            }
+            seen = n;
+            match serde_json::from_value::<TaskEvent>(event) {
+                Ok(TaskEvent::Built { build, secs }) if wanted.is_none() => {
+                    let outcome: BuildOutcome = build.into();
+                    if let BuildOutcome::Built(b) = &outcome {
+                        built = Some(b.clone());
+                    }
+                    let infra = matches!(outcome, BuildOutcome::Infra { .. });
+                    let runs = sink.built(commit, outcome, secs);
+                    if infra || built.is_none() {
+                        return None;
+                    }
+                    // The engine's runs, within what it asked for.
+                    let runs = runs.start.max(evaluation.runs.start)..runs.end.min(evaluation.runs.end).max(runs.start);
+                    wanted = Some(runs);
+                }
+                Ok(TaskEvent::Ran { index, outcome, secs }) => {
+                    let Some(w) = &wanted else { continue };
+                    if w.contains(&index) && given.insert(index) && !sink.ran(commit, index, outcome, secs) {
+                        return None;
+                    }
+                }
+                Ok(TaskEvent::Done) => return left(&built, &wanted, &given),
+                _ => {}
+            }
+        }
+        if wanted.as_ref().is_some_and(|w| w.clone().all(|i| given.contains(&i))) {
+            return None;
+        }
+        let state = db.run(|c| {
+            c.query_one(
+                "SELECT state, coalesce(lease_until < now(), false) FROM tasks WHERE id = $1",
+                &[&task],
+            )
+            .map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1)))
+        });
+        match state {
+            Ok((state, _)) if state == "queued" => {
+                // Nobody took it: it is faster here than waiting.
+                let _ = abandon(db, &[task]);
+                return left(&built, &wanted, &given);
+            }
+            Ok((state, expired)) if state == "running" && !expired => {}
+            Ok((state, _)) if state == "done" => {}
+            _ => return left(&built, &wanted, &given),
+        }
+        std::thread::sleep(POLL);
     }
 }
 
@@ -127,6 +293,17 @@ impl Executor for Spread {
     }
 
     fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        if let [only] = evaluations.as_slice() {
+            let ours = self
+                .prefetch
+                .as_ref()
+                .is_some_and(|p| p.commit == only.commit && only.build.is_none());
+            if let Some(p) = self.prefetch.take_if(|_| ours) {
+                let evaluation = only.clone();
+                self.evaluate_prefetched(p, evaluation, sink);
+                return;
+            }
+        }
         if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() {
             for evaluation in evaluations {
                 if !evaluate_here(self.local.as_mut(), evaluation, sink) {

@@ -206,6 +206,15 @@ fn bisect(
             .map_or(0, |idle| (idle as usize).min(n - 1)),
     };
     let mut exec = Spread::new(local, db.another().ok(), shared.clone(), id, token, helpers);
+    // The good end is checked after the bad end: an idle worker can make
+    // it meanwhile, with the runs the engine asks of an end.
+    let good_end = match setup.bisection.direction {
+        culprit_bisect::Direction::Cause => setup.bisection.good.first().cloned(),
+        culprit_bisect::Direction::Fix => None,
+    };
+    if let Some(good) = good_end.filter(|g| setup.journal.build(g).is_none()) {
+        exec.prefetch(&good, request.strategy.runs);
+    }
     let mut out = log.clone();
     let (outcome, code) = setup.run(&mut exec, &mut out, &mut std::io::sink());
     if stops.any() {
