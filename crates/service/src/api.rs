@@ -159,6 +159,7 @@ fn route(server: &Arc<Server>, request: Request) -> Response {
             with_id(id(n), |n| job_log(server, n))
         }
         ("GET", ["api", "jobs", n, "journal"]) => with_id(id(n), |n| job_journal(server, n)),
+        ("GET", ["api", "jobs", n, "tasks"]) => with_id(id(n), |n| job_tasks(server, n)),
         ("POST", ["api", "jobs", n, "cancel"]) => with_id(id(n), |n| cancel(server, n)),
         ("GET", ["jobs", n]) => with_id(id(n), |n| job_page(server, n, &request, false)),
         ("GET", ["jobs", n, "live"]) => with_id(id(n), |n| job_page(server, n, &request, true)),
@@ -254,6 +255,14 @@ fn job_journal(server: &Server, id: i64) -> Result<Response, DbError> {
         .map(|(token, record)| serde_json::json!({"token": token, "record": record}))
         .collect();
     Ok(Response::json(200, &serde_json::Value::Array(value)))
+}
+
+fn job_tasks(server: &Server, id: i64) -> Result<Response, DbError> {
+    let Some(_) = server.with_db(|db| queue::job(db, id))? else {
+        return Ok(not_found());
+    };
+    let tasks = server.with_db(|db| queue::tasks(db, id))?;
+    Ok(Response::json(200, &serde_json::Value::Array(tasks)))
 }
 
 fn cancel(server: &Server, id: i64) -> Result<Response, DbError> {

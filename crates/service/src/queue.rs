@@ -389,3 +389,26 @@ pub fn idle_workers(db: &mut Db, except: &str, lease: Duration) -> Result<i64, D
         Ok(row.get(0))
     })
 }
+
+/// The evaluation tasks a job handed out: id, commit, the worker that took
+/// it, state.
+pub fn tasks(db: &mut Db, job: i64) -> Result<Vec<serde_json::Value>, DbError> {
+    let rows = db.run(|c| {
+        c.query(
+            "SELECT id, commit_hash, owner, state, token FROM tasks WHERE job_id = $1 ORDER BY id",
+            &[&job],
+        )
+    })?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.get::<_, i64>(0),
+                "commit": r.get::<_, String>(1),
+                "worker": r.get::<_, Option<String>>(2),
+                "state": r.get::<_, String>(3),
+                "token": r.get::<_, i64>(4),
+            })
+        })
+        .collect())
+}

@@ -71,17 +71,18 @@ impl Service {
         Some(service)
     }
 
-    /// Starts `culprit worker --id ID` with a short lease and `extra`
-    /// arguments and environment.
+    /// Starts `culprit worker --id ID` with `extra` arguments (a lease of
+    /// 3 seconds unless they give one) and environment.
     pub fn worker(&mut self, id: &str, extra: &[&str], env: &[(&str, &str)]) {
         let workdir = self.dir.path().join("workers").join(id);
         let log = std::fs::File::create(self.dir.path().join(format!("{id}.log"))).expect("log");
         let mut command = Command::new(env!("CARGO_BIN_EXE_culprit"));
         command
-            .args(["worker", "--db", &self.pg.url(), "--id", id, "--lease", "3"])
+            .args(["worker", "--db", &self.pg.url(), "--id", id])
             .arg("--workdir")
             .arg(&workdir)
             .args(extra)
+            .args(if extra.contains(&"--lease") { &[][..] } else { &["--lease", "3"][..] })
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in env {
