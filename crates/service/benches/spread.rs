@@ -105,6 +105,7 @@ fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, S
                 spread: count,
                 patience: Duration::from_secs(60),
                 max_jobs: None,
+                kernel_store: None,
             };
             let stop = stop.clone();
             std::thread::spawn(move || worker::run(config, stop))

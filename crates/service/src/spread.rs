@@ -152,14 +152,14 @@ impl Spread {
         sink: &mut dyn EvaluationSink,
     ) {
         let Some(mut db) = self.db.take() else {
-            evaluate_here(self.local.as_mut(), evaluation, sink);
+            evaluate_local(self.local.as_mut(), evaluation, sink);
             return;
         };
         let left = follow_prefetch(&mut db, &prefetch, &evaluation, sink);
         let _ = abandon(&mut db, &[prefetch.task]);
         self.db = Some(db);
         if let Some(rest) = left {
-            evaluate_here(self.local.as_mut(), rest, sink);
+            evaluate_local(self.local.as_mut(), rest, sink);
         }
     }
 }
@@ -306,7 +306,7 @@ impl Executor for Spread {
         }
         if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() {
             for evaluation in evaluations {
-                if !evaluate_here(self.local.as_mut(), evaluation, sink) {
+                if !evaluate_local(self.local.as_mut(), evaluation, sink) {
                     return;
                 }
             }
@@ -417,7 +417,7 @@ impl Spread {
             Ok(None) => {
                 // No longer ours: the journal refuses what comes next.
                 self.db = Some(db);
-                let _ = evaluate_here(self.local.as_mut(), first, sink);
+                let _ = evaluate_local(self.local.as_mut(), first, sink);
                 return;
             }
             Err(e) => {
@@ -425,7 +425,7 @@ impl Spread {
                 eprintln!("culprit worker: job {}: cannot hand out evaluations: {e}", self.job);
                 self.db = Some(db);
                 for evaluation in std::iter::once(first).chain(rest) {
-                    if !evaluate_here(self.local.as_mut(), evaluation, sink) {
+                    if !evaluate_local(self.local.as_mut(), evaluation, sink) {
                         return;
                     }
                 }
@@ -447,7 +447,7 @@ impl Spread {
             scope.spawn(move || {
                 for evaluation in todo {
                     let mut proxy = Proxy { tx: tx.clone() };
-                    let going = evaluate_here(local, evaluation, &mut proxy);
+                    let going = evaluate_local(local, evaluation, &mut proxy);
                     let _ = tx.send(LocalMsg::Finished(going));
                 }
             });
@@ -689,6 +689,21 @@ impl Follow<'_> {
     }
 }
 
+/// Evaluates here. A kernel built elsewhere (by the worker that had the
+/// job before, or by a helper) must be in this worker's builds to boot:
+/// its build is asked for first (found in the kernel store when workers
+/// share one, else made again).
+fn evaluate_local<E: Executor + ?Sized>(
+    exec: &mut E,
+    evaluation: Evaluation,
+    sink: &mut dyn EvaluationSink,
+) -> bool {
+    if exec.kind() == "kernel" && evaluation.build.is_some() && !evaluation.runs.is_empty() {
+        let _ = exec.build(&evaluation.commit);
+    }
+    evaluate_here(exec, evaluation, sink)
+}
+
 /// Stores `evaluations` as tasks of `job` (checking in the same
 /// transaction that the job is still held with `token`); `None` when it is
 /// not.
@@ -823,6 +838,10 @@ impl Helper {
             // A few jobs' executors at most: their checkouts stay on disk.
             if self.executors.len() >= 4 {
                 self.executors.clear();
+            }
+            if matches!(spec, JobSpec::Kernel(_)) {
+                crate::worker::link_kernel_store(&shared.config, task.job)
+                    .map_err(|e| format!("kernel store: {e}"))?;
             }
             let dir = shared.config.workdir.join("help").join(task.job.to_string());
             let repo = culprit_git::Repo::open(spec.repo()).map_err(|e| e.to_string())?;

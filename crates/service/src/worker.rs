@@ -40,6 +40,9 @@ pub struct WorkerConfig {
     pub patience: Duration,
     /// Stop after this many jobs (tests, benchmarks); `None`: never.
     pub max_jobs: Option<usize>,
+    /// Where kernel jobs keep their built kernels, shared by the workers
+    /// (see [`link_kernel_store`]); `None`: in each worker's work directory.
+    pub kernel_store: Option<PathBuf>,
 }
 
 /// Why a worker stopped.
@@ -142,6 +145,11 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
     shared.set_step(format!("job {id}: starting"));
     let (log, log_thread) = JobLog::start(db.another()?, id, token, shared.step.clone());
     let workdir = shared.config.workdir.join("jobs").join(id.to_string());
+    if matches!(spec, crate::spec::JobSpec::Kernel(_)) {
+        if let Err(e) = link_kernel_store(&shared.config, id) {
+            eprintln!("culprit worker: job {id}: kernel store not shared: {e}");
+        }
+    }
     let outcome = bisect(db, shared, &spec, id, token, &workdir, &stops, log);
     log_thread.finish();
     if let Ok(mut status) = shared.status.lock() {
@@ -304,6 +312,29 @@ fn beat_once(db: &mut Db, shared: &Shared) {
     if let Some(task) = task {
         let _ = spread::renew_task(db, task, &shared.config.id, shared.config.lease);
     }
+}
+
+/// Puts a kernel job's built kernels in the shared kernel store: the
+/// job's `builds` directory (the executor's cache of built kernels, keyed
+/// by tree and recipe) is `STORE/jobs/ID` for every worker, as owner and as
+/// helper. A cache entry names its files by the path of the worker that
+/// wrote it: workers on other hosts find them when their work directories
+/// have the same path (and STORE is on a file system they share).
+pub fn link_kernel_store(config: &WorkerConfig, job: i64) -> std::io::Result<()> {
+    let Some(store) = &config.kernel_store else {
+        return Ok(());
+    };
+    let shared = store.join("jobs").join(job.to_string());
+    std::fs::create_dir_all(&shared)?;
+    for place in ["jobs", "help"] {
+        let dir = config.workdir.join(place).join(job.to_string());
+        std::fs::create_dir_all(&dir)?;
+        let link = dir.join("builds");
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(&shared, &link)?;
+        }
+    }
+    Ok(())
 }
 
 /// This host's name, for the dashboard.

@@ -125,6 +125,7 @@ fn start_local_workers(dir: &std::path::Path, db_url: &str, count: usize, stop: 
             spread: 8,
             patience: Duration::from_secs(120),
             max_jobs: None,
+            kernel_store: None,
         };
         let stop = stop.clone();
         std::thread::spawn(move || {

@@ -35,6 +35,11 @@ pub struct Args {
     /// sets CCACHE_REMOTE_STORAGE and a content-based compiler check.
     #[arg(long, value_name = "URL")]
     ccache_remote: Option<String>,
+    /// Keep kernel jobs' built kernels here, shared by every worker given
+    /// the same directory (a shared file system across hosts; give the
+    /// workers the same --workdir path too).
+    #[arg(long, value_name = "DIR")]
+    kernel_store: Option<PathBuf>,
     /// Stop after this many jobs.
     #[arg(long, value_name = "N")]
     jobs: Option<usize>,
@@ -70,6 +75,7 @@ pub fn run(args: Args) -> i32 {
         spread: args.spread.max(1),
         patience: Duration::from_secs_f64((args.lease * 4.0).max(60.0)),
         max_jobs: args.jobs,
+        kernel_store: args.kernel_store,
     };
     eprintln!(
         "culprit worker {}: work directory {}",
