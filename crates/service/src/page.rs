@@ -474,12 +474,10 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
         );
     }
     if let Some(crash) = &outcome.crash {
-        let _ = write!(
-            html,
-            "<h2>The crash: {}</h2>\n<pre id=\"crash\">{}</pre>\n",
-            esc(&crash.title),
-            esc(&crash.report)
-        );
+        let _ = writeln!(html, "<h2>The crash: {}</h2>", esc(&crash.title));
+        if !crash.report.trim().is_empty() {
+            let _ = writeln!(html, "<pre id=\"crash\">{}</pre>", esc(&crash.report));
+        }
     }
     html
 }

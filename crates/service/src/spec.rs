@@ -361,6 +361,11 @@ impl JobSpec {
             .file_name()
             .map_or_else(|| repo.display().to_string(), |n| n.to_string_lossy().into_owned());
         let what = if direction { "fix" } else { "cause" };
+        // A full hash is long for a title: its first 12 digits name it.
+        let bad = match bad.len() == 40 && bad.bytes().all(|b| b.is_ascii_hexdigit()) {
+            true => bad[..12].to_owned(),
+            false => bad,
+        };
         match crash {
             Some(crash) => format!("{what} of {crash:?} in {name} from {bad}"),
             None => format!("{what} in {name} from {bad}"),
