@@ -67,7 +67,11 @@ impl Driver {
     }
 
     fn call(&self, method: &str, path: &str, body: &Value) -> Value {
-        let body = if method == "GET" { String::new() } else { body.to_string() };
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
         let (status, text) = svc::request(
             &self.host,
             method,
@@ -90,7 +94,11 @@ impl Driver {
     }
 
     fn element(&self, css: &str) -> String {
-        let found = self.session("POST", "/element", json!({"using": "css selector", "value": css}));
+        let found = self.session(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
         found
             .as_object()
             .and_then(|o| o.values().next())
@@ -101,7 +109,11 @@ impl Driver {
 
     fn type_into(&self, css: &str, text: &str) {
         let element = self.element(css);
-        self.session("POST", &format!("/element/{element}/value"), json!({"text": text}));
+        self.session(
+            "POST",
+            &format!("/element/{element}/value"),
+            json!({"text": text}),
+        );
     }
 
     fn click(&self, css: &str) {
@@ -110,11 +122,18 @@ impl Driver {
     }
 
     fn script(&self, script: &str) -> Value {
-        self.session("POST", "/execute/sync", json!({"script": script, "args": []}))
+        self.session(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
     }
 
     fn url(&self) -> String {
-        self.session("GET", "/url", Value::Null).as_str().unwrap_or("").to_owned()
+        self.session("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     fn screenshot(&self) -> Vec<u8> {
@@ -126,7 +145,13 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = svc::request(&self.host, "DELETE", &format!("/session/{}", self.session), &[], b"");
+            let _ = svc::request(
+                &self.host,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                &[],
+                b"",
+            );
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -145,7 +170,8 @@ fn base64_decode(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter_map(value).collect();
     let mut out = Vec::with_capacity(digits.len() * 3 / 4);
     for chunk in digits.chunks(4) {
-        let n = chunk.iter().fold(0u32, |acc, d| acc << 6 | u32::from(*d)) << (6 * (4 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, d| acc << 6 | u32::from(*d)) << (6 * (4 - chunk.len()));
         let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
         out.extend_from_slice(&bytes[..chunk.len().saturating_sub(1)]);
     }
@@ -195,14 +221,21 @@ fn the_dashboard_submits_a_job_and_its_page_updates_live() {
     });
     service.worker("browser-worker", &[], &[]);
     let job = svc::generic_job(&repo, &h[39], &h[0], "sleep 0.25; sh test.sh", "");
-    let driver = Driver::start(&chromium, &chromedriver, &service.dir.path().join("profile"));
+    let driver = Driver::start(
+        &chromium,
+        &chromedriver,
+        &service.dir.path().join("profile"),
+    );
     driver.go(&format!("http://{}/", service.http));
     driver.type_into("#job", &job);
     driver.type_into("#apitoken", svc::TOKEN);
     driver.click("#submit");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !driver.url().contains("/jobs/") {
-        assert!(Instant::now() < deadline, "the form did not lead to the job's page");
+        assert!(
+            Instant::now() < deadline,
+            "the form did not lead to the job's page"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // A mark the page keeps until it is loaded again.
@@ -232,11 +265,17 @@ fn the_dashboard_submits_a_job_and_its_page_updates_live() {
     );
     let mut growth: Vec<u64> = log_lengths.clone();
     growth.dedup();
-    assert!(growth.len() >= 3, "the log did not grow live: {log_lengths:?}");
+    assert!(
+        growth.len() >= 3,
+        "the log did not grow live: {log_lengths:?}"
+    );
     assert!(growth.windows(2).all(|w| w[0] <= w[1]), "{log_lengths:?}");
     let mut rows: Vec<u64> = rows_seen.clone();
     rows.dedup();
-    assert!(rows.len() >= 3, "the steps table did not grow live: {rows_seen:?}");
+    assert!(
+        rows.len() >= 3,
+        "the steps table did not grow live: {rows_seen:?}"
+    );
     // The finished page, as a reader sees it, from the top.
     driver.script("window.scrollTo(0, 0);");
     let png = driver.screenshot();

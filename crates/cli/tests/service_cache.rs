@@ -60,7 +60,10 @@ exit 0
 "#;
 
 fn missing() -> Option<&'static str> {
-    if !["/bin/busybox", "/usr/bin/busybox"].iter().any(|p| Path::new(p).exists()) {
+    if !["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
         return Some("no static busybox for the initramfs (bash scripts/deps.sh)");
     }
     if Command::new("ccache").arg("--version").output().is_err() {
@@ -110,13 +113,23 @@ fn a_second_worker_gets_ccache_remote_hits_for_commits_the_first_built() {
         vec![
             ("Makefile".into(), MAKEFILE.into()),
             ("a.c".into(), "int a(void) { return 1; }\n".into()),
-            ("b.c".into(), format!("int a(void);\nint main(void) {{ return a() + {i}; }}\n")),
-            ("kernel.txt".into(), format!("{} {i}\n", if i >= 4 { "BUG" } else { "OK" })),
+            (
+                "b.c".into(),
+                format!("int a(void);\nint main(void) {{ return a() + {i}; }}\n"),
+            ),
+            (
+                "kernel.txt".into(),
+                format!("{} {i}\n", if i >= 4 { "BUG" } else { "OK" }),
+            ),
         ]
     });
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(dir.join("qemu-fake"), QEMU).unwrap();
-    std::fs::set_permissions(dir.join("qemu-fake"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("qemu-fake"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     std::fs::write(dir.join("config"), "CONFIG_64BIT=y\n").unwrap();
     std::fs::write(dir.join("repro.sh"), "#!/bin/sh\ntrue\n").unwrap();
     let job = format!(
@@ -135,16 +148,28 @@ fn a_second_worker_gets_ccache_remote_hits_for_commits_the_first_built() {
     let run_on = |service: &mut Service, worker: &str| {
         let ccache = dir.join(format!("ccache-{worker}"));
         let ccache_dir = ccache.display().to_string();
-        service.worker(worker, &["--ccache-remote", &remote], &[("CCACHE_DIR", &ccache_dir)]);
+        service.worker(
+            worker,
+            &["--ccache-remote", &remote],
+            &[("CCACHE_DIR", &ccache_dir)],
+        );
         let id = service.submit_ok(&job);
         let done = service.wait_done(id, Duration::from_secs(300));
         service.kill_worker(worker);
-        assert_eq!(done["outcome"], "culprit", "{done}\n{}", service.worker_log(worker));
+        assert_eq!(
+            done["outcome"],
+            "culprit",
+            "{done}\n{}",
+            service.worker_log(worker)
+        );
         assert_eq!(done["culprit"].as_str(), Some(h[4].as_str()), "{done}");
         ccache_stats(&ccache)
     };
     let first = run_on(&mut service, "first");
-    assert!(first["remote_storage_write"] > 0, "the first worker stored nothing: {first:?}");
+    assert!(
+        first["remote_storage_write"] > 0,
+        "the first worker stored nothing: {first:?}"
+    );
     let second = run_on(&mut service, "second");
     assert!(
         second["remote_storage_hit"] > 0,
@@ -160,14 +185,23 @@ fn a_second_worker_gets_ccache_remote_hits_for_commits_the_first_built() {
 fn recording_tree(repo: &Path, builds: &Path, n: usize, from: usize) -> Vec<String> {
     let makefile = MAKEFILE.replace(
         "\tmkdir -p",
-        &format!("\techo $$(cat kernel.txt) >> {}\n\tmkdir -p", builds.display()),
+        &format!(
+            "\techo $$(cat kernel.txt) >> {}\n\tmkdir -p",
+            builds.display()
+        ),
     );
     svc::history(repo, n, |i| {
         vec![
             ("Makefile".into(), makefile.clone()),
             ("a.c".into(), "int a(void) { return 1; }\n".into()),
-            ("b.c".into(), format!("int a(void);\nint main(void) {{ return a() + {i}; }}\n")),
-            ("kernel.txt".into(), format!("{} {i}\n", if i >= from { "BUG" } else { "OK" })),
+            (
+                "b.c".into(),
+                format!("int a(void);\nint main(void) {{ return a() + {i}; }}\n"),
+            ),
+            (
+                "kernel.txt".into(),
+                format!("{} {i}\n", if i >= from { "BUG" } else { "OK" }),
+            ),
         ]
     })
 }
@@ -186,7 +220,11 @@ fn a_worker_taking_over_a_kernel_bisection_boots_the_kernels_already_built() {
     let h = recording_tree(&dir.join("linux"), &builds, 12, 7);
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(dir.join("qemu-fake"), QEMU).unwrap();
-    std::fs::set_permissions(dir.join("qemu-fake"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join("qemu-fake"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     std::fs::write(dir.join("config"), "CONFIG_64BIT=y\n").unwrap();
     std::fs::write(dir.join("repro.sh"), "#!/bin/sh\ntrue\n").unwrap();
     let job = format!(
@@ -217,7 +255,10 @@ fn a_worker_taking_over_a_kernel_bisection_boots_the_kernels_already_built() {
         assert!(std::time::Instant::now() < deadline, "no runs journaled");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"].as_str().expect("owner").to_owned();
+    let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"]
+        .as_str()
+        .expect("owner")
+        .to_owned();
     service.kill_worker(&owner);
     let done = service.wait_done(id, Duration::from_secs(180));
     assert_eq!(done["outcome"], "culprit", "{done}");

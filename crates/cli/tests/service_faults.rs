@@ -39,8 +39,14 @@ fn recording_test(file: &Path, secs: &str, k: usize) -> String {
 fn repo(service: &Service, at: impl Fn(usize) -> usize) -> (std::path::PathBuf, Vec<String>) {
     let dir = service.dir.path().join("repo");
     let hashes = svc::history(&dir, 30, |i| {
-        let bugs: String = (0..8).filter(|&k| at(k) <= i).map(|k| format!("BUG{k}\n")).collect();
-        vec![("bugs.txt".into(), bugs), ("code.c".into(), format!("int f{i};\n"))]
+        let bugs: String = (0..8)
+            .filter(|&k| at(k) <= i)
+            .map(|k| format!("BUG{k}\n"))
+            .collect();
+        vec![
+            ("bugs.txt".into(), bugs),
+            ("code.c".into(), format!("int f{i};\n")),
+        ]
     });
     (dir, hashes)
 }
@@ -59,14 +65,28 @@ fn a_worker_killed_mid_bisection_is_replaced_and_only_the_run_in_flight_is_repea
         return;
     };
     let (repo, h) = repo(&service, |_| 21);
-    let alone = svc::culprit_alone(&repo, &h[29], &h[0], "! grep -qx BUG0 bugs.txt", &service.dir.path().join("alone"));
+    let alone = svc::culprit_alone(
+        &repo,
+        &h[29],
+        &h[0],
+        "! grep -qx BUG0 bugs.txt",
+        &service.dir.path().join("alone"),
+    );
     assert_eq!(alone, h[21]);
     let made = service.dir.path().join("runs.txt");
-    let id = service.submit_ok(&svc::generic_job(&repo, &h[29], &h[0], &recording_test(&made, "0.15", 0), ""));
+    let id = service.submit_ok(&svc::generic_job(
+        &repo,
+        &h[29],
+        &h[0],
+        &recording_test(&made, "0.15", 0),
+        "",
+    ));
     // One bisection on one worker at a time: no evaluation is handed out.
     service.worker("first", &["--spread", "1"], &[]);
     service.worker("second", &["--spread", "1"], &[]);
-    wait_for("runs journaled", Duration::from_secs(60), || service.journaled_runs(id).len() >= 8);
+    wait_for("runs journaled", Duration::from_secs(60), || {
+        service.journaled_runs(id).len() >= 8
+    });
     let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"]
         .as_str()
         .expect("owner")
@@ -83,11 +103,15 @@ fn a_worker_killed_mid_bisection_is_replaced_and_only_the_run_in_flight_is_repea
     let tokens: HashSet<i64> = journaled.iter().map(|(t, _, _)| *t).collect();
     assert_eq!(tokens.len(), 2, "runs of both owners are in the journal");
     assert!(journaled.len() > before, "the second owner made no runs");
-    let distinct: HashSet<(String, u64)> = journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+    let distinct: HashSet<(String, u64)> =
+        journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
     assert_eq!(distinct.len(), journaled.len(), "a run journaled twice");
     let made = runs_made(&made);
     for run in &distinct {
-        assert!(made.contains_key(run), "journaled run {run:?} was never made");
+        assert!(
+            made.contains_key(run),
+            "journaled run {run:?} was never made"
+        );
     }
     // The run that was going on at the kill is made again; nothing else.
     let repeated: Vec<_> = made.iter().filter(|(_, n)| **n > 1).collect();
@@ -107,15 +131,28 @@ fn postgres_restarted_while_jobs_run_loses_nothing_and_repeats_nothing() {
     };
     let at = |k: usize| 5 + k * 3;
     let (repo, h) = repo(&service, at);
-    let files: Vec<_> = (0..4).map(|k| service.dir.path().join(format!("runs-{k}.txt"))).collect();
+    let files: Vec<_> = (0..4)
+        .map(|k| service.dir.path().join(format!("runs-{k}.txt")))
+        .collect();
     let ids: Vec<i64> = (0..4)
-        .map(|k| service.submit_ok(&svc::generic_job(&repo, &h[29], &h[0], &recording_test(&files[k], "0.05", k), "")))
+        .map(|k| {
+            service.submit_ok(&svc::generic_job(
+                &repo,
+                &h[29],
+                &h[0],
+                &recording_test(&files[k], "0.05", k),
+                "",
+            ))
+        })
         .collect();
     for w in ["a", "b"] {
         service.worker(w, &["--spread", "1", "--lease", "20"], &[]);
     }
     wait_for("runs journaled", Duration::from_secs(60), || {
-        ids.iter().map(|id| service.journaled_runs(*id).len()).sum::<usize>() >= 12
+        ids.iter()
+            .map(|id| service.journaled_runs(*id).len())
+            .sum::<usize>()
+            >= 12
     });
     let running = ids
         .iter()
@@ -129,12 +166,23 @@ fn postgres_restarted_while_jobs_run_loses_nothing_and_repeats_nothing() {
         assert_eq!(job["culprit"].as_str(), Some(h[at(k)].as_str()), "{job}");
         assert_eq!(job["attempts"], 1, "job {id} was taken over: {job}");
         let journaled = service.journaled_runs(*id);
-        let distinct: HashSet<(String, u64)> = journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
-        assert_eq!(distinct.len(), journaled.len(), "job {id}: a run journaled twice");
+        let distinct: HashSet<(String, u64)> =
+            journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+        assert_eq!(
+            distinct.len(),
+            journaled.len(),
+            "job {id}: a run journaled twice"
+        );
         let made = runs_made(&files[k]);
         let made_set: HashSet<(String, u64)> = made.keys().cloned().collect();
-        assert_eq!(made_set, distinct, "job {id}: runs made and runs journaled differ");
-        assert!(made.values().all(|n| *n == 1), "job {id}: a run made twice: {made:?}");
+        assert_eq!(
+            made_set, distinct,
+            "job {id}: runs made and runs journaled differ"
+        );
+        assert!(
+            made.values().all(|n| *n == 1),
+            "job {id}: a run made twice: {made:?}"
+        );
     }
     for w in ["a", "b"] {
         let log = service.worker_log(w);
@@ -161,14 +209,20 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
         service.worker(w, &[], &[]);
     }
     wait_for("three workers", Duration::from_secs(30), || {
-        service.get_json("/api/workers").as_array().map_or(0, Vec::len) == 3
+        service
+            .get_json("/api/workers")
+            .as_array()
+            .map_or(0, Vec::len)
+            == 3
     });
     let id = service.submit_ok(&job);
     let tasks = |service: &Service| service.get_json(&format!("/api/jobs/{id}/tasks"));
     // Kill a helper while it evaluates a commit of this bisection.
     let mut victim = None;
     wait_for("a task on a helper", Duration::from_secs(60), || {
-        let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"].as_str().map(str::to_owned);
+        let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"]
+            .as_str()
+            .map(str::to_owned);
         let running = tasks(&service).as_array().cloned().unwrap_or_default();
         victim = running
             .iter()
@@ -191,12 +245,17 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
         .filter_map(|t| t["worker"].as_str())
         .filter(|w| Some(*w) != job["owner"].as_str())
         .collect();
-    assert!(!helped.is_empty(), "no task was done by another worker: {all:?}");
     assert!(
-        all.iter().any(|t| t["worker"].as_str() == Some(victim.as_str()) && t["state"] == "abandoned"),
+        !helped.is_empty(),
+        "no task was done by another worker: {all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|t| t["worker"].as_str() == Some(victim.as_str()) && t["state"] == "abandoned"),
         "the killed helper's task was not made again: {all:?}"
     );
     let journaled = service.journaled_runs(id);
-    let distinct: HashSet<(String, u64)> = journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+    let distinct: HashSet<(String, u64)> =
+        journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
     assert_eq!(distinct.len(), journaled.len(), "a run journaled twice");
 }

@@ -26,7 +26,10 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
             .filter(|&k| bug_commit(k) <= i)
             .map(|k| format!("BUG{k}\n"))
             .collect();
-        vec![("bugs.txt".into(), bugs), ("code.c".into(), format!("int f{i};\n"))]
+        vec![
+            ("bugs.txt".into(), bugs),
+            ("code.c".into(), format!("int f{i};\n")),
+        ]
     });
     let (good, bad) = (&hashes[0], &hashes[39]);
     let test = |k: usize| format!("! grep -qx BUG{k} bugs.txt");
@@ -37,7 +40,11 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
         })
         .collect();
     for (k, hash) in alone.iter().enumerate() {
-        assert_eq!(*hash, hashes[bug_commit(k)], "culprit bisect alone, bug {k}");
+        assert_eq!(
+            *hash,
+            hashes[bug_commit(k)],
+            "culprit bisect alone, bug {k}"
+        );
     }
     let ids: Vec<i64> = (0..50)
         .map(|k| service.submit_ok(&svc::generic_job(&repo, bad, good, &test(k), "")))
@@ -50,14 +57,22 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
         let job = service.wait_done(*id, Duration::from_secs(600));
         assert_eq!(job["state"], "done", "{job}");
         assert_eq!(job["outcome"], "culprit", "{job}");
-        assert_eq!(job["culprit"].as_str(), Some(alone[k].as_str()), "job {id}, bug {k}");
+        assert_eq!(
+            job["culprit"].as_str(),
+            Some(alone[k].as_str()),
+            "job {id}, bug {k}"
+        );
         assert_eq!(job["attempts"], 1, "{job}");
         owners.insert(job["owner"].as_str().unwrap_or("").to_owned());
         // Each run journaled once.
         let runs = service.journaled_runs(*id);
         let distinct: std::collections::HashSet<_> =
             runs.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
-        assert_eq!(distinct.len(), runs.len(), "job {id}: a run journaled twice");
+        assert_eq!(
+            distinct.len(),
+            runs.len(),
+            "job {id}: a run journaled twice"
+        );
     }
     assert!(owners.len() >= 2, "the jobs were not shared: {owners:?}");
     let result = service.get_json(&format!("/api/jobs/{}/result", ids[0]));
@@ -74,15 +89,23 @@ fn bad_jobs_get_a_400_naming_the_field_and_nothing_is_stored() {
         return;
     };
     let repo = service.dir.path().join("repo");
-    let hashes = svc::history(&repo, 5, |i| vec![("code.c".into(), format!("int f{i};\n"))]);
+    let hashes = svc::history(&repo, 5, |i| {
+        vec![("code.c".into(), format!("int f{i};\n"))]
+    });
     let good_job = svc::generic_job(&repo, &hashes[4], &hashes[0], "true", "");
 
-    let (status, body) = svc::request(&service.http, "POST", "/api/jobs", &[], good_job.as_bytes())
-        .expect("POST");
+    let (status, body) =
+        svc::request(&service.http, "POST", "/api/jobs", &[], good_job.as_bytes()).expect("POST");
     assert_eq!(status, 401, "{body}");
     let wrong = [("Authorization", "Bearer nope-nope-nope")];
-    let (status, _) = svc::request(&service.http, "POST", "/api/jobs", &wrong, good_job.as_bytes())
-        .expect("POST");
+    let (status, _) = svc::request(
+        &service.http,
+        "POST",
+        "/api/jobs",
+        &wrong,
+        good_job.as_bytes(),
+    )
+    .expect("POST");
     assert_eq!(status, 401);
 
     let cases = [
@@ -111,7 +134,10 @@ fn bad_jobs_get_a_400_naming_the_field_and_nothing_is_stored() {
         let (status, answer) = service.submit(&body);
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(answer["field"].as_str(), field, "{answer}");
-        assert!(answer["reason"].as_str().unwrap_or("").contains(reason), "{reason:?}: {answer}");
+        assert!(
+            answer["reason"].as_str().unwrap_or("").contains(reason),
+            "{reason:?}: {answer}"
+        );
     }
     let jobs = service.get_json("/api/jobs");
     assert_eq!(jobs, serde_json::json!([]), "a refused job was stored");
@@ -120,14 +146,26 @@ fn bad_jobs_get_a_400_naming_the_field_and_nothing_is_stored() {
     // cancel takes it out of the queue.
     let json = serde_json::json!({"repo": repo, "bad": hashes[4], "good": [hashes[0]], "build": "true", "test": "true"});
     let id = service.submit_ok(&json.to_string());
-    assert_eq!(service.get_json(&format!("/api/jobs/{id}"))["state"], "queued");
+    assert_eq!(
+        service.get_json(&format!("/api/jobs/{id}"))["state"],
+        "queued"
+    );
     let (status, _) = service.get(&format!("/api/jobs/{id}/result"));
     assert_eq!(status, 409);
     let auth = format!("Bearer {}", svc::TOKEN);
-    let (status, body) = svc::request(&service.http, "POST", &format!("/api/jobs/{id}/cancel"), &[("Authorization", &auth)], b"")
-        .expect("cancel");
+    let (status, body) = svc::request(
+        &service.http,
+        "POST",
+        &format!("/api/jobs/{id}/cancel"),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .expect("cancel");
     assert_eq!(status, 202, "{body}");
-    assert_eq!(service.get_json(&format!("/api/jobs/{id}"))["state"], "cancelled");
+    assert_eq!(
+        service.get_json(&format!("/api/jobs/{id}"))["state"],
+        "cancelled"
+    );
     assert_eq!(service.get("/api/jobs/9999").0, 404);
     assert_eq!(service.get("/api/jobs/abc").0, 404);
     let (status, page) = service.get("/");

@@ -60,7 +60,11 @@ fn history(dir: &Path, n: usize, culprit: usize) -> Vec<String> {
         if i > 0 {
             stream.push_str(&format!("from :{i}\n"));
         }
-        stream.push_str(&format!("M 644 inline code.c\ndata {}\n{}\n", code.len(), code));
+        stream.push_str(&format!(
+            "M 644 inline code.c\ndata {}\n{}\n",
+            code.len(),
+            code
+        ));
     }
     let mut child = Command::new("git")
         .args(["fast-import", "--quiet"])
@@ -130,7 +134,9 @@ fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, S
     for t in threads {
         let _ = t.join();
     }
-    let result = queue::result(&mut db, id).expect("result").unwrap_or_default();
+    let result = queue::result(&mut db, id)
+        .expect("result")
+        .unwrap_or_default();
     if std::env::var_os("CULPRIT_BENCH_LOG").is_some() {
         let (_, lines) = queue::log_since(&mut db, id, 0).expect("log");
         for (_, line) in lines {
@@ -138,7 +144,11 @@ fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, S
         }
     }
     let tested = result["revisions_tested"].as_u64().unwrap_or(0);
-    (took, status.culprit.unwrap_or_else(|| format!("none: {result}")), tested)
+    (
+        took,
+        status.culprit.unwrap_or_else(|| format!("none: {result}")),
+        tested,
+    )
 }
 
 fn main() {
@@ -146,7 +156,9 @@ fn main() {
         return;
     }
     let Some(_) = culprit_service::local::postgres_bin() else {
-        println!("SKIPPED: the spread benchmark: PostgreSQL is not installed (bash scripts/deps.sh)");
+        println!(
+            "SKIPPED: the spread benchmark: PostgreSQL is not installed (bash scripts/deps.sh)"
+        );
         return;
     };
     let build_secs = env_number("CULPRIT_BENCH_BUILD_SECS", 5);
@@ -164,12 +176,18 @@ fn main() {
     let mut times = Vec::new();
     for count in [1, 4] {
         let (took, culprit, tested) = run(&pg, dir.path(), count, &job);
-        assert_eq!(culprit, hashes[culprit_at], "wrong culprit on {count} workers");
+        assert_eq!(
+            culprit, hashes[culprit_at],
+            "wrong culprit on {count} workers"
+        );
         println!(
             "  {count} worker(s): {:.1}s, {tested} revisions tested",
             took.as_secs_f64()
         );
         times.push(took.as_secs_f64());
     }
-    println!("  ratio 4/1: {:.2} (target: at most 0.5)", times[1] / times[0]);
+    println!(
+        "  ratio 4/1: {:.2} (target: at most 0.5)",
+        times[1] / times[0]
+    );
 }

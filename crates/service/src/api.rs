@@ -144,8 +144,12 @@ fn route(server: &Arc<Server>, request: Request) -> Response {
     let method = request.method.as_str();
     let writes = method == "POST";
     if (writes || server.config.private) && !authorized(server, &request) {
-        return Response::error(401, None, "this needs the API token (Authorization: Bearer TOKEN)")
-            .with_header("WWW-Authenticate", "Bearer");
+        return Response::error(
+            401,
+            None,
+            "this needs the API token (Authorization: Bearer TOKEN)",
+        )
+        .with_header("WWW-Authenticate", "Bearer");
     }
     let id = |text: &str| text.parse::<i64>().ok();
     let result = match (method, parts.as_slice()) {
@@ -167,7 +171,9 @@ fn route(server: &Arc<Server>, request: Request) -> Response {
         ("GET", ["jobs", n, "email"]) => with_id(id(n), |n| job_text(server, n, Text::Mail)),
         ("GET", ["jobs", n, "crash"]) => with_id(id(n), |n| job_text(server, n, Text::Crash)),
         ("GET", ["jobs", n, "config"]) => with_id(id(n), |n| job_text(server, n, Text::Config)),
-        (_, _) if matches!(method, "GET" | "POST") => Ok(Response::error(404, None, "no such page")),
+        (_, _) if matches!(method, "GET" | "POST") => {
+            Ok(Response::error(404, None, "no such page"))
+        }
         _ => Ok(Response::error(405, None, "only GET and POST")),
     };
     result.unwrap_or_else(|e| Response::error(503, None, &format!("database unavailable: {e}")))
@@ -197,7 +203,8 @@ fn submit(server: &Server, request: &Request) -> Result<Response, DbError> {
     let spec = match spec::parse(body, json, &server.config.base) {
         Ok(spec) => spec,
         Err(e) => {
-            let mut value = serde_json::json!({"error": e.to_string(), "field": e.field, "reason": e.reason});
+            let mut value =
+                serde_json::json!({"error": e.to_string(), "field": e.field, "reason": e.reason});
             if e.field.is_empty() {
                 value["field"] = serde_json::Value::Null;
             }
@@ -206,18 +213,27 @@ fn submit(server: &Server, request: &Request) -> Result<Response, DbError> {
     };
     let id = server.with_db(|db| queue::submit(db, &spec))?;
     let url = format!("/jobs/{id}");
-    Ok(Response::json(201, &serde_json::json!({"id": id, "url": url, "state": "queued"}))
-        .with_header("Location", &url))
+    Ok(Response::json(
+        201,
+        &serde_json::json!({"id": id, "url": url, "state": "queued"}),
+    )
+    .with_header("Location", &url))
 }
 
 fn list_jobs(server: &Server) -> Result<Response, DbError> {
     let jobs = server.with_db(|db| queue::jobs(db, 200))?;
-    Ok(Response::json(200, &serde_json::to_value(jobs).unwrap_or_default()))
+    Ok(Response::json(
+        200,
+        &serde_json::to_value(jobs).unwrap_or_default(),
+    ))
 }
 
 fn list_workers(server: &Server) -> Result<Response, DbError> {
     let workers = server.with_db(queue::workers)?;
-    Ok(Response::json(200, &serde_json::to_value(workers).unwrap_or_default()))
+    Ok(Response::json(
+        200,
+        &serde_json::to_value(workers).unwrap_or_default(),
+    ))
 }
 
 fn job_status(server: &Server, id: i64) -> Result<Response, DbError> {
@@ -232,7 +248,11 @@ fn job_result(server: &Server, id: i64) -> Result<Response, DbError> {
     Ok(match (job, result) {
         (None, _) => not_found(),
         (Some(_), Some(result)) => Response::json(200, &result),
-        (Some(job), None) => Response::error(409, None, &format!("job {id} is {}: no result yet", job.state)),
+        (Some(job), None) => Response::error(
+            409,
+            None,
+            &format!("job {id} is {}: no result yet", job.state),
+        ),
     })
 }
 
@@ -267,7 +287,10 @@ fn job_tasks(server: &Server, id: i64) -> Result<Response, DbError> {
 
 fn cancel(server: &Server, id: i64) -> Result<Response, DbError> {
     Ok(match server.with_db(|db| queue::cancel(db, id))? {
-        Some(state) => Response::json(202, &serde_json::json!({"id": id, "state": state, "cancel_requested": true})),
+        Some(state) => Response::json(
+            202,
+            &serde_json::json!({"id": id, "state": state, "cancel_requested": true}),
+        ),
         None => not_found(),
     })
 }
@@ -302,7 +325,9 @@ fn job_text(server: &Server, id: i64, what: Text) -> Result<Response, DbError> {
 
 fn kernel_config(spec: Option<serde_json::Value>) -> Option<String> {
     let spec: JobSpec = serde_json::from_value(spec?).ok()?;
-    let JobSpec::Kernel(kernel) = spec else { return None };
+    let JobSpec::Kernel(kernel) = spec else {
+        return None;
+    };
     let job = kernel.job().ok()?;
     std::fs::read_to_string(job.kernel.config).ok()
 }
@@ -332,7 +357,9 @@ fn page_data(server: &Server, id: i64, token_query: &str) -> Result<Option<PageD
     };
     let spec: Option<JobSpec> = serde_json::from_value(job.spec.clone()).ok();
     let repo_path = spec.as_ref().map(JobSpec::repo);
-    let repo = repo_path.as_ref().and_then(|p| culprit_git::Repo::open(p).ok());
+    let repo = repo_path
+        .as_ref()
+        .and_then(|p| culprit_git::Repo::open(p).ok());
     let mut facts = vec![("kind".to_owned(), job.kind.clone())];
     if let Some(p) = &repo_path {
         facts.push(("repository".into(), p.display().to_string()));
@@ -356,7 +383,9 @@ fn page_data(server: &Server, id: i64, token_query: &str) -> Result<Option<PageD
             .public_url
             .as_ref()
             .map(|u| format!("{}/jobs/{id}", u.trim_end_matches('/'))),
-        tree: repo_path.map(|p| p.display().to_string()).unwrap_or_default(),
+        tree: repo_path
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         reported_by: server.config.reported_by.clone(),
         kernel: job.kind == "kernel",
     };
@@ -384,13 +413,20 @@ fn token_query(server: &Server, request: &Request) -> String {
 fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
-fn job_page(server: &Server, id: i64, request: &Request, fragment: bool) -> Result<Response, DbError> {
+fn job_page(
+    server: &Server,
+    id: i64,
+    request: &Request,
+    fragment: bool,
+) -> Result<Response, DbError> {
     let token = token_query(server, request);
     Ok(match page_data(server, id, &token)? {
         None => not_found(),
@@ -421,7 +457,8 @@ fn events(server: &Arc<Server>, id: i64, request: &Request) -> Result<Response, 
         let mut seen = (String::new(), -1i64);
         let mut last_ping = Instant::now();
         while started.elapsed() < STREAM_LIMIT {
-            let Ok((now_token, lines)) = server.with_db(|db| queue::log_since(db, id, after)) else {
+            let Ok((now_token, lines)) = server.with_db(|db| queue::log_since(db, id, after))
+            else {
                 std::thread::sleep(Duration::from_millis(500));
                 continue;
             };
@@ -436,7 +473,9 @@ fn events(server: &Arc<Server>, id: i64, request: &Request) -> Result<Response, 
                 write_event(out, "log", Some(*seq), line)?;
                 after = *seq;
             }
-            let state = server.with_db(|db| job_progress(db, id)).unwrap_or_default();
+            let state = server
+                .with_db(|db| job_progress(db, id))
+                .unwrap_or_default();
             if state != seen {
                 write_event(out, "update", None, &state.0)?;
                 seen = state;
@@ -455,7 +494,9 @@ fn events(server: &Arc<Server>, id: i64, request: &Request) -> Result<Response, 
         Ok(())
     });
     let mut response = Response::new(200, "text/event-stream", Vec::new());
-    response.headers.push(("Cache-Control".into(), "no-cache".into()));
+    response
+        .headers
+        .push(("Cache-Control".into(), "no-cache".into()));
     response.stream = Some(stream);
     Ok(response)
 }
@@ -472,7 +513,12 @@ fn job_progress(db: &mut Db, id: i64) -> Result<(String, i64), DbError> {
     })
 }
 
-fn write_event(out: &mut dyn std::io::Write, name: &str, id: Option<i64>, data: &str) -> std::io::Result<()> {
+fn write_event(
+    out: &mut dyn std::io::Write,
+    name: &str,
+    id: Option<i64>,
+    data: &str,
+) -> std::io::Result<()> {
     let mut text = format!("event: {name}\n");
     if let Some(id) = id {
         text.push_str(&format!("id: {id}\n"));
@@ -491,7 +537,13 @@ fn dashboard(server: &Server, request: &Request) -> Result<Response, DbError> {
     let mut tables = String::new();
     tables.push_str("<h2>Workers</h2>\n<table id=\"workers\"><tr><th>worker</th><th>host</th><th>heard from</th><th>doing</th></tr>\n");
     for w in &workers {
-        let doing = if w.stopped { "stopped".to_owned() } else if w.step.is_empty() { "idle".into() } else { w.step.clone() };
+        let doing = if w.stopped {
+            "stopped".to_owned()
+        } else if w.step.is_empty() {
+            "idle".into()
+        } else {
+            w.step.clone()
+        };
         let job_link = w
             .job_id
             .map(|j| format!(" <a href=\"/jobs/{j}{token}\">job {j}</a>"))

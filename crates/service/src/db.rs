@@ -152,7 +152,8 @@ impl Db {
                      applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
             )?;
             for (name, sql) in MIGRATIONS {
-                let done = tx.query_opt("SELECT 1 FROM culprit_migrations WHERE name = $1", &[name])?;
+                let done =
+                    tx.query_opt("SELECT 1 FROM culprit_migrations WHERE name = $1", &[name])?;
                 if done.is_none() {
                     tx.batch_execute(sql)?;
                     tx.execute("INSERT INTO culprit_migrations (name) VALUES ($1)", &[name])?;

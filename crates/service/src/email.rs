@@ -153,7 +153,10 @@ mod tests {
              bisection log:  http://h/jobs/3/log\n"
         ), "{mail}");
         assert!(mail.contains("dashboard link: http://h/jobs/3\n"), "{mail}");
-        assert!(mail.contains("Fixes: 0123456789ab (\"mm: break things\")\n"), "{mail}");
+        assert!(
+            mail.contains("Fixes: 0123456789ab (\"mm: break things\")\n"),
+            "{mail}"
+        );
         assert!(!mail.contains("kernel config:"), "{mail}");
     }
 }

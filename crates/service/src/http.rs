@@ -304,7 +304,8 @@ mod tests {
 
     #[test]
     fn requests_are_read_whole_with_query_and_body() {
-        let raw = b"POST /api/jobs?a=x%20y&b=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+        let raw =
+            b"POST /api/jobs?a=x%20y&b=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
         let r = read_request(&mut &raw[..]).unwrap_or_default();
         assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/jobs"));
         assert_eq!(r.param("a"), Some("x y"));
@@ -315,7 +316,10 @@ mod tests {
     #[test]
     fn malformed_requests_get_a_status_not_a_panic() {
         let cases: [(&[u8], u16); 4] = [
-            (b"GET / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+                413,
+            ),
             (b"\x00\x01garbage\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort", 400),
             (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411),

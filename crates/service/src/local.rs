@@ -144,7 +144,12 @@ impl LocalPostgres {
             .arg(self.port.to_string())
             .arg("-k")
             .arg(&self.dir)
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=300",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -162,7 +167,8 @@ impl LocalPostgres {
             }
             if let Some(child) = &mut self.child {
                 if let Ok(Some(status)) = child.try_wait() {
-                    let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
                     return Err(failed(format!("postgres exited ({status})"), log));
                 }
             }
@@ -223,7 +229,9 @@ fn open_path_to(dir: &Path) -> Result<(), LocalError> {
         return Ok(());
     }
     for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = std::fs::metadata(ancestor) else { continue };
+        let Ok(meta) = std::fs::metadata(ancestor) else {
+            continue;
+        };
         let mode = meta.permissions().mode();
         if mode & 0o001 == 0 {
             std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o011))
@@ -252,7 +260,8 @@ impl LocalRedis {
             })?;
         std::fs::create_dir_all(dir).map_err(|e| failed("redis dir", e))?;
         let port = free_port().map_err(|e| failed("free port", e))?;
-        let log = std::fs::File::create(dir.join("redis.log")).map_err(|e| failed("redis.log", e))?;
+        let log =
+            std::fs::File::create(dir.join("redis.log")).map_err(|e| failed("redis.log", e))?;
         let mut command = Command::new("setpriv");
         command.args(["--pdeathsig", "KILL"]).arg(program);
         let child = command

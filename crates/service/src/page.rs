@@ -110,7 +110,10 @@ impl PageData {
                         rows.push(StepRow {
                             commit: commit.clone(),
                             kind: String::new(),
-                            verdict: verdicts.get(commit.as_str()).unwrap_or(&"testing").to_string(),
+                            verdict: verdicts
+                                .get(commit.as_str())
+                                .unwrap_or(&"testing")
+                                .to_string(),
                             build,
                             runs: Vec::new(),
                             top: None,
@@ -141,7 +144,12 @@ impl PageData {
     /// The range picture for the commits in `steps`, placed in the range
     /// the log's `# git bisect start NEW OLD...` line names (or the
     /// outcome's ends).
-    pub fn range_picture(repo: &Repo, log: &[String], outcome: Option<&Outcome>, steps: &[StepRow]) -> Option<RangePicture> {
+    pub fn range_picture(
+        repo: &Repo,
+        log: &[String],
+        outcome: Option<&Outcome>,
+        steps: &[StepRow],
+    ) -> Option<RangePicture> {
         let (new, olds) = range_ends(log, outcome)?;
         let graph = CommitGraph::load(repo, &new, &olds).ok()?;
         let points = steps
@@ -174,7 +182,12 @@ impl PageData {
                 .and_then(|c| repo.commit(&c.hash).ok());
             self.culprit_stat = culprit.as_ref().and_then(|c| repo.show_stat(&c.hash).ok());
             let start = repo.commit(&outcome.bad).ok();
-            self.mail = Some(email::bisection_mail(outcome, culprit.as_ref(), start.as_ref(), links));
+            self.mail = Some(email::bisection_mail(
+                outcome,
+                culprit.as_ref(),
+                start.as_ref(),
+                links,
+            ));
         }
         self
     }
@@ -219,7 +232,10 @@ fn step_row(step: &Step) -> StepRow {
         verdict: step.verdict.word().to_owned(),
         build,
         runs: step.runs.clone(),
-        top: step.suspects.first().map(|s| (s.commit.clone(), s.probability)),
+        top: step
+            .suspects
+            .first()
+            .map(|s| (s.commit.clone(), s.probability)),
     }
 }
 
@@ -253,7 +269,10 @@ pub fn standalone(outcome: &Outcome, log: &str, repo: Option<&Repo>, tree: &str)
     facts.retain(|(_, v)| !v.is_empty());
     let log: Vec<String> = log.lines().map(str::to_owned).collect();
     let data = PageData {
-        title: format!("culprit: {direction} bisection from {}", email::short(&outcome.bad)),
+        title: format!(
+            "culprit: {direction} bisection from {}",
+            email::short(&outcome.bad)
+        ),
         state: state.to_owned(),
         facts,
         steps: PageData::steps_from_outcome(outcome),
@@ -364,7 +383,7 @@ pub fn render(data: &PageData) -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
         esc(&data.title)
     );
-    let _ = write!(html, "<div id=\"live\">{}</div>\n", render_live(data));
+    let _ = writeln!(html, "<div id=\"live\">{}</div>", render_live(data));
     html.push_str("<h2>Log</h2>\n<pre id=\"log\">");
     for line in &data.log {
         html.push_str(&esc(line));
@@ -408,7 +427,12 @@ pub fn render_live(data: &PageData) -> String {
     if !data.facts.is_empty() {
         html.push_str("<table>");
         for (name, value) in &data.facts {
-            let _ = write!(html, "<tr><th>{}</th><td>{}</td></tr>", esc(name), esc(value));
+            let _ = write!(
+                html,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(name),
+                esc(value)
+            );
         }
         html.push_str("</table>\n");
     }
@@ -425,7 +449,11 @@ pub fn render_live(data: &PageData) -> String {
     }
     html.push_str(&render_steps(&data.steps));
     if let Some(mail) = &data.mail {
-        let _ = write!(html, "<h2>The mail</h2>\n<pre id=\"mail\">{}</pre>\n", esc(mail));
+        let _ = write!(
+            html,
+            "<h2>The mail</h2>\n<pre id=\"mail\">{}</pre>\n",
+            esc(mail)
+        );
     }
     html
 }
@@ -436,25 +464,29 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let _ = write!(html, "<p id=\"outcome\">outcome: <span class=\"v\">{}</span>", esc(&kind));
+    let _ = write!(
+        html,
+        "<p id=\"outcome\">outcome: <span class=\"v\">{}</span>",
+        esc(&kind)
+    );
     if let Some(confidence) = outcome.confidence {
         let _ = write!(html, ", confidence {:.3}", confidence);
     }
     if !outcome.flags.is_empty() {
         let _ = write!(html, ", flags: {}", esc(&outcome.flags.join(", ")));
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "; {} revisions tested in {:.1}s (build {:.1}s, test {:.1}s)</p>\n",
+        "; {} revisions tested in {:.1}s (build {:.1}s, test {:.1}s)</p>",
         outcome.revisions_tested, outcome.time.total, outcome.time.build, outcome.time.test
     );
     if let Some(error) = &outcome.error {
         let _ = writeln!(html, "<p>error: {}</p>", esc(error));
     }
     if let Some(culprit) = &outcome.culprit {
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<p id=\"culprit\">culprit: <code>{}</code> {}</p>\n",
+            "<p id=\"culprit\">culprit: <code>{}</code> {}</p>",
             esc(&culprit.hash),
             esc(&culprit.title)
         );
@@ -463,12 +495,17 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
         }
     }
     for c in &outcome.candidates {
-        let _ = writeln!(html, "<p>candidate: <code>{}</code> {}</p>", esc(&c.hash), esc(&c.title));
+        let _ = writeln!(
+            html,
+            "<p>candidate: <code>{}</code> {}</p>",
+            esc(&c.hash),
+            esc(&c.title)
+        );
     }
     if !outcome.recipients.to.is_empty() || !outcome.recipients.cc.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<p>recipients: to {}; cc {}</p>\n",
+            "<p>recipients: to {}; cc {}</p>",
             esc(&outcome.recipients.to.join(", ")),
             esc(&outcome.recipients.cc.join(", "))
         );
@@ -521,7 +558,13 @@ pub fn summarize_runs(runs: &[String]) -> String {
     }
     counts
         .iter()
-        .map(|(r, n)| if *n == 1 { r.to_string() } else { format!("{r} ×{n}") })
+        .map(|(r, n)| {
+            if *n == 1 {
+                r.to_string()
+            } else {
+                format!("{r} ×{n}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -574,7 +617,11 @@ fn suspects_svg(data: &PageData) -> String {
     let Some(outcome) = &data.outcome else {
         return String::new();
     };
-    let steps: Vec<&Step> = outcome.steps.iter().filter(|s| !s.suspects.is_empty()).collect();
+    let steps: Vec<&Step> = outcome
+        .steps
+        .iter()
+        .filter(|s| !s.suspects.is_empty())
+        .collect();
     let mut commits: Vec<String> = Vec::new();
     for step in &steps {
         if let Some(top) = step.suspects.first() {
@@ -693,7 +740,10 @@ mod tests {
 
     #[test]
     fn runs_are_summarized_in_order() {
-        let runs: Vec<String> = ["OK", "crashed: X", "OK"].iter().map(|s| s.to_string()).collect();
+        let runs: Vec<String> = ["OK", "crashed: X", "OK"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(summarize_runs(&runs), "OK ×2, crashed: X");
     }
 }

@@ -116,7 +116,11 @@ const MAX_LIMIT_SECS: u64 = 365 * 24 * 3600;
 /// paths start at `base`.
 pub fn parse(body: &str, json: bool, base: &Path) -> Result<JobSpec, SpecError> {
     let json = json || body.trim_start().starts_with('{');
-    let table = if json { json_table(body)? } else { toml_table(body)? };
+    let table = if json {
+        json_table(body)?
+    } else {
+        toml_table(body)?
+    };
     let spec = if table.contains_key("kernel") || table.contains_key("reproducer") {
         kernel_spec(table, base)?
     } else {
@@ -151,7 +155,12 @@ fn json_table(body: &str) -> Result<Table, SpecError> {
 fn toml_value(key: &str, value: serde_json::Value) -> Result<Value, SpecError> {
     use serde_json::Value as J;
     Ok(match value {
-        J::Null => return Err(SpecError::new(key, "null is not a value (leave the field out)")),
+        J::Null => {
+            return Err(SpecError::new(
+                key,
+                "null is not a value (leave the field out)",
+            ))
+        }
         J::Bool(b) => Value::Boolean(b),
         J::Number(n) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => Value::Integer(i),
@@ -255,11 +264,18 @@ impl Fields<'_> {
         match self.get(key) {
             None => Ok(false),
             Some(Value::Boolean(b)) => Ok(*b),
-            Some(v) => Err(SpecError::new(key, format!("expected true or false, got {v}"))),
+            Some(v) => Err(SpecError::new(
+                key,
+                format!("expected true or false, got {v}"),
+            )),
         }
     }
 
-    fn number(&self, key: &str, range: std::ops::RangeInclusive<u64>) -> Result<Option<u64>, SpecError> {
+    fn number(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, SpecError> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Integer(n)) if u64::try_from(*n).is_ok_and(|n| range.contains(&n)) => {
@@ -281,7 +297,12 @@ impl Fields<'_> {
             None => return Ok(strategy::DEFAULT_CONFIDENCE),
             Some(Value::Float(f)) => *f,
             Some(Value::Integer(i)) => *i as f64,
-            Some(v) => return Err(SpecError::new("confidence", format!("expected a probability in [0.5, 1), got {v}"))),
+            Some(v) => {
+                return Err(SpecError::new(
+                    "confidence",
+                    format!("expected a probability in [0.5, 1), got {v}"),
+                ))
+            }
         };
         if (0.5..1.0).contains(&value) {
             Ok(value)
@@ -312,7 +333,10 @@ fn generic_spec(table: &Table, base: &Path) -> Result<GenericSpec, SpecError> {
     if !strategy::NAMES.contains(&strategy.as_str()) {
         return Err(SpecError::new(
             "strategy",
-            format!("unknown strategy {strategy:?} (known: {})", strategy::NAMES.join(", ")),
+            format!(
+                "unknown strategy {strategy:?} (known: {})",
+                strategy::NAMES.join(", ")
+            ),
         ));
     }
     Ok(GenericSpec {
@@ -353,13 +377,19 @@ impl JobSpec {
         let (repo, bad, direction, crash) = match self {
             JobSpec::Generic(g) => (g.repo.clone(), g.bad.clone(), g.fix, g.crash.clone()),
             JobSpec::Kernel(k) => match k.job() {
-                Ok(job) => (job.repo, job.bad, job.direction == Direction::Fix, job.crash),
+                Ok(job) => (
+                    job.repo,
+                    job.bad,
+                    job.direction == Direction::Fix,
+                    job.crash,
+                ),
                 Err(_) => (k.base.clone(), String::new(), false, None),
             },
         };
-        let name = repo
-            .file_name()
-            .map_or_else(|| repo.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = repo.file_name().map_or_else(
+            || repo.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let what = if direction { "fix" } else { "cause" };
         // A full hash is long for a title: its first 12 digits name it.
         let bad = match bad.len() == 40 && bad.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -424,11 +454,9 @@ impl JobSpec {
                 job.json = None;
                 let settings =
                     culprit_exec::kernel_executor::KernelSettings::from_job(&job, runs_dir);
-                Ok(Box::new(culprit_exec::kernel_executor::KernelExecutor::new(
-                    repo.clone(),
-                    settings,
-                    log,
-                )))
+                Ok(Box::new(
+                    culprit_exec::kernel_executor::KernelExecutor::new(repo.clone(), settings, log),
+                ))
             }
         }
     }
@@ -524,7 +552,11 @@ mod tests {
                 .env("GIT_COMMITTER_EMAIL", "a@example.com")
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
         };
         git(&["init", "-q", "-b", "main"]);
@@ -547,14 +579,21 @@ mod tests {
     #[test]
     fn a_generic_job_in_toml_or_json_gives_the_same_spec() {
         let (dir, h) = repo();
-        let from_toml = parse(&generic(dir.path(), &h, "runs = 3\n"), false, Path::new("/")).unwrap();
+        let from_toml = parse(
+            &generic(dir.path(), &h, "runs = 3\n"),
+            false,
+            Path::new("/"),
+        )
+        .unwrap();
         let json = serde_json::json!({
             "repo": dir.path(), "bad": h[2], "good": [h[0]],
             "build": "true", "test": "true", "runs": 3
         });
         let from_json = parse(&json.to_string(), true, Path::new("/")).unwrap();
         assert_eq!(from_toml, from_json);
-        let JobSpec::Generic(g) = from_toml else { panic!("not generic") };
+        let JobSpec::Generic(g) = from_toml else {
+            panic!("not generic")
+        };
         assert_eq!((g.runs, g.strategy.as_str()), (3, "bayes"));
     }
 
@@ -563,27 +602,42 @@ mod tests {
         let (dir, h) = repo();
         let d = dir.path();
         let cases = [
-            (generic(d, &h, "runs = 0\n"), "runs", "expected a whole number"),
+            (
+                generic(d, &h, "runs = 0\n"),
+                "runs",
+                "expected a whole number",
+            ),
             (generic(d, &h, "colour = 1\n"), "colour", "unknown field"),
-            (generic(d, &h, "strategy = \"magic\"\n"), "strategy", "unknown strategy"),
-            (generic(d, &h, "confidence = 2.0\n"), "confidence", "probability"),
+            (
+                generic(d, &h, "strategy = \"magic\"\n"),
+                "strategy",
+                "unknown strategy",
+            ),
+            (
+                generic(d, &h, "confidence = 2.0\n"),
+                "confidence",
+                "probability",
+            ),
             (
                 generic(d, &h, "").replace(&format!("bad = {:?}", h[2]), "bad = \"nope\""),
                 "bad",
                 "nope",
             ),
             (
-                generic(d, &h, "").replace(&format!("good = [{:?}]", h[0]), &format!("good = [{:?}]", h[2])),
+                generic(d, &h, "").replace(
+                    &format!("good = [{:?}]", h[0]),
+                    &format!("good = [{:?}]", h[2]),
+                ),
                 "good",
                 "same commit",
             ),
-            (generic(d, &h, "").replace("build = \"true\"\n", ""), "build", "missing"),
-            ("repo = [".into(), "", "not valid TOML"),
             (
-                generic(Path::new("/nonexistent"), &h, ""),
-                "repo",
-                "",
+                generic(d, &h, "").replace("build = \"true\"\n", ""),
+                "build",
+                "missing",
             ),
+            ("repo = [".into(), "", "not valid TOML"),
+            (generic(Path::new("/nonexistent"), &h, ""), "repo", ""),
         ];
         for (text, field, reason) in cases {
             let e = parse(&text, false, Path::new("/")).unwrap_err();

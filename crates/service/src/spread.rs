@@ -63,8 +63,15 @@ impl From<BuildReport> for BuildOutcome {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 enum TaskEvent {
-    Built { build: BuildReport, secs: f64 },
-    Ran { index: u32, outcome: RunOutcome, secs: f64 },
+    Built {
+        build: BuildReport,
+        secs: f64,
+    },
+    Ran {
+        index: u32,
+        outcome: RunOutcome,
+        secs: f64,
+    },
     Done,
 }
 
@@ -124,7 +131,9 @@ impl Spread {
         };
         let inserted = insert_tasks(db, self.job, self.token, std::slice::from_ref(&evaluation));
         let Ok(Some(handed)) = inserted else { return };
-        let Some(task) = handed.first().map(|h| h.id) else { return };
+        let Some(task) = handed.first().map(|h| h.id) else {
+            return;
+        };
         let (from, to) = (0i32, runs as i32);
         // The runs are wanted whatever the build: the helper need not wait.
         let preset = db.run(|c| {
@@ -186,18 +195,18 @@ fn follow_prefetch(
     let mut wanted: Option<Range<u32>> = None;
     let mut given: HashSet<u32> = HashSet::new();
     // What is left once the helper is gone or done.
-    let left = |built: &Option<Built>, wanted: &Option<Range<u32>>, given: &HashSet<u32>| {
-        match (built, wanted) {
-            (_, None) => Some(evaluation.clone()),
-            (None, Some(_)) => None,
-            (Some(b), Some(w)) => {
-                let start = w.clone().find(|i| !given.contains(i)).unwrap_or(w.end);
-                (start < w.end).then(|| Evaluation {
-                    commit: commit.clone(),
-                    build: Some(b.clone()),
-                    runs: start..w.end,
-                })
-            }
+    let left = |built: &Option<Built>, wanted: &Option<Range<u32>>, given: &HashSet<u32>| match (
+        built, wanted,
+    ) {
+        (_, None) => Some(evaluation.clone()),
+        (None, Some(_)) => None,
+        (Some(b), Some(w)) => {
+            let start = w.clone().find(|i| !given.contains(i)).unwrap_or(w.end);
+            (start < w.end).then(|| Evaluation {
+                commit: commit.clone(),
+                build: Some(b.clone()),
+                runs: start..w.end,
+            })
         }
     };
     loop {
@@ -229,12 +238,20 @@ fn follow_prefetch(
                         return None;
                     }
                     // The engine's runs, within what it asked for.
-                    let runs = runs.start.max(evaluation.runs.start)..runs.end.min(evaluation.runs.end).max(runs.start);
+                    let runs = runs.start.max(evaluation.runs.start)
+                        ..runs.end.min(evaluation.runs.end).max(runs.start);
                     wanted = Some(runs);
                 }
-                Ok(TaskEvent::Ran { index, outcome, secs }) => {
+                Ok(TaskEvent::Ran {
+                    index,
+                    outcome,
+                    secs,
+                }) => {
                     let Some(w) = &wanted else { continue };
-                    if w.contains(&index) && given.insert(index) && !sink.ran(commit, index, outcome, secs) {
+                    if w.contains(&index)
+                        && given.insert(index)
+                        && !sink.ran(commit, index, outcome, secs)
+                    {
                         return None;
                     }
                 }
@@ -242,7 +259,10 @@ fn follow_prefetch(
                 _ => {}
             }
         }
-        if wanted.as_ref().is_some_and(|w| w.clone().all(|i| given.contains(&i))) {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| w.clone().all(|i| given.contains(&i)))
+        {
             return None;
         }
         let state = db.run(|c| {
@@ -315,7 +335,10 @@ impl Executor for Spread {
         self.evaluate_spread(evaluations, sink);
     }
 
-    fn recipients(&mut self, culprit: &culprit_git::Commit) -> culprit_bisect::recipients::Recipients {
+    fn recipients(
+        &mut self,
+        culprit: &culprit_git::Commit,
+    ) -> culprit_bisect::recipients::Recipients {
         self.local.recipients(culprit)
     }
 }
@@ -344,9 +367,13 @@ impl EvaluationSink for Proxy {
 
     fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
         let (reply, answer) = channel();
-        let _ = self
-            .tx
-            .send(LocalMsg::Ran(commit.to_owned(), index, outcome, secs, reply));
+        let _ = self.tx.send(LocalMsg::Ran(
+            commit.to_owned(),
+            index,
+            outcome,
+            secs,
+            reply,
+        ));
         answer.recv().unwrap_or(false)
     }
 }
@@ -422,7 +449,10 @@ impl Spread {
             }
             Err(e) => {
                 // No tasks: everything here, one after the other.
-                eprintln!("culprit worker: job {}: cannot hand out evaluations: {e}", self.job);
+                eprintln!(
+                    "culprit worker: job {}: cannot hand out evaluations: {e}",
+                    self.job
+                );
                 self.db = Some(db);
                 for evaluation in std::iter::once(first).chain(rest) {
                     if !evaluate_local(self.local.as_mut(), evaluation, sink) {
@@ -473,7 +503,10 @@ impl Spread {
             result
         });
         if let Err(e) = result {
-            eprintln!("culprit worker: job {}: handing out evaluations: {e}", self.job);
+            eprintln!(
+                "culprit worker: job {}: handing out evaluations: {e}",
+                self.job
+            );
         }
         self.db = Some(db);
     }
@@ -520,7 +553,12 @@ impl Follow<'_> {
                 Err(RecvTimeoutError::Disconnected) => self.local_busy = false,
             }
             if batch.stopping {
-                let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished).map(|h| h.id).collect();
+                let ids: Vec<i64> = self
+                    .handed
+                    .iter()
+                    .filter(|h| !h.finished)
+                    .map(|h| h.id)
+                    .collect();
                 abandon(self.db, &ids)?;
                 return Ok(());
             }
@@ -530,7 +568,12 @@ impl Follow<'_> {
             last_look = Instant::now();
             if let Err(e) = self.look(batch) {
                 batch.stopping = true;
-                let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished).map(|h| h.id).collect();
+                let ids: Vec<i64> = self
+                    .handed
+                    .iter()
+                    .filter(|h| !h.finished)
+                    .map(|h| h.id)
+                    .collect();
                 let _ = abandon(self.db, &ids);
                 return Err(e);
             }
@@ -561,8 +604,11 @@ impl Follow<'_> {
             )
         })?;
         for row in &events {
-            let (task, n, event): (i64, i32, serde_json::Value) = (row.get(0), row.get(1), row.get(2));
-            let Some(h) = self.handed.iter_mut().find(|h| h.id == task) else { continue };
+            let (task, n, event): (i64, i32, serde_json::Value) =
+                (row.get(0), row.get(1), row.get(2));
+            let Some(h) = self.handed.iter_mut().find(|h| h.id == task) else {
+                continue;
+            };
             if n != h.seen + 1 {
                 continue;
             }
@@ -583,7 +629,11 @@ impl Follow<'_> {
                         )
                     })?;
                 }
-                TaskEvent::Ran { index, outcome, secs } => {
+                TaskEvent::Ran {
+                    index,
+                    outcome,
+                    secs,
+                } => {
                     let commit = h.evaluation.commit.clone();
                     batch.ran(&commit, index, outcome, secs);
                 }
@@ -597,7 +647,12 @@ impl Follow<'_> {
     }
 
     fn take_back_or_redo(&mut self, batch: &mut Batch<'_>) -> Result<(), DbError> {
-        let ids: Vec<i64> = self.handed.iter().filter(|h| !h.finished && !h.here).map(|h| h.id).collect();
+        let ids: Vec<i64> = self
+            .handed
+            .iter()
+            .filter(|h| !h.finished && !h.here)
+            .map(|h| h.id)
+            .collect();
         let me = self.me.to_owned();
         let lease_secs = self.lease.as_secs_f64();
         let states = self.db.run(|c| {
@@ -608,7 +663,9 @@ impl Follow<'_> {
         })?;
         for row in &states {
             let (id, state, expired): (i64, String, bool) = (row.get(0), row.get(1), row.get(2));
-            let Some(index) = self.handed.iter().position(|h| h.id == id) else { continue };
+            let Some(index) = self.handed.iter().position(|h| h.id == id) else {
+                continue;
+            };
             if state == "queued" && !self.local_busy {
                 // Nobody took it: evaluate it here.
                 let taken = self.db.run(|c| {
@@ -673,8 +730,12 @@ impl Follow<'_> {
             c.query_one("SELECT job_id, token FROM tasks WHERE id = $1", &[&old])
                 .map(|r| (r.get::<_, i64>(0), r.get::<_, i64>(1)))
         })?;
-        let Some(mut again) =
-            insert_tasks(self.db, job_token.0, job_token.1, std::slice::from_ref(&evaluation))?
+        let Some(mut again) = insert_tasks(
+            self.db,
+            job_token.0,
+            job_token.1,
+            std::slice::from_ref(&evaluation),
+        )?
         else {
             batch.stopping = true;
             return Ok(());
@@ -726,7 +787,10 @@ fn insert_tasks(
         for e in evaluations {
             let build = e.build.as_ref().and_then(|b| serde_json::to_value(b).ok());
             // A known build: the runs are wanted as they are.
-            let wanted = e.build.as_ref().map(|_| (e.runs.start as i32, e.runs.end as i32));
+            let wanted = e
+                .build
+                .as_ref()
+                .map(|_| (e.runs.start as i32, e.runs.end as i32));
             let row = tx.query_one(
                 "INSERT INTO tasks (job_id, token, commit_hash, build, runs_from, runs_to,
                                     wanted_from, wanted_to)
@@ -750,18 +814,19 @@ fn insert_tasks(
     let Some(ids) = ids else {
         return Ok(None);
     };
-    Ok(Some(ids
-        .into_iter()
-        .zip(evaluations)
-        .map(|(id, e)| Handed {
-            id,
-            evaluation: e.clone(),
-            seen: 0,
-            wanted: e.build.as_ref().map(|_| e.runs.clone()),
-            here: false,
-            finished: false,
-        })
-        .collect()))
+    Ok(Some(
+        ids.into_iter()
+            .zip(evaluations)
+            .map(|(id, e)| Handed {
+                id,
+                evaluation: e.clone(),
+                seen: 0,
+                wanted: e.build.as_ref().map(|_| e.runs.clone()),
+                here: false,
+                finished: false,
+            })
+            .collect(),
+    ))
 }
 
 fn abandon(db: &mut Db, ids: &[i64]) -> Result<(), DbError> {
@@ -778,7 +843,12 @@ fn abandon(db: &mut Db, ids: &[i64]) -> Result<(), DbError> {
 }
 
 /// Renews the lease of a task this worker runs.
-pub(crate) fn renew_task(db: &mut Db, task: i64, worker: &str, lease: Duration) -> Result<(), DbError> {
+pub(crate) fn renew_task(
+    db: &mut Db,
+    task: i64,
+    worker: &str,
+    lease: Duration,
+) -> Result<(), DbError> {
     let secs = lease.as_secs_f64();
     db.run(|c| {
         c.execute(
@@ -843,9 +913,14 @@ impl Helper {
                 crate::worker::link_kernel_store(&shared.config, task.job)
                     .map_err(|e| format!("kernel store: {e}"))?;
             }
-            let dir = shared.config.workdir.join("help").join(task.job.to_string());
+            let dir = shared
+                .config
+                .workdir
+                .join("help")
+                .join(task.job.to_string());
             let repo = culprit_git::Repo::open(spec.repo()).map_err(|e| e.to_string())?;
-            let exec = spec.executor_at(&repo, &dir, &dir.join("runs"), Box::new(std::io::sink()))?;
+            let exec =
+                spec.executor_at(&repo, &dir, &dir.join("runs"), Box::new(std::io::sink()))?;
             self.executors.insert(task.job, exec);
         }
         self.executors
@@ -853,8 +928,18 @@ impl Helper {
             .ok_or_else(|| "no executor".to_string())
     }
 
-    fn evaluate(&mut self, db: &mut Db, shared: &Shared, task: &Task, spec: &JobSpec) -> Result<(), DbError> {
-        let mut events = Events { db, task: task.id, n: 0 };
+    fn evaluate(
+        &mut self,
+        db: &mut Db,
+        shared: &Shared,
+        task: &Task,
+        spec: &JobSpec,
+    ) -> Result<(), DbError> {
+        let mut events = Events {
+            db,
+            task: task.id,
+            n: 0,
+        };
         let exec = match self.executor(shared, task, spec) {
             Ok(exec) => exec,
             Err(reason) => {
@@ -880,7 +965,10 @@ impl Helper {
                     BuildOutcome::Built(b) => Some(b.clone()),
                     _ => None,
                 };
-                events.post(&TaskEvent::Built { build: outcome.into(), secs })?;
+                events.post(&TaskEvent::Built {
+                    build: outcome.into(),
+                    secs,
+                })?;
                 match built {
                     Some(b) => b,
                     None => {
@@ -897,7 +985,11 @@ impl Helper {
         if let Some(runs) = runs.filter(|r| !r.is_empty()) {
             let mut failure = None;
             exec.run(&built, runs, &mut |index, outcome, secs| {
-                if let Err(e) = events.post(&TaskEvent::Ran { index, outcome, secs }) {
+                if let Err(e) = events.post(&TaskEvent::Ran {
+                    index,
+                    outcome,
+                    secs,
+                }) {
                     failure = Some(e);
                     return false;
                 }
@@ -935,7 +1027,11 @@ impl Events<'_> {
     }
 }
 
-fn claim_task(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<(Task, JobSpec)>, DbError> {
+fn claim_task(
+    db: &mut Db,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<(Task, JobSpec)>, DbError> {
     let secs = lease.as_secs_f64();
     let row = db.run(|c| {
         c.query_opt(
@@ -983,7 +1079,8 @@ fn wanted(db: &mut Db, task: &Task) -> Result<Option<Range<u32>>, DbError> {
                 &[&task.id],
             )
         })?;
-        let (from, to, live): (Option<i32>, Option<i32>, bool) = (row.get(0), row.get(1), row.get(2));
+        let (from, to, live): (Option<i32>, Option<i32>, bool) =
+            (row.get(0), row.get(1), row.get(2));
         if !live {
             return Ok(None);
         }

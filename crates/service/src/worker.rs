@@ -137,7 +137,9 @@ fn work(db: &mut Db, shared: &Arc<Shared>) -> Result<(), WorkerError> {
 /// Runs one claimed job to its end (or until it is no longer ours), then
 /// records the result with the claim's token.
 fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), WorkerError> {
-    let Claim { id, token, spec, .. } = claim;
+    let Claim {
+        id, token, spec, ..
+    } = claim;
     let stops = Arc::new(Stops::default());
     if let Ok(mut status) = shared.status.lock() {
         status.job = Some((id, token, stops.clone()));
@@ -185,7 +187,8 @@ fn bisect(
         }
     };
     let store = PgJournalStore::new(store_db, id, token, stops.clone());
-    let setup = match request.prepare_with(|_, params| Journal::with_store(Box::new(store), params)) {
+    let setup = match request.prepare_with(|_, params| Journal::with_store(Box::new(store), params))
+    {
         Ok(setup) => setup,
         Err(_) if stops.any() => return None,
         Err(e) => {
@@ -256,7 +259,9 @@ fn record(
     outcome: Option<(serde_json::Value, i32)>,
 ) -> Result<(), WorkerError> {
     if stops.lost.load(Ordering::SeqCst) {
-        eprintln!("culprit worker: job {id} was taken over by another worker; its result is theirs");
+        eprintln!(
+            "culprit worker: job {id} was taken over by another worker; its result is theirs"
+        );
         return Ok(());
     }
     if stops.cancel.load(Ordering::SeqCst) {
@@ -294,19 +299,22 @@ fn beat_once(db: &mut Db, shared: &Shared) {
         Err(_) => return,
     };
     let step = shared.step.lock().map(|s| s.clone()).unwrap_or_default();
-    let _ = queue::beat(db, &shared.config.id, job.as_ref().map(|j| j.0), task, &step);
+    let _ = queue::beat(
+        db,
+        &shared.config.id,
+        job.as_ref().map(|j| j.0),
+        task,
+        &step,
+    );
     if let Some((id, token, stops)) = job {
-        match queue::renew(db, id, token, shared.config.lease) {
-            Ok(renewal) => {
-                if !renewal.ours {
-                    stops.lost.store(true, Ordering::SeqCst);
-                }
-                if renewal.cancel {
-                    stops.cancel.store(true, Ordering::SeqCst);
-                }
+        // The database away: the journal's appends wait for it.
+        if let Ok(renewal) = queue::renew(db, id, token, shared.config.lease) {
+            if !renewal.ours {
+                stops.lost.store(true, Ordering::SeqCst);
             }
-            // The database is away: the journal's appends wait for it.
-            Err(_) => {}
+            if renewal.cancel {
+                stops.cancel.store(true, Ordering::SeqCst);
+            }
         }
     }
     if let Some(task) = task {

@@ -173,7 +173,9 @@ fn bisect(
     };
     // Found out now, not after hours of bisection.
     let unwritable = |p: &&std::path::Path| {
-        p.is_dir() || p.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        p.is_dir()
+            || p.parent()
+                .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
     };
     if let Some(path) = html.filter(unwritable) {
         let message = format!("--html {}: cannot be written", path.display());

@@ -44,7 +44,11 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// Who the mails' Reported-by: line names.
-    #[arg(long, value_name = "WHO", default_value = "culprit <culprit@localhost>")]
+    #[arg(
+        long,
+        value_name = "WHO",
+        default_value = "culprit <culprit@localhost>"
+    )]
     reported_by: String,
 }
 
@@ -59,7 +63,10 @@ pub fn run(args: Args) -> i32 {
     };
     // Kept alive while serving: dropping it stops PostgreSQL.
     let mut _postgres = None;
-    let db_url = match (&args.local, args.db.clone().or_else(|| std::env::var("CULPRIT_DB").ok())) {
+    let db_url = match (
+        &args.local,
+        args.db.clone().or_else(|| std::env::var("CULPRIT_DB").ok()),
+    ) {
         (Some(dir), _) => match LocalPostgres::start(&dir.join("postgres")) {
             Ok(pg) => {
                 let url = pg.url();
@@ -73,7 +80,9 @@ pub fn run(args: Args) -> i32 {
         },
         (None, Some(url)) => url,
         (None, None) => {
-            eprintln!("culprit serve: give the database with --db URL (or CULPRIT_DB), or --local DIR");
+            eprintln!(
+                "culprit serve: give the database with --db URL (or CULPRIT_DB), or --local DIR"
+            );
             return 2;
         }
     };
@@ -143,7 +152,10 @@ fn token(args: &Args) -> Result<String, String> {
             .map_err(|e| format!("--token-file {}: {e}", file.display()))?;
         let token = text.trim().to_owned();
         if token.len() < 8 {
-            return Err(format!("--token-file {}: the token is shorter than 8 characters", file.display()));
+            return Err(format!(
+                "--token-file {}: the token is shorter than 8 characters",
+                file.display()
+            ));
         }
         return Ok(token);
     }

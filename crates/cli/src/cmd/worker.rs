@@ -95,7 +95,9 @@ pub fn run(args: Args) -> i32 {
 fn seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if (0.1..=86400.0).contains(&s) => Ok(s),
-        _ => Err(format!("{text:?} is not a number of seconds from 0.1 to 86400")),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0.1 to 86400"
+        )),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -82,7 +82,11 @@ impl Service {
             .arg("--workdir")
             .arg(&workdir)
             .args(extra)
-            .args(if extra.contains(&"--lease") { &[][..] } else { &["--lease", "3"][..] })
+            .args(if extra.contains(&"--lease") {
+                &[][..]
+            } else {
+                &["--lease", "3"][..]
+            })
             .stdout(Stdio::null())
             .stderr(log);
         for (k, v) in env {
@@ -124,9 +128,18 @@ impl Service {
     /// POSTs a job with the token; the status and the JSON answer.
     pub fn submit(&self, body: &str) -> (u16, serde_json::Value) {
         let auth = format!("Bearer {TOKEN}");
-        let (status, text) = request(&self.http, "POST", "/api/jobs", &[("Authorization", &auth)], body.as_bytes())
-            .expect("POST");
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        let (status, text) = request(
+            &self.http,
+            "POST",
+            "/api/jobs",
+            &[("Authorization", &auth)],
+            body.as_bytes(),
+        )
+        .expect("POST");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Submits a job that must be accepted; its number.
@@ -144,7 +157,10 @@ impl Service {
             if !matches!(job["state"].as_str(), Some("queued" | "running")) {
                 return job;
             }
-            assert!(Instant::now() < deadline, "job {id} not done in {limit:?}: {job}");
+            assert!(
+                Instant::now() < deadline,
+                "job {id} not done in {limit:?}: {job}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -189,7 +205,10 @@ pub fn request(
 ) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -213,7 +232,8 @@ pub fn request(
     let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
     let length = head.lines().find_map(|l| {
         let (name, value) = l.split_once(':')?;
-        name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
     });
     match length {
         Some(length) => {
@@ -240,7 +260,11 @@ pub fn request(
 
 /// A linear history made with `git fast-import`: commit `i` writes
 /// `files(i)` (path, content). Returns the hashes, oldest first.
-pub fn history(dir: &Path, n: usize, files: impl Fn(usize) -> Vec<(String, String)>) -> Vec<String> {
+pub fn history(
+    dir: &Path,
+    n: usize,
+    files: impl Fn(usize) -> Vec<(String, String)>,
+) -> Vec<String> {
     std::fs::create_dir_all(dir).expect("repo dir");
     git(dir, &["init", "-q", "-b", "main"]);
     let mut stream = String::new();
@@ -257,7 +281,10 @@ pub fn history(dir: &Path, n: usize, files: impl Fn(usize) -> Vec<(String, Strin
             stream.push_str(&format!("from :{i}\n"));
         }
         for (path, content) in files(i) {
-            stream.push_str(&format!("M 644 inline {path}\ndata {}\n{content}\n", content.len()));
+            stream.push_str(&format!(
+                "M 644 inline {path}\ndata {}\n{content}\n",
+                content.len()
+            ));
         }
     }
     let mut child = Command::new("git")
@@ -287,7 +314,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -298,7 +329,17 @@ pub fn culprit_alone(repo: &Path, bad: &str, good: &str, test: &str, workdir: &P
     let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
         .args(["bisect", "--repo"])
         .arg(repo)
-        .args(["--bad", bad, "--good", good, "--build", "true", "--test", test, "--workdir"])
+        .args([
+            "--bad",
+            bad,
+            "--good",
+            good,
+            "--build",
+            "true",
+            "--test",
+            test,
+            "--workdir",
+        ])
         .arg(workdir)
         .arg("--json")
         .arg(&json)
@@ -312,7 +353,10 @@ pub fn culprit_alone(repo: &Path, bad: &str, good: &str, test: &str, workdir: &P
         )
     });
     let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    value["culprit"]["hash"].as_str().unwrap_or("none").to_owned()
+    value["culprit"]["hash"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
 }
 
 /// A generic job as TOML.
@@ -321,8 +365,4 @@ pub fn generic_job(repo: &Path, bad: &str, good: &str, test: &str, extra: &str) 
         "repo = {:?}\nbad = {bad:?}\ngood = [{good:?}]\nbuild = \"true\"\ntest = {test:?}\n{extra}",
         repo.display().to_string()
     )
-}
-
-pub fn path_string(p: &PathBuf) -> String {
-    p.display().to_string()
 }
