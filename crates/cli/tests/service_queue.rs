@@ -172,3 +172,35 @@ fn bad_jobs_get_a_400_naming_the_field_and_nothing_is_stored() {
     assert_eq!(status, 200);
     assert!(page.contains(&format!("href=\"/jobs/{id}\"")), "{page}");
 }
+
+#[test]
+fn a_running_job_is_cancelled_at_its_next_run_and_the_worker_goes_on() {
+    let Some(mut service) = Service::start("the cancel test") else {
+        return;
+    };
+    let repo = service.dir.path().join("repo");
+    let h = svc::history(&repo, 20, |i| {
+        let bug = if i >= 9 { "BUG\n" } else { "" };
+        vec![("code.c".into(), format!("int f{i};\n{bug}"))]
+    });
+    let slow = svc::generic_job(&repo, &h[19], &h[0], "sleep 0.2; ! grep -q BUG code.c", "");
+    let quick = svc::generic_job(&repo, &h[19], &h[0], "! grep -q BUG code.c", "");
+    let id = service.submit_ok(&slow);
+    service.worker("only", &[], &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while service.journaled_runs(id).len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "no runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let auth = format!("Bearer {}", svc::TOKEN);
+    let path = format!("/api/jobs/{id}/cancel");
+    let (status, _) =
+        svc::request(&service.http, "POST", &path, &[("Authorization", &auth)], b"").expect("cancel");
+    assert_eq!(status, 202);
+    let job = service.wait_done(id, Duration::from_secs(30));
+    assert_eq!(job["state"], "cancelled", "{job}");
+    assert_eq!(service.get(&format!("/api/jobs/{id}/result")).0, 409);
+    let next = service.submit_ok(&quick);
+    let job = service.wait_done(next, Duration::from_secs(60));
+    assert_eq!(job["culprit"].as_str(), Some(h[9].as_str()), "{job}");
+}

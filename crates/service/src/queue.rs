@@ -98,6 +98,14 @@ pub fn submit(db: &mut Db, spec: &JobSpec) -> Result<i64, DbError> {
 /// with an error).
 pub fn claim_job(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<Claim>, DbError> {
     let lease_secs = lease.as_secs_f64();
+    // A cancelled job whose worker died is not resumed: it is cancelled.
+    db.run(|c| {
+        c.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_at = now(), lease_until = NULL
+             WHERE state = 'running' AND cancel_requested AND lease_until < now()",
+            &[],
+        )
+    })?;
     let row = db.run(|c| {
         c.query_opt(
             "UPDATE jobs SET state = 'running', owner = $1, token = token + 1,
@@ -105,7 +113,7 @@ pub fn claim_job(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<Cl
                  lease_until = now() + make_interval(secs => $2)
              WHERE id = (SELECT id FROM jobs
                          WHERE (state = 'queued' AND NOT cancel_requested)
-                            OR (state = 'running' AND lease_until < now())
+                            OR (state = 'running' AND lease_until < now() AND NOT cancel_requested)
                          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING id, token, spec, attempts",
             &[&worker, &lease_secs],
