@@ -194,8 +194,14 @@ fn a_running_job_is_cancelled_at_its_next_run_and_the_worker_goes_on() {
     }
     let auth = format!("Bearer {}", svc::TOKEN);
     let path = format!("/api/jobs/{id}/cancel");
-    let (status, _) =
-        svc::request(&service.http, "POST", &path, &[("Authorization", &auth)], b"").expect("cancel");
+    let (status, _) = svc::request(
+        &service.http,
+        "POST",
+        &path,
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .expect("cancel");
     assert_eq!(status, 202);
     let job = service.wait_done(id, Duration::from_secs(30));
     assert_eq!(job["state"], "cancelled", "{job}");

@@ -138,9 +138,24 @@ fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, S
         .expect("result")
         .unwrap_or_default();
     if std::env::var_os("CULPRIT_BENCH_LOG").is_some() {
-        let (_, lines) = queue::log_since(&mut db, id, 0).expect("log");
-        for (_, line) in lines {
-            println!("    | {line}");
+        let rows = db
+            .run(|c| {
+                c.query(
+                    "SELECT extract(epoch FROM written_at - (SELECT min(written_at) FROM journal WHERE job_id = $1))::float8,
+                            record->>'record', left(record->>'commit', 8), record->>'index'
+                     FROM journal WHERE job_id = $1 ORDER BY seq",
+                    &[&id],
+                )
+            })
+            .expect("journal");
+        for r in rows {
+            let (t, kind, commit, index): (f64, String, Option<String>, Option<String>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            println!(
+                "    | {t:6.2}s {kind} {} {}",
+                commit.unwrap_or_default(),
+                index.unwrap_or_default()
+            );
         }
     }
     let tested = result["revisions_tested"].as_u64().unwrap_or(0);

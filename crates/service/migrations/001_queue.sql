@@ -71,6 +71,9 @@ CREATE TABLE tasks (
     wanted_to INT,
     state TEXT NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'running', 'done', 'abandoned')),
+    -- The worker whose checkout holds this commit's build: it gets the
+    -- task first (others only after a grace period).
+    prefer TEXT,
     owner TEXT,
     lease_until TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()

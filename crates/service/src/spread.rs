@@ -84,7 +84,10 @@ pub struct Spread {
     token: i64,
     helpers: usize,
     /// The good end, handed to a helper while the bad end is checked here.
-    prefetch: Option<Prefetch>,
+    prefetch: Vec<Prefetch>,
+    /// The commit the local executor evaluated last (its checkout holds
+    /// that build: more runs there need no rebuild).
+    local_head: Option<String>,
 }
 
 /// An end evaluated ahead of the engine's asking (ends are checked one
@@ -112,7 +115,8 @@ impl Spread {
             job,
             token,
             helpers,
-            prefetch: None,
+            prefetch: Vec::new(),
+            local_head: None,
         }
     }
 
@@ -146,10 +150,24 @@ impl Spread {
             let _ = abandon(db, &[task]);
             return;
         }
-        self.prefetch = Some(Prefetch {
+        self.prefetch.push(Prefetch {
             task,
             commit: commit.to_owned(),
         });
+    }
+
+    /// Stops the prefetches of commits asked for with others: they are
+    /// handed out with the rest.
+    fn drop_prefetches(&mut self, evaluations: &[Evaluation]) {
+        let asked: HashSet<&str> = evaluations.iter().map(|e| e.commit.as_str()).collect();
+        let (gone, kept): (Vec<Prefetch>, Vec<Prefetch>) = std::mem::take(&mut self.prefetch)
+            .into_iter()
+            .partition(|p| asked.contains(p.commit.as_str()));
+        self.prefetch = kept;
+        let ids: Vec<i64> = gone.iter().map(|p| p.task).collect();
+        if let Some(db) = self.db.as_mut() {
+            let _ = abandon(db, &ids);
+        }
     }
 
     /// Gives the engine the prefetched evaluation of `evaluation`'s
@@ -175,8 +193,9 @@ impl Spread {
 
 impl Drop for Spread {
     fn drop(&mut self) {
-        if let (Some(p), Some(db)) = (self.prefetch.take(), self.db.as_mut()) {
-            let _ = abandon(db, &[p.task]);
+        let ids: Vec<i64> = self.prefetch.drain(..).map(|p| p.task).collect();
+        if let Some(db) = self.db.as_mut() {
+            let _ = abandon(db, &ids);
         }
     }
 }
@@ -314,18 +333,21 @@ impl Executor for Spread {
 
     fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
         if let [only] = evaluations.as_slice() {
-            let ours = self
+            let at = self
                 .prefetch
-                .as_ref()
-                .is_some_and(|p| p.commit == only.commit && only.build.is_none());
-            if let Some(p) = self.prefetch.take_if(|_| ours) {
+                .iter()
+                .position(|p| p.commit == only.commit && only.build.is_none());
+            if let Some(at) = at {
+                let p = self.prefetch.remove(at);
                 let evaluation = only.clone();
                 self.evaluate_prefetched(p, evaluation, sink);
                 return;
             }
         }
+        self.drop_prefetches(&evaluations);
         if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() {
             for evaluation in evaluations {
+                self.local_head = Some(evaluation.commit.clone());
                 if !evaluate_local(self.local.as_mut(), evaluation, sink) {
                     return;
                 }
@@ -432,14 +454,30 @@ impl Batch<'_> {
 }
 
 impl Spread {
-    fn evaluate_spread(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
-        let mut evaluations = evaluations.into_iter();
-        let Some(first) = evaluations.next() else {
-            return;
-        };
-        let rest: Vec<Evaluation> = evaluations.collect();
+    fn evaluate_spread(&mut self, mut evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        // Here: more runs where this checkout already is, else a commit to
+        // build anyway; more runs elsewhere go to whoever built it last.
+        let here = evaluations
+            .iter()
+            .position(|e| e.build.is_some() && self.local_head.as_ref() == Some(&e.commit))
+            .or_else(|| evaluations.iter().position(|e| e.build.is_none()))
+            .unwrap_or(0);
+        let first = evaluations.remove(here);
+        let rest = evaluations;
         let Some(mut db) = self.db.take() else { return };
-        let handed = match insert_tasks(&mut db, self.job, self.token, &rest) {
+        let heads = helper_heads(&mut db, self.job, &self.shared.config.id).unwrap_or_default();
+        let prefer: Vec<Option<String>> = rest
+            .iter()
+            .map(|e| {
+                e.build.as_ref()?;
+                heads
+                    .iter()
+                    .find(|(_, c)| *c == e.commit)
+                    .map(|(w, _)| w.clone())
+            })
+            .collect();
+        self.local_head = Some(first.commit.clone());
+        let handed = match insert_tasks_preferring(&mut db, self.job, self.token, &rest, &prefer) {
             Ok(Some(handed)) => handed,
             Ok(None) => {
                 // No longer ours: the journal refuses what comes next.
@@ -490,6 +528,7 @@ impl Spread {
                 local_busy: true,
                 work: Some(work),
                 rx,
+                local_last: None,
             };
             let result = follow.until_done(&mut batch);
             follow.work = None;
@@ -500,8 +539,12 @@ impl Spread {
                     Err(_) => break,
                 }
             }
-            result
+            (result, follow.local_last)
         });
+        let (result, stolen) = result;
+        if let Some(commit) = stolen {
+            self.local_head = Some(commit);
+        }
         if let Err(e) = result {
             eprintln!(
                 "culprit worker: job {}: handing out evaluations: {e}",
@@ -521,6 +564,8 @@ struct Follow<'d> {
     local_busy: bool,
     work: Option<Sender<Evaluation>>,
     rx: Receiver<LocalMsg>,
+    /// The last task taken back and evaluated here.
+    local_last: Option<String>,
 }
 
 impl Follow<'_> {
@@ -657,16 +702,19 @@ impl Follow<'_> {
         let lease_secs = self.lease.as_secs_f64();
         let states = self.db.run(|c| {
             c.query(
-                "SELECT id, state, coalesce(lease_until < now(), false) FROM tasks WHERE id = ANY($1)",
-                &[&ids],
+                "SELECT id, state, coalesce(lease_until < now(), false),
+                        prefer IS NULL OR created_at < now() - make_interval(secs => $2)
+                 FROM tasks WHERE id = ANY($1)",
+                &[&ids, &PREFER_GRACE.as_secs_f64()],
             )
         })?;
         for row in &states {
             let (id, state, expired): (i64, String, bool) = (row.get(0), row.get(1), row.get(2));
+            let free: bool = row.get(3);
             let Some(index) = self.handed.iter().position(|h| h.id == id) else {
                 continue;
             };
-            if state == "queued" && !self.local_busy {
+            if state == "queued" && !self.local_busy && free {
                 // Nobody took it: evaluate it here.
                 let taken = self.db.run(|c| {
                     c.execute(
@@ -680,6 +728,7 @@ impl Follow<'_> {
                     let h = &mut self.handed[index];
                     h.here = true;
                     self.local_busy = true;
+                    self.local_last = Some(h.evaluation.commit.clone());
                     if let Some(work) = &self.work {
                         let _ = work.send(h.evaluation.clone());
                     }
@@ -765,6 +814,25 @@ fn evaluate_local<E: Executor + ?Sized>(
     evaluate_here(exec, evaluation, sink)
 }
 
+/// How long a task waits for the worker it prefers before anyone may take
+/// it (that worker has the build checked out; another would rebuild).
+const PREFER_GRACE: Duration = Duration::from_secs(3);
+
+/// The commit each other worker evaluated last for `job` (what its
+/// checkout holds).
+fn helper_heads(db: &mut Db, job: i64, me: &str) -> Result<Vec<(String, String)>, DbError> {
+    let rows = db.run(|c| {
+        c.query(
+            "SELECT DISTINCT ON (owner) owner, commit_hash FROM tasks
+             WHERE job_id = $1 AND owner IS NOT NULL AND owner <> $2
+               AND state IN ('running', 'done')
+             ORDER BY owner, id DESC",
+            &[&job, &me],
+        )
+    })?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Stores `evaluations` as tasks of `job` (checking in the same
 /// transaction that the job is still held with `token`); `None` when it is
 /// not.
@@ -773,6 +841,17 @@ fn insert_tasks(
     job: i64,
     token: i64,
     evaluations: &[Evaluation],
+) -> Result<Option<Vec<Handed>>, DbError> {
+    insert_tasks_preferring(db, job, token, evaluations, &[])
+}
+
+/// [`insert_tasks`], each task for the worker `prefer` names first.
+fn insert_tasks_preferring(
+    db: &mut Db,
+    job: i64,
+    token: i64,
+    evaluations: &[Evaluation],
+    prefer: &[Option<String>],
 ) -> Result<Option<Vec<Handed>>, DbError> {
     let ids = db.run(|c| {
         let mut tx = c.transaction()?;
@@ -784,7 +863,8 @@ fn insert_tasks(
             return Ok(None);
         }
         let mut ids = Vec::new();
-        for e in evaluations {
+        for (i, e) in evaluations.iter().enumerate() {
+            let preferred = prefer.get(i).cloned().flatten();
             let build = e.build.as_ref().and_then(|b| serde_json::to_value(b).ok());
             // A known build: the runs are wanted as they are.
             let wanted = e
@@ -793,8 +873,8 @@ fn insert_tasks(
                 .map(|_| (e.runs.start as i32, e.runs.end as i32));
             let row = tx.query_one(
                 "INSERT INTO tasks (job_id, token, commit_hash, build, runs_from, runs_to,
-                                    wanted_from, wanted_to)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                                    wanted_from, wanted_to, prefer)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 &[
                     &job,
                     &token,
@@ -804,6 +884,7 @@ fn insert_tasks(
                     &(e.runs.end as i32),
                     &wanted.map(|w| w.0),
                     &wanted.map(|w| w.1),
+                    &preferred,
                 ],
             )?;
             ids.push(row.get::<_, i64>(0));
@@ -1040,10 +1121,13 @@ fn claim_task(
              WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id
                          WHERE t.state = 'queued' AND j.state = 'running'
                            AND j.token = t.token AND j.owner IS DISTINCT FROM $1
-                         ORDER BY t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
+                           AND (t.prefer IS NULL OR t.prefer = $1
+                                OR t.created_at < now() - make_interval(secs => $3))
+                         ORDER BY t.prefer IS NOT DISTINCT FROM $1 DESC, t.id
+                         LIMIT 1 FOR UPDATE OF t SKIP LOCKED)
              RETURNING id, job_id, token, commit_hash, build, runs_from, runs_to,
                        (SELECT spec FROM jobs WHERE jobs.id = tasks.job_id)",
-            &[&worker, &secs],
+            &[&worker, &secs, &PREFER_GRACE.as_secs_f64()],
         )
     })?;
     let Some(row) = row else { return Ok(None) };

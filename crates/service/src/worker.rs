@@ -120,18 +120,44 @@ fn work(db: &mut Db, shared: &Arc<Shared>) -> Result<(), WorkerError> {
         if shared.config.max_jobs.is_some_and(|max| jobs_done >= max) {
             break;
         }
-        // Tasks first: they belong to bisections already running.
-        if helper.help(db, shared)? {
-            continue;
+        match next(db, shared, &mut helper) {
+            Ok(Some(Did::Job)) => jobs_done += 1,
+            Ok(Some(Did::Task)) => {}
+            Ok(None) => std::thread::sleep(shared.config.poll),
+            // The database is away longer than the patience: whatever
+            // this worker held goes to another once its lease passes.
+            Err(e) => {
+                eprintln!("culprit worker {}: {e}; trying again", shared.config.id);
+                std::thread::sleep(shared.config.poll * 10);
+            }
         }
-        if let Some(claim) = queue::claim_job(db, &shared.config.id, shared.config.lease)? {
-            run_job(db, shared, claim)?;
-            jobs_done += 1;
-            continue;
-        }
-        std::thread::sleep(shared.config.poll);
     }
     Ok(())
+}
+
+/// What one look at the queue led to.
+enum Did {
+    Job,
+    Task,
+}
+
+/// Does one task of another worker's bisection, or else one job.
+fn next(
+    db: &mut Db,
+    shared: &Arc<Shared>,
+    helper: &mut spread::Helper,
+) -> Result<Option<Did>, WorkerError> {
+    // Tasks first: they belong to bisections already running.
+    if helper.help(db, shared)? {
+        return Ok(Some(Did::Task));
+    }
+    match queue::claim_job(db, &shared.config.id, shared.config.lease)? {
+        Some(claim) => {
+            run_job(db, shared, claim)?;
+            Ok(Some(Did::Job))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Runs one claimed job to its end (or until it is no longer ours), then
@@ -141,11 +167,14 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
         id, token, spec, ..
     } = claim;
     let stops = Arc::new(Stops::default());
+    // Without a connection for the log the job is not started: its lease
+    // passes and it goes to another worker (or to this one, later).
+    let log_db = db.another()?;
     if let Ok(mut status) = shared.status.lock() {
         status.job = Some((id, token, stops.clone()));
     }
     shared.set_step(format!("job {id}: starting"));
-    let (log, log_thread) = JobLog::start(db.another()?, id, token, shared.step.clone());
+    let (log, log_thread) = JobLog::start(log_db, id, token, shared.step.clone());
     let workdir = shared.config.workdir.join("jobs").join(id.to_string());
     if matches!(spec, crate::spec::JobSpec::Kernel(_)) {
         if let Err(e) = link_kernel_store(&shared.config, id) {

@@ -70,9 +70,16 @@ fn a_worker_whose_job_was_taken_over_cannot_write_and_the_new_owner_replays() {
     };
     let id = queue::submit(&mut db, &spec()).expect("submit");
     let lease = Duration::from_millis(200);
-    let first = queue::claim_job(&mut db, "first", lease).expect("claim").expect("a job");
+    let first = queue::claim_job(&mut db, "first", lease)
+        .expect("claim")
+        .expect("a job");
     assert_eq!(first.id, id);
-    assert!(queue::claim_job(&mut db, "second", lease).expect("claim").is_none(), "claimed twice");
+    assert!(
+        queue::claim_job(&mut db, "second", lease)
+            .expect("claim")
+            .is_none(),
+        "claimed twice"
+    );
     let (mut old, stops) = journal(&db, id, first.token);
     old.append(culprit_bisect::journal::Record::Build {
         commit: "c".into(),
@@ -88,14 +95,20 @@ fn a_worker_whose_job_was_taken_over_cannot_write_and_the_new_owner_replays() {
     old.append(run("c", 0)).expect("append");
     // The lease passes without a heartbeat: another worker takes the job.
     std::thread::sleep(Duration::from_millis(300));
-    let second = queue::claim_job(&mut db, "second", lease).expect("claim").expect("taken over");
+    let second = queue::claim_job(&mut db, "second", lease)
+        .expect("claim")
+        .expect("taken over");
     assert_eq!((second.id, second.attempts), (id, 2));
     assert!(second.token > first.token);
     let error = old.append(run("c", 1)).expect_err("the old owner wrote");
     assert!(matches!(error, JournalError::Store(_)), "{error}");
     assert!(stops.lost.load(std::sync::atomic::Ordering::SeqCst));
     let (new, _) = journal(&db, id, second.token);
-    assert_eq!(new.counts(), (1, 1), "the new owner replays the old one's records");
+    assert_eq!(
+        new.counts(),
+        (1, 1),
+        "the new owner replays the old one's records"
+    );
     assert!(new.run("c", 1).is_none());
     assert!(!queue::finish(&mut db, id, first.token, "done", None, Some(0)).expect("finish"));
     assert!(queue::finish(&mut db, id, second.token, "done", None, Some(0)).expect("finish"));
@@ -108,11 +121,15 @@ fn appends_go_on_after_a_server_restart_and_are_not_doubled() {
         return;
     };
     let id = queue::submit(&mut db, &spec()).expect("submit");
-    let claim = queue::claim_job(&mut db, "w", Duration::from_secs(60)).expect("claim").expect("job");
+    let claim = queue::claim_job(&mut db, "w", Duration::from_secs(60))
+        .expect("claim")
+        .expect("job");
     let (mut journal_, _) = journal(&db, id, claim.token);
     journal_.append(run("c", 0)).expect("append");
     pg.restart().expect("restart");
-    journal_.append(run("c", 1)).expect("append after the restart");
+    journal_
+        .append(run("c", 1))
+        .expect("append after the restart");
     let records = queue::journal(&mut db, id).expect("records");
     // The header and two runs, once each.
     assert_eq!(records.len(), 3, "{records:?}");
