@@ -135,11 +135,20 @@ pub fn serve(listener: TcpListener, handler: Handler, stop: Arc<AtomicBool>) {
             continue;
         }
         let handler = handler.clone();
-        let open = open.clone();
+        let slot = Slot(open.clone());
         std::thread::spawn(move || {
+            let _slot = slot;
             connection(stream, &handler);
-            open.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+}
+
+/// A connection's place in the count, given back however its thread ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
