@@ -33,17 +33,17 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver");
-        let host = format!("127.0.0.1:{port}");
+        // Owned by a Driver at once: a failure below still stops it.
+        let mut driver = Driver {
+            child,
+            host: format!("127.0.0.1:{port}"),
+            session: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while svc::request(&host, "GET", "/status", &[], b"").is_err() {
+        while svc::request(&driver.host, "GET", "/status", &[], b"").is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let mut driver = Driver {
-            child,
-            host,
-            session: String::new(),
-        };
         let args = [
             "--headless",
             "--no-sandbox",
