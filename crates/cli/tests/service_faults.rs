@@ -224,9 +224,10 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
             .as_str()
             .map(str::to_owned);
         let running = tasks(&service).as_array().cloned().unwrap_or_default();
+        // A task of a bisection step (not the good end, built ahead).
         victim = running
             .iter()
-            .filter(|t| t["state"] == "running")
+            .filter(|t| t["state"] == "running" && t["commit"] != h[0].as_str())
             .filter_map(|t| t["worker"].as_str().map(str::to_owned))
             .find(|w| Some(w) != owner.as_ref());
         victim.is_some()
@@ -249,11 +250,40 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
         !helped.is_empty(),
         "no task was done by another worker: {all:?}"
     );
-    assert!(
-        all.iter()
-            .any(|t| t["worker"].as_str() == Some(victim.as_str()) && t["state"] == "abandoned"),
-        "the killed helper's task was not made again: {all:?}"
-    );
+    // The killed helper's task is made again by another (unless it ended
+    // in the instant between the look and the kill).
+    let victims: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|t| t["worker"].as_str() == Some(victim.as_str()))
+        .collect();
+    assert!(victims.iter().all(|t| t["state"] != "running"), "{all:?}");
+    // Made again by another helper or by the owner: its build is journaled.
+    let journal = service.get_json(&format!("/api/jobs/{id}/journal"));
+    let built: HashSet<&str> = journal
+        .as_array()
+        .expect("journal")
+        .iter()
+        .filter(|r| r["record"]["record"] == "build")
+        .filter_map(|r| r["record"]["commit"].as_str())
+        .collect();
+    for lost in victims.iter().filter(|t| t["state"] == "abandoned") {
+        let commit = lost["commit"].as_str().unwrap_or("");
+        assert!(
+            built.contains(commit),
+            "task {lost} was not made again: {all:?}"
+        );
+        if commit != h[0] {
+            let again = all.iter().any(|t| {
+                t["commit"] == commit
+                    && t["id"].as_i64() > lost["id"].as_i64()
+                    && t["state"] == "done"
+            });
+            assert!(again, "task {lost} was not handed out again: {all:?}");
+        }
+    }
+    if victims.iter().all(|t| t["state"] == "done") {
+        println!("the killed helper's task had just ended: nothing to make again");
+    }
     let journaled = service.journaled_runs(id);
     let distinct: HashSet<(String, u64)> =
         journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();

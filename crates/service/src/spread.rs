@@ -582,8 +582,14 @@ impl Follow<'_> {
                 if !going {
                     batch.stopping = true;
                 }
+                let mut done = Vec::new();
                 for h in self.handed.iter_mut().filter(|h| h.here && !h.finished) {
                     h.finished = true;
+                    done.push(h.id);
+                }
+                // Taken back and made here: done, as a helper would say.
+                for id in done {
+                    let _ = finish_task(self.db, id);
                 }
             }
         }
