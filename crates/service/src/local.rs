@@ -221,22 +221,33 @@ impl Drop for LocalPostgres {
     }
 }
 
-/// Lets `nobody` through every directory above `dir` (a temporary
-/// directory is made private to root).
+/// Lets `nobody` into `dir`'s parent (a temporary directory is private to
+/// root) and checks that it can pass every directory above: those are
+/// left as they are (opening `/root` to everybody is not ours to do).
 fn open_path_to(dir: &Path) -> Result<(), LocalError> {
     use std::os::unix::fs::PermissionsExt;
     if !is_root() {
         return Ok(());
     }
-    for ancestor in dir.ancestors().skip(1) {
+    for (depth, ancestor) in dir.ancestors().skip(1).enumerate() {
         let Ok(meta) = std::fs::metadata(ancestor) else {
             continue;
         };
         let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o011))
-                .map_err(|e| failed(format!("chmod {}", ancestor.display()), e))?;
+        if mode & 0o001 != 0 {
+            continue;
         }
+        if depth > 0 {
+            return Err(failed(
+                format!(
+                    "PostgreSQL runs as nobody (it refuses root); nobody cannot enter {}",
+                    ancestor.display()
+                ),
+                "choose a directory others can reach (e.g. under /var/tmp or /srv)",
+            ));
+        }
+        std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o011))
+            .map_err(|e| failed(format!("chmod {}", ancestor.display()), e))?;
     }
     Ok(())
 }
