@@ -66,6 +66,53 @@ pub enum RunOutcome {
     },
 }
 
+/// What became of reverting a commit on top of another, to verify a
+/// culprit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevertOutcome {
+    /// The revert applied; this commit (in the executor's own checkout,
+    /// never in the user's repository) holds it.
+    Applied {
+        /// Full hash of the revert commit.
+        commit: String,
+    },
+    /// The revert does not apply cleanly.
+    Conflicts,
+    /// This executor cannot make reverts.
+    Unsupported,
+    /// The revert could not be attempted (checkout failed...).
+    Infra {
+        /// One line saying why.
+        reason: String,
+    },
+}
+
+/// A crash as the engine knows it: its title and its report.
+#[derive(Debug, Clone, Copy)]
+pub struct CrashSeen<'a> {
+    /// The title.
+    pub title: &'a str,
+    /// The report text.
+    pub report: &'a str,
+}
+
+/// Tells whether a crash with another title is the bug being bisected.
+pub trait SameBug: Send + Sync {
+    /// Why `crash` is the same bug as `target` (a short phrase such as
+    /// `same call stack`), or `None` when nothing says so.
+    fn relate(&self, target: CrashSeen<'_>, crash: CrashSeen<'_>) -> Option<String>;
+}
+
+/// Knows titles only: a crash with another title is another bug.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TitlesOnly;
+
+impl SameBug for TitlesOnly {
+    fn relate(&self, _target: CrashSeen<'_>, _crash: CrashSeen<'_>) -> Option<String> {
+        None
+    }
+}
+
 /// How much an executor can do at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
@@ -142,6 +189,17 @@ pub trait Executor {
                 return;
             }
         }
+    }
+    /// What tells crashes of different titles apart (the executors read
+    /// reports with `culprit-report`); the default knows titles only.
+    fn same_bug(&self) -> std::sync::Arc<dyn SameBug> {
+        std::sync::Arc::new(TitlesOnly)
+    }
+    /// Makes the commit that reverts `commit` on top of `base` (a merge
+    /// against its first parent), in the executor's own checkout, so that
+    /// it can be built and run like any commit.
+    fn revert(&mut self, _base: &str, _commit: &str) -> RevertOutcome {
+        RevertOutcome::Unsupported
     }
     /// Who to tell about `culprit`. The default takes the commit's
     /// trailers; the kernel executor adds the maintainers from the kernel's

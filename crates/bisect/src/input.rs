@@ -103,5 +103,7 @@ pub fn check(
         bad: bad_hash,
         good: good_hashes,
         crash: None,
+        show_diff: false,
+        verify: false,
     })
 }

@@ -25,7 +25,10 @@ pub mod strategy;
 
 pub use engine::{run, Bisection};
 pub use evidence::{CommitEvidence, Direction, Knowledge, RunClass};
-pub use exec::{BuildOutcome, Built, Capacity, Evaluation, EvaluationSink, Executor, RunOutcome};
+pub use exec::{
+    BuildOutcome, Built, Capacity, CrashSeen, Evaluation, EvaluationSink, Executor, RevertOutcome,
+    RunOutcome, SameBug,
+};
 pub use journal::Journal;
 pub use outcome::{Outcome, OutcomeKind, StepKind, StepVerdict};
 pub use setup::{Setup, SetupError, SetupRequest};

@@ -67,6 +67,8 @@ pub enum StepKind {
     Bisect,
     /// The culprit's parent, built to compare signatures.
     Parent,
+    /// The culprit reverted, to verify it.
+    Verify,
 }
 
 /// What a tested commit turned out to be, in git's words.
@@ -120,6 +122,13 @@ impl StepVerdict {
 pub struct Step {
     /// Full hash.
     pub commit: String,
+    /// The commit's subject line.
+    #[serde(default)]
+    pub title: String,
+    /// When this step began (UTC, RFC 3339), and the seconds its build and
+    /// its runs took.
+    #[serde(default)]
+    pub time: StepTime,
     /// Why it was tested.
     pub kind: StepKind,
     /// The release tag, for `release` steps.
@@ -142,6 +151,17 @@ pub struct Step {
     /// (strategies that keep probabilities only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suspects: Vec<Suspect>,
+}
+
+/// When a step began and what it took.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepTime {
+    /// UTC, RFC 3339 (`2026-12-01T08:06:32Z`).
+    pub started: String,
+    /// Seconds the build took (0 when recalled from an identical build).
+    pub build: f64,
+    /// Seconds the runs took, added up.
+    pub test: f64,
 }
 
 /// A likely culprit and its probability.
@@ -216,6 +236,33 @@ pub struct Outcome {
     pub steps: Vec<Step>,
     /// Time spent.
     pub time: Times,
+    /// How the culprit was checked by reverting it (absent when not
+    /// verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+}
+
+/// The check of a culprit by its revert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Verification {
+    /// `revert`.
+    pub kind: String,
+    /// The commit the culprit was reverted on: the crashing end (cause) or
+    /// the good end (fix).
+    pub base: String,
+    /// The revert commit made in culprit's own checkout, when it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Whether the revert applied cleanly.
+    pub applied: bool,
+    /// Whether the revert built.
+    pub built: bool,
+    /// One line per run of the revert.
+    pub runs: Vec<String>,
+    /// `fixes` (the crash went), `still-crashes`, `crashes` (fix: the
+    /// crash came back), `still-fixed`, `conflicts`, `build-failed`, or
+    /// `unclear`.
+    pub verdict: String,
 }
 
 impl Outcome {
@@ -237,6 +284,7 @@ impl Outcome {
             recipients: Recipients::default(),
             steps: Vec::new(),
             time: Times::default(),
+            verification: None,
         }
     }
 

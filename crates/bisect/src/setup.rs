@@ -54,6 +54,11 @@ pub struct SetupRequest {
     /// What else makes two invocations the same bisection: the executor's
     /// build and test settings.
     pub executor_params: serde_json::Value,
+    /// Print the culprit's patch after its diff stat (`--show-diff`).
+    pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it (on unless
+    /// `--no-verify`).
+    pub verify: bool,
 }
 
 /// Why a bisection cannot start: bad input, exit status 2.
@@ -158,6 +163,8 @@ impl SetupRequest {
         }
         let mut bisection = crate::input::check(&repo, self.direction, &self.bad, &self.good)?;
         bisection.crash = self.crash.clone();
+        bisection.show_diff = self.show_diff;
+        bisection.verify = self.verify;
         let params = self.params(&repo, &bisection);
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {
@@ -204,6 +211,9 @@ impl SetupRequest {
         if self.strategy.confidence != crate::strategy::DEFAULT_CONFIDENCE {
             value["confidence"] = self.strategy.confidence.into();
         }
+        if self.strategy.min_rate != crate::strategy::bayes::DEFAULT_MIN_RATE {
+            value["min_rate"] = self.strategy.min_rate.into();
+        }
         value.to_string()
     }
 
@@ -237,6 +247,13 @@ impl Setup {
         out: &mut dyn Write,
         stderr: &mut dyn Write,
     ) -> (Outcome, i32) {
+        let own = self.bisection_dir.strip_prefix(&self.workdir).ok();
+        let _ = writeln!(
+            out,
+            "work directory: {} (this bisection's logs in {})",
+            self.workdir.display(),
+            own.unwrap_or(&self.bisection_dir).display()
+        );
         let outcome = crate::engine::run(
             &self.repo,
             &self.bisection,

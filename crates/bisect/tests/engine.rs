@@ -226,7 +226,10 @@ fn linear_history_finds_the_culprit_and_logs_like_syzbot() {
         "culprit signature: sig-{}\nparent  signature: sig-{}\n",
         h[7], h[6]
     )));
-    assert!(r.log.contains(&format!("first bad commit: {} c7\n", h[7])));
+    assert!(r.log.contains(&format!(
+        "first bad commit: {} c7 (confidence 100.0%)\n",
+        h[7]
+    )));
     assert!(r
         .log
         .contains("recipients (to): [\"test@example.com\"]\nrecipients (cc): []\n"));

@@ -28,6 +28,8 @@ fn culprit_found_in_a_linear_history_with_a_dirty_checkout_left_alone() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.culprit_hash(), h[7]);
     let lines = r.lines();
+    assert!(lines[0].starts_with("work directory: "), "{}", lines[0]);
+    let lines = &lines[1..];
     assert_eq!(
         lines[0],
         format!("bisecting cause commit starting from {}", h[11])
@@ -54,7 +56,7 @@ fn culprit_found_in_a_linear_history_with_a_dirty_checkout_left_alone() {
         .contains(" code.c | 2 ++\n 1 file changed, 2 insertions(+)\n"));
     assert!(r
         .stdout
-        .contains(&format!("first bad commit: {} commit 7\n", h[7])));
+        .contains(&format!("first bad commit: {} commit 7 (confidence ", h[7])));
     assert!(r.stdout.contains(
         "recipients (to): [\"ann@example.com\"]\nrecipients (cc): []\ncrash: WARNING in foo\n"
     ));
@@ -390,15 +392,17 @@ fn fix_bisection_finds_the_first_commit_without_the_crash() {
     let r = culprit(repo.home.path(), &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.culprit_hash(), h[7]);
-    assert!(r
-        .stdout
-        .starts_with(&format!("bisecting fixing commit starting from {}\n", h[1])));
+    assert!(r.stdout.contains(&format!(
+        "\nbisecting fixing commit starting from {}\n",
+        h[1]
+    )));
     assert!(r
         .stdout
         .contains(&format!("{} is the first fixed commit\n", h[7])));
-    assert!(r
-        .stdout
-        .contains(&format!("first fixed commit: {} commit 7\n", h[7])));
+    assert!(r.stdout.contains(&format!(
+        "first fixed commit: {} commit 7 (confidence ",
+        h[7]
+    )));
     assert_eq!(r.json()["direction"], "fix");
 }
 
@@ -621,7 +625,7 @@ fn a_hanging_test_is_killed_at_the_time_limit() {
     assert!(started.elapsed().as_secs() < 20);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("all runs: test timed out after 1s\n"),
+        r.stdout.contains("run #0: test timed out after 1s\n"),
         "{}",
         r.stdout
     );
@@ -638,9 +642,11 @@ fn whole_log_of_a_small_bisection() {
     args.extend(["--runs", "2"]);
     let r = culprit(repo.home.path(), &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.lines()[0].starts_with(&format!("work directory: {workdir} ")));
     let log: Vec<&str> = r
         .lines()
         .into_iter()
+        .skip(1)
         .filter(|l| !l.starts_with("revisions tested:"))
         .take_while(|l| !l.starts_with("crash: "))
         .chain(r.lines().into_iter().filter(|l| l.starts_with("crash: ")))
@@ -691,7 +697,7 @@ Date:   Tue Nov 14 22:25:20 2023 +0000
 
 culprit signature: d55a0d5d34e193e63d3ee4fd384928e959eb702e0e61cab53ac4e7f39dcdb8bc
 parent  signature: 4a6d32c68b4f6e417b6b2d6529e563387c499175987726887f4021356b934a94
-first bad commit: 666655dab3dbb1c6ea7e039503fab0e57c218ce5 commit 3
+first bad commit: 666655dab3dbb1c6ea7e039503fab0e57c218ce5 commit 3 (confidence 100.0%)
 recipients (to): [\"ann@example.com\"]
 recipients (cc): []
 crash: WARNING in foo

@@ -12,8 +12,11 @@
 //! workdir = "culprit-work"       # checkout, builds, consoles, journals (shared
 //!                                # by the cause and fix bisections of a tree)
 //! json = "result.json"           # optional: the outcome as JSON
+//! show_diff = false              # true: print the culprit's patch
+//! verify = true                  # revert the culprit to check it (default true)
 //! strategy = "bayes"             # default bayes; or classic, plain
 //! confidence = 0.99              # where bayes stops (default 0.99)
+//! min_rate = 0.05                # bayes: lowest reproduction rate worth bisecting
 //! runs = 6                       # runs of the reproducer per commit (default 8)
 //! vms = 2                        # test machines at once (default 1)
 //!
@@ -72,6 +75,10 @@ pub struct Job {
     pub workdir: PathBuf,
     /// Where to write the outcome as JSON.
     pub json: Option<PathBuf>,
+    /// Print the culprit's patch after its diff stat.
+    pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it.
+    pub verify: bool,
     /// The strategy, its runs per commit and confidence.
     pub strategy: StrategyConfig,
     /// Test machines at once.
@@ -198,8 +205,11 @@ impl Job {
             "crash",
             "workdir",
             "json",
+            "show_diff",
+            "verify",
             "strategy",
             "confidence",
+            "min_rate",
             "runs",
             "vms",
             "kernel",
@@ -235,10 +245,13 @@ impl Job {
                 .path("workdir")?
                 .unwrap_or_else(|| base.join("culprit-work")),
             json: top.path("json")?,
+            show_diff: top.bool("show_diff")?.unwrap_or(false),
+            verify: top.bool("verify")?.unwrap_or(true),
             strategy: StrategyConfig {
                 name: top.strategy()?,
                 runs: top.runs()?,
                 confidence: top.confidence()?,
+                min_rate: top.min_rate()?,
             },
             vms: top.positive("vms")?.unwrap_or(1),
             kernel: kernel_job(&top.table("kernel")?)?,
@@ -280,6 +293,8 @@ impl Job {
             strategy: self.strategy.clone(),
             workdir: Some(self.workdir.clone()),
             json: self.json.clone(),
+            show_diff: self.show_diff,
+            verify: self.verify,
             executor_params: serde_json::json!({
                 "config": self.kernel.config,
                 "compiler": self.kernel.compiler,
@@ -533,6 +548,14 @@ impl<'a> Keys<'a> {
             (0.5..1.0).contains(&p).then_some(p)
         })?;
         Ok(confidence.unwrap_or(strategy::DEFAULT_CONFIDENCE))
+    }
+
+    fn min_rate(&self) -> Result<f64, JobError> {
+        let rate = self.typed("min_rate", "a rate in (0, 1]", |v| {
+            let p = v.as_float().or_else(|| v.as_integer().map(|i| i as f64))?;
+            (p > 0.0 && p <= 1.0).then_some(p)
+        })?;
+        Ok(rate.unwrap_or(strategy::bayes::DEFAULT_MIN_RATE))
     }
 }
 

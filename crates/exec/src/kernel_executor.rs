@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use culprit_bisect::recipients::Recipients;
-use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RunOutcome};
+use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RevertOutcome, RunOutcome};
 use culprit_build::reproducer::{self, ReproducerSpec};
 use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelRecipe};
 use culprit_git::{Commit, Repo, Worktree};
@@ -212,14 +212,18 @@ impl KernelExecutor {
     /// The build cache and this commit's key in it; `None` for clean
     /// builds (the baseline re-does everything, like syzbot).
     fn cache_key(
-        &self,
+        &mut self,
         recipe: &KernelRecipe,
         commit: &str,
     ) -> Result<Option<(BuildCache, String, String)>, String> {
         if recipe.clean {
             return Ok(None);
         }
-        let tree = self.repo.tree_of(commit).map_err(|e| e.to_string())?;
+        // The checkout knows the user's commits and its own reverts.
+        let tree = self
+            .worktree()?
+            .tree_of(commit)
+            .map_err(|e| e.to_string())?;
         let fingerprint = recipe.fingerprint().map_err(|e| e.to_string())?;
         Ok(Some((
             BuildCache::new(self.dir("builds").join("cache")),
@@ -315,8 +319,19 @@ impl KernelExecutor {
 }
 
 impl Executor for KernelExecutor {
+    fn same_bug(&self) -> std::sync::Arc<dyn culprit_bisect::SameBug> {
+        std::sync::Arc::new(crate::identity::ReportRelations)
+    }
+
     fn kind(&self) -> &'static str {
         "kernel"
+    }
+
+    fn revert(&mut self, base: &str, commit: &str) -> RevertOutcome {
+        match self.worktree() {
+            Ok(worktree) => crate::shell::revert_in(worktree, base, commit),
+            Err(reason) => RevertOutcome::Infra { reason },
+        }
     }
 
     fn build(&mut self, commit: &str) -> BuildOutcome {

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod capture;
+pub mod identity;
 pub mod job;
 pub mod kernel_executor;
 pub mod maintainers;

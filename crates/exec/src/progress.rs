@@ -41,6 +41,10 @@ impl Executor for Progress<'_> {
         self.inner.capacity()
     }
 
+    fn same_bug(&self) -> std::sync::Arc<dyn culprit_bisect::SameBug> {
+        self.inner.same_bug()
+    }
+
     fn build(&mut self, commit: &str) -> BuildOutcome {
         let _ticker = self.ticker(format!("building {}", short(commit)));
         self.inner.build(commit)
@@ -58,6 +62,27 @@ impl Executor for Progress<'_> {
         };
         let _ticker = self.ticker(format!("testing {} {what}", short(&build.commit)));
         self.inner.run(build, runs, done)
+    }
+
+    /// One commit at a time goes through this wrapper's build and run (and
+    /// their progress lines); several at once are the inner executor's.
+    fn evaluate(
+        &mut self,
+        evaluations: Vec<culprit_bisect::Evaluation>,
+        sink: &mut dyn culprit_bisect::EvaluationSink,
+    ) {
+        if self.inner.capacity().builders > 1 {
+            return self.inner.evaluate(evaluations, sink);
+        }
+        for evaluation in evaluations {
+            if !culprit_bisect::exec::evaluate_here(self, evaluation, sink) {
+                return;
+            }
+        }
+    }
+
+    fn revert(&mut self, base: &str, commit: &str) -> culprit_bisect::RevertOutcome {
+        self.inner.revert(base, commit)
     }
 
     fn recipients(&mut self, culprit: &culprit_git::Commit) -> Recipients {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use culprit_bisect::{BuildOutcome, Built, Executor, RunOutcome};
+use culprit_bisect::{BuildOutcome, Built, Executor, RevertOutcome, RunOutcome};
 use culprit_build::run::RunError;
 use culprit_build::{ShellBuildError, ShellRecipe};
 use culprit_git::{Repo, Worktree, WorktreeError};
@@ -52,7 +52,6 @@ pub struct ShellConfig {
 /// go to `WORKDIR/builds/HASH.log`, run output to `RUNS/HASH/I.log` (the
 /// bisection's own directory).
 pub struct ShellExecutor {
-    repo: Repo,
     worktree: Worktree,
     recipe: ShellRecipe,
     config: ShellConfig,
@@ -79,7 +78,6 @@ impl ShellExecutor {
             timeout: config.build_timeout,
         };
         Ok(ShellExecutor {
-            repo: repo.clone(),
             worktree,
             recipe,
             config,
@@ -99,7 +97,8 @@ impl ShellExecutor {
     ) -> Result<String, String> {
         match artifact_signature {
             Some(s) => Ok(s),
-            None => self.repo.tree_of(commit).map_err(|e| e.to_string()),
+            // The worktree knows the user's commits and its own reverts.
+            None => self.worktree.tree_of(commit).map_err(|e| e.to_string()),
         }
     }
 
@@ -119,8 +118,16 @@ impl ShellExecutor {
 }
 
 impl Executor for ShellExecutor {
+    fn same_bug(&self) -> std::sync::Arc<dyn culprit_bisect::SameBug> {
+        std::sync::Arc::new(crate::identity::ReportRelations)
+    }
+
     fn kind(&self) -> &'static str {
         "build"
+    }
+
+    fn revert(&mut self, base: &str, commit: &str) -> RevertOutcome {
+        revert_in(&self.worktree, base, commit)
     }
 
     fn build(&mut self, commit: &str) -> BuildOutcome {
@@ -222,6 +229,17 @@ impl ShellExecutor {
                 reason: e.to_string(),
             },
         }
+    }
+}
+
+/// A revert made in `worktree`, as the engine wants it.
+pub(crate) fn revert_in(worktree: &Worktree, base: &str, commit: &str) -> RevertOutcome {
+    match worktree.revert(base, commit) {
+        Ok(Some(commit)) => RevertOutcome::Applied { commit },
+        Ok(None) => RevertOutcome::Conflicts,
+        Err(e) => RevertOutcome::Infra {
+            reason: e.to_string(),
+        },
     }
 }
 

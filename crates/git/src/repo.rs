@@ -244,4 +244,22 @@ impl Repo {
         let out = self.git.stdout(&args)?;
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
+
+    /// The patch of `rev` against its first parent (`git show --format= -p`),
+    /// without color or external diff tools.
+    pub fn patch(&self, rev: &str) -> Result<String, ResolveError> {
+        let hash = self.resolve(rev)?;
+        let args = [
+            "show",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--format=",
+            "--patch",
+            "--first-parent",
+            hash.as_str(),
+        ];
+        let out = self.git.stdout(&args)?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
 }

@@ -228,6 +228,55 @@ impl Worktree {
         Ok((output.status.success() && is_object_id(&hash)).then_some(hash))
     }
 
+    /// Makes, in this checkout only, the commit that reverts `commit` on
+    /// top of `base` (a merge is reverted against its first parent), and
+    /// checks it out. The commit's author, committer and date are fixed,
+    /// so the same revert always gets the same hash (another checkout of
+    /// the same repository makes the same commit). `Ok(None)`: the revert
+    /// does not apply cleanly (the checkout is left at `base`).
+    pub fn revert(&self, base: &str, commit: &str) -> Result<Option<String>, WorktreeError> {
+        for hash in [base, commit] {
+            if !is_object_id(hash) {
+                return Err(WorktreeError::NotAHash(hash.to_string()));
+            }
+        }
+        self.checkout(base)?;
+        let parents = self
+            .git
+            .stdout(&["rev-list", "--parents", "-n", "1", commit])?;
+        let merge = String::from_utf8_lossy(&parents).split_whitespace().count() > 2;
+        let mut args = vec![
+            "-c",
+            "user.name=culprit",
+            "-c",
+            "user.email=culprit@localhost",
+            "revert",
+            "--no-edit",
+        ];
+        if merge {
+            args.extend(["-m", "1"]);
+        }
+        args.push(commit);
+        let when = "1970-01-01T00:00:00Z".to_string();
+        let vars = [("GIT_AUTHOR_DATE", &when), ("GIT_COMMITTER_DATE", &when)];
+        let output = self.git.raw_with_env(&args, None, &vars)?;
+        if !output.status.success() {
+            let _ = self.git.raw(&["revert", "--abort"], None);
+            self.checkout(base)?;
+            return Ok(None);
+        }
+        let head = self.git.stdout(&["rev-parse", "HEAD"])?;
+        Ok(Some(String::from_utf8_lossy(&head).trim().to_owned()))
+    }
+
+    /// The tree of `commit`, which may be a commit made in this checkout
+    /// only (a revert).
+    pub fn tree_of(&self, commit: &str) -> Result<String, WorktreeError> {
+        let spec = format!("{commit}^{{tree}}");
+        let out = self.git.stdout(&["rev-parse", "--verify", &spec])?;
+        Ok(String::from_utf8_lossy(&out).trim().to_owned())
+    }
+
     /// Removes every untracked and ignored file (build output included).
     pub fn clean(&self) -> Result<(), WorktreeError> {
         self.git.stdout(&["clean", "--quiet", "-ffdx"])?;

@@ -1,8 +1,11 @@
 //! Parser throughput: MB/s over the shared test data, and over generated
 //! console logs of 10 and 100 MB with one crash at the very end (the cost must
-//! grow linearly with the input).
+//! grow linearly with the input); and the command line's: `culprit report
+//! --json` over the test data folder, in CPU time of the process (startup,
+//! reading, parsing, JSON), as a user runs it.
 //!
-//! Run with `cargo bench -p culprit-report --bench throughput`.
+//! Run with `cargo build --release -p culprit && cargo bench -p
+//! culprit-report --bench throughput` (`CULPRIT_BIN` names another binary).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -28,6 +31,7 @@ fn main() {
         }
         None => println!("SKIPPED test data: {} is absent", dir.display()),
     }
+    cli(dir);
     for size in [10usize << 20, 100 << 20] {
         let log = generated_log(size);
         let (elapsed, reports) = best_of(3, || culprit_report::parse(&log).len());
@@ -39,6 +43,79 @@ fn main() {
             mb(log.len()) / elapsed.as_secs_f64()
         );
     }
+}
+
+/// `culprit report --json` over every file of `dir`: the best of 5 runs, in
+/// the child's CPU time (user + system) and wall time.
+fn cli(dir: &Path) {
+    let Some(bin) = culprit_bin() else {
+        println!("SKIPPED command line: build it first (cargo build --release -p culprit) or set CULPRIT_BIN");
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        println!("SKIPPED command line: {} is absent", dir.display());
+        return;
+    };
+    let files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let (mut best_cpu, mut best_wall) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        let before = children_cpu_time();
+        let start = Instant::now();
+        let out = std::process::Command::new(&bin)
+            .args(["report", "--json"])
+            .args(&files)
+            .stdout(std::process::Stdio::null())
+            .status();
+        let wall = start.elapsed();
+        if !out.is_ok_and(|s| s.success()) {
+            println!("SKIPPED command line: {} report failed", bin.display());
+            return;
+        }
+        best_cpu = best_cpu.min(children_cpu_time().saturating_sub(before));
+        best_wall = best_wall.min(wall);
+    }
+    let mb = bytes as f64 / (1 << 20) as f64;
+    println!(
+        "command line: culprit report --json over {} files, {:.1} MB: {:.1} ms CPU ({:.1} MB/s), {:.1} ms wall",
+        files.len(),
+        mb,
+        best_cpu.as_secs_f64() * 1e3,
+        mb / best_cpu.as_secs_f64().max(1e-9),
+        best_wall.as_secs_f64() * 1e3
+    );
+}
+
+/// The culprit binary: `CULPRIT_BIN`, or the release build next to this bench.
+fn culprit_bin() -> Option<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os("CULPRIT_BIN") {
+        return Some(bin.into());
+    }
+    // target/release/deps/throughput-HASH -> target/release/culprit
+    let exe = std::env::current_exe().ok()?;
+    let bin = exe.parent()?.parent()?.join("culprit");
+    bin.is_file().then_some(bin)
+}
+
+/// User and system CPU time of this process's waited-for children so far.
+fn children_cpu_time() -> Duration {
+    // SAFETY: an all-zero rusage is valid, and getrusage only writes it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let time = |t: libc::timeval| {
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            (t.tv_usec.clamp(0, 999_999) * 1000) as u32,
+        )
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn mb(bytes: usize) -> f64 {

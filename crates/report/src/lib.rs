@@ -9,15 +9,19 @@
 
 mod demangle;
 mod frames;
+pub mod generic;
 mod guilty;
+pub mod identity;
 mod kernel;
 mod lines;
 mod title;
 mod user;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+pub use generic::{generic_class, is_generic, GenericClass};
 pub use guilty::guilty_file;
+pub use identity::{relate, Identity, Relation};
 
 /// One crash found in console output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,7 +50,7 @@ pub struct Report {
 }
 
 /// The kind of a crash, named like the `TYPE:` header of syzkaller's test data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)] // The names say it all.
 pub enum CrashType {
     #[serde(rename = "UNKNOWN")]

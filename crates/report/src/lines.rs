@@ -103,6 +103,15 @@ fn is_context(s: &[u8]) -> bool {
     matches!(s, [b'T' | b'C', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
 }
 
+/// `bytes` as text: borrowed when valid UTF-8 (checked fast), else with
+/// replacement characters.
+pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// `s` without leading and trailing ASCII whitespace.
 pub fn trim(s: &[u8]) -> &[u8] {
     let start = s

@@ -28,7 +28,12 @@ const MARKERS: [&str; 7] = [
 
 fn searcher() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
-    AC.get_or_init(|| AhoCorasick::new(MARKERS).unwrap_or_else(|e| panic!("user markers: {e}")))
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(MARKERS)
+            .unwrap_or_else(|e| panic!("user markers: {e}"))
+    })
 }
 
 /// Every user-space crash report in `log`.
@@ -40,7 +45,7 @@ pub fn parse(log: &[u8]) -> Vec<Report> {
             break;
         };
         let line = lines::line_at(log, pos + found.start());
-        let text = String::from_utf8_lossy(line.text).into_owned();
+        let text = crate::lines::text(line.text).into_owned();
         let report = match found.pattern().as_usize() {
             0 | 2 => asan(log, line, &text),
             1 => lsan(log, line),
@@ -63,7 +68,7 @@ fn following<'a>(log: &'a [u8], first: Line<'a>, max: usize) -> Vec<(Line<'a>, S
     lines::lines_from(log, first.start)
         .take(max)
         .map(|l| {
-            let text = String::from_utf8_lossy(l.text).into_owned();
+            let text = crate::lines::text(l.text).into_owned();
             (l, text)
         })
         .collect()

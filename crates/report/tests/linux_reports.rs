@@ -1,7 +1,7 @@
 //! The parser against syzkaller's real console logs in ../shared/testdata.
 //!
 //! Prints the pass rates and every mismatch; fails below the bars
-//! (97% exact titles, 95% correct `corrupted`, no false crash).
+//! (98% exact titles, 97% correct `corrupted`, no false crash).
 
 use std::path::{Path, PathBuf};
 
@@ -203,10 +203,10 @@ fn linux_reports_meet_the_bars() {
         t.no_crash_ok, t.no_crash
     );
     assert!(t.files > 400, "only {} test files", t.files);
-    assert!(title_rate >= 97.0, "exact titles {title_rate:.1}% < 97%");
+    assert!(title_rate >= 98.0, "exact titles {title_rate:.1}% < 98%");
     assert!(
-        corrupted_rate >= 95.0,
-        "corrupted {corrupted_rate:.1}% < 95%"
+        corrupted_rate >= 97.0,
+        "corrupted {corrupted_rate:.1}% < 97%"
     );
     assert_eq!(
         t.no_crash_ok, t.no_crash,

@@ -152,11 +152,14 @@ impl PageData {
     ) -> Option<RangePicture> {
         let (new, olds) = range_ends(log, outcome)?;
         let graph = CommitGraph::load(repo, &new, &olds).ok()?;
+        // Commits outside the range are drawn at the old end when they are
+        // one (a revert made to verify the culprit is not drawn).
         let points = steps
             .iter()
-            .map(|s| {
+            .filter_map(|s| {
                 let at = graph.index_of(&s.commit).map(|i| i as usize);
-                (at, s.commit.clone(), s.verdict.clone())
+                let old_end = matches!(s.kind.as_str(), "good" | "release" | "");
+                (at.is_some() || old_end).then(|| (at, s.commit.clone(), s.verdict.clone()))
             })
             .collect();
         let culprit = outcome
@@ -493,6 +496,15 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
         if let Some(stat) = &data.culprit_stat {
             let _ = writeln!(html, "<pre>{}</pre>", esc(stat));
         }
+    }
+    if let Some(v) = &outcome.verification {
+        let _ = writeln!(
+            html,
+            "<p id=\"verification\">checked by its revert on <code>{}</code>: <span class=\"v\">{}</span> ({})</p>",
+            esc(email::short(&v.base)),
+            esc(&v.verdict),
+            esc(&summarize_runs(&v.runs)),
+        );
     }
     for c in &outcome.candidates {
         let _ = writeln!(

@@ -72,6 +72,12 @@ pub struct GenericSpec {
     pub strategy: String,
     /// Where bayes stops.
     pub confidence: f64,
+    /// Bayes: the lowest reproduction rate worth bisecting.
+    #[serde(default = "default_min_rate")]
+    pub min_rate: f64,
+    /// Check the culprit by its revert.
+    #[serde(default = "default_verify")]
+    pub verify: bool,
     /// Time limit of one build, in seconds.
     pub build_timeout: u64,
     /// Time limit of one run, in seconds.
@@ -88,6 +94,14 @@ pub struct KernelSpec {
     pub base: PathBuf,
 }
 
+fn default_min_rate() -> f64 {
+    strategy::bayes::DEFAULT_MIN_RATE
+}
+
+fn default_verify() -> bool {
+    true
+}
+
 /// Keys a generic job may have.
 const GENERIC_KEYS: &[&str] = &[
     "repo",
@@ -101,6 +115,8 @@ const GENERIC_KEYS: &[&str] = &[
     "runs",
     "strategy",
     "confidence",
+    "min_rate",
+    "verify",
     "build_timeout",
     "test_timeout",
 ];
@@ -260,9 +276,9 @@ impl Fields<'_> {
         }
     }
 
-    fn bool(&self, key: &str) -> Result<bool, SpecError> {
+    fn bool(&self, key: &str, default: bool) -> Result<bool, SpecError> {
         match self.get(key) {
-            None => Ok(false),
+            None => Ok(default),
             Some(Value::Boolean(b)) => Ok(*b),
             Some(v) => Err(SpecError::new(
                 key,
@@ -289,6 +305,22 @@ impl Fields<'_> {
                     range.end()
                 ),
             )),
+        }
+    }
+
+    fn min_rate(&self) -> Result<f64, SpecError> {
+        let bad = |v: &dyn std::fmt::Display| {
+            SpecError::new("min_rate", format!("expected a rate in (0, 1], got {v}"))
+        };
+        let value = match self.get("min_rate") {
+            None => return Ok(default_min_rate()),
+            Some(Value::Float(f)) => *f,
+            Some(Value::Integer(i)) => *i as f64,
+            Some(v) => return Err(bad(v)),
+        };
+        match value > 0.0 && value <= 1.0 {
+            true => Ok(value),
+            false => Err(bad(&value)),
         }
     }
 
@@ -343,7 +375,7 @@ fn generic_spec(table: &Table, base: &Path) -> Result<GenericSpec, SpecError> {
         repo: base.join(f.required("repo")?),
         bad: f.required("bad")?,
         good: f.strings("good")?,
-        fix: f.bool("fix")?,
+        fix: f.bool("fix", false)?,
         crash: f.string("crash")?,
         build: f.required("build")?,
         test: f.required("test")?,
@@ -351,6 +383,8 @@ fn generic_spec(table: &Table, base: &Path) -> Result<GenericSpec, SpecError> {
         runs: runs.map_or(DEFAULT_RUNS, |n| n as u32),
         strategy,
         confidence: f.confidence()?,
+        min_rate: f.min_rate()?,
+        verify: f.bool("verify", true)?,
         build_timeout: f
             .number("build_timeout", 1..=MAX_LIMIT_SECS)?
             .unwrap_or(DEFAULT_BUILD_TIMEOUT),
@@ -498,9 +532,12 @@ impl GenericSpec {
                 name: self.strategy.clone(),
                 runs: self.runs,
                 confidence: self.confidence,
+                min_rate: self.min_rate,
             },
             workdir: None,
             json: None,
+            show_diff: false,
+            verify: self.verify,
             executor_params: serde_json::json!({
                 "build": self.build,
                 "test": self.test,

@@ -85,6 +85,8 @@ pub struct Spread {
     helpers: usize,
     /// The good end, handed to a helper while the bad end is checked here.
     prefetch: Vec<Prefetch>,
+    /// Reverts made in the local checkout (to verify a culprit).
+    reverts: HashSet<String>,
     /// The commit the local executor evaluated last (its checkout holds
     /// that build: more runs there need no rebuild).
     local_head: Option<String>,
@@ -116,6 +118,7 @@ impl Spread {
             token,
             helpers,
             prefetch: Vec::new(),
+            reverts: HashSet::new(),
             local_head: None,
         }
     }
@@ -345,7 +348,8 @@ impl Executor for Spread {
             }
         }
         self.drop_prefetches(&evaluations);
-        if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() {
+        let revert = evaluations.iter().any(|e| self.reverts.contains(&e.commit));
+        if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() || revert {
             for evaluation in evaluations {
                 self.local_head = Some(evaluation.commit.clone());
                 if !evaluate_local(self.local.as_mut(), evaluation, sink) {
@@ -355,6 +359,20 @@ impl Executor for Spread {
             return;
         }
         self.evaluate_spread(evaluations, sink);
+    }
+
+    fn same_bug(&self) -> Arc<dyn culprit_bisect::exec::SameBug> {
+        self.local.same_bug()
+    }
+
+    /// The revert is made in this worker's checkout: it is evaluated here
+    /// (other workers do not have the commit).
+    fn revert(&mut self, base: &str, commit: &str) -> culprit_bisect::exec::RevertOutcome {
+        let outcome = self.local.revert(base, commit);
+        if let culprit_bisect::exec::RevertOutcome::Applied { commit } = &outcome {
+            self.reverts.insert(commit.clone());
+        }
+        outcome
     }
 
     fn recipients(

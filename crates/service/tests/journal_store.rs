@@ -37,6 +37,8 @@ fn spec() -> JobSpec {
         runs: 1,
         strategy: "bayes".into(),
         confidence: 0.99,
+        min_rate: 0.05,
+        verify: true,
         build_timeout: 1,
         test_timeout: 1,
     })

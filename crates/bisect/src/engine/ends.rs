@@ -148,7 +148,7 @@ impl Engine<'_> {
     /// Runs an end as the strategy asks until it reads it. An end where
     /// infrastructure problems dominate stops the bisection (except the
     /// bad end, whose caller says why).
-    fn check_end(
+    pub(super) fn check_end(
         &mut self,
         strategy: &mut dyn Strategy,
         hash: &str,
@@ -190,17 +190,22 @@ impl Engine<'_> {
     }
 
     /// The crash asked for if some run at the bad end showed it, else the
-    /// title most runs there crashed with.
-    pub(super) fn bad_end_target(&self) -> Option<String> {
+    /// title most runs there crashed with; with one report of it.
+    pub(super) fn bad_end_target(&self) -> Option<(String, String)> {
         let runs = self
             .ledger
             .tested
             .get(&self.bisection.bad)
             .map_or(&[][..], |t| &t.runs);
-        match &self.bisection.crash {
+        let title = match &self.bisection.crash {
             Some(title) => seen(runs, title),
             None => most_common_title(runs),
-        }
+        }?;
+        let report = runs.iter().find_map(|r| match r {
+            RunOutcome::Crashed { title: t, report } if *t == title => Some(report.clone()),
+            _ => None,
+        });
+        Some((title, report.unwrap_or_default()))
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{Engine, Stop};
 use crate::evidence::RunClass;
 use crate::exec::{Built, RunOutcome};
-use crate::outcome::{Step, StepKind, StepVerdict};
+use crate::outcome::{Step, StepKind, StepTime, StepVerdict};
 
 impl Engine<'_> {
     /// Makes `runs` more runs at each `(hash, runs)` of `wanted`, building
@@ -21,13 +21,14 @@ impl Engine<'_> {
         release: Option<&str>,
     ) -> Result<(), Stop> {
         let live = wanted.len() == 1;
+        let started = std::time::SystemTime::now();
         let mut evaluations = Vec::new();
         let mut firsts = Vec::new();
         for (hash, runs) in wanted {
             let from = self.ledger.tested.get(hash).map(|t| t.runs.len() as u32);
             firsts.push(from);
-            if live {
-                self.say(&header(hash, from.is_none()));
+            if let Some(line) = header(hash, from.is_none()).filter(|_| live) {
+                self.say(&line);
             }
             if let Some(e) = self.ledger.plan(hash, *runs).map_err(Stop::Error)? {
                 evaluations.push(e);
@@ -46,18 +47,19 @@ impl Engine<'_> {
             return Err(Stop::Error(why));
         }
         if self.target_follows_bad {
-            self.ledger.target = self.bad_end_target();
+            let target = self.bad_end_target();
+            self.ledger.set_target(target);
         }
         for ((hash, _), first) in wanted.iter().zip(firsts) {
-            if !live {
-                self.say(&header(hash, first.is_none()));
+            if let Some(line) = header(hash, first.is_none()).filter(|_| !live) {
+                self.say(&line);
             }
             if first.is_none() {
                 self.log_build(hash);
             }
             let from = first.unwrap_or(0);
             self.log_runs(hash, from);
-            self.push_step(hash, kind, release, from);
+            self.push_step(hash, kind, release, from, started);
         }
         Ok(())
     }
@@ -107,19 +109,34 @@ impl Engine<'_> {
         }
     }
 
-    /// One short line per run, against the crash bisected.
+    /// One short line per run, against the crash bisected. A failure with
+    /// no crash report (a test's exit status) is `failed`, not `crashed`.
     pub(super) fn describe(&self, run: &RunOutcome) -> String {
         match (run, self.ledger.classify(run)) {
             (RunOutcome::Ok, _) => "OK".into(),
-            (RunOutcome::Crashed { title, .. }, RunClass::Crash) => format!("crashed: {title}"),
-            (RunOutcome::Crashed { title, .. }, _) => {
-                format!("crashed: {title} (another crash, not counted)")
+            (RunOutcome::Crashed { title, report }, class) => {
+                let verb = if is_exit_status(title) {
+                    "failed"
+                } else {
+                    "crashed"
+                };
+                let target = self.ledger.target.as_deref().unwrap_or_default();
+                match class {
+                    RunClass::Crash if title == target => format!("{verb}: {title}"),
+                    RunClass::Crash => {
+                        let why = self.ledger.relation(title, report).unwrap_or_default();
+                        format!("{verb}: {title} (same bug as {target}: {why})")
+                    }
+                    _ => format!("{verb}: {title} (another crash, not counted)"),
+                }
             }
             (RunOutcome::Invalid { reason } | RunOutcome::Infra { reason }, _) => reason.clone(),
         }
     }
 
-    /// `all runs: X` when every run says the same, else `run #i: X` lines.
+    /// A commit's first batch as syzbot logs it (`all runs: X` when every
+    /// run says the same, else one `run #i: X` line each); a later batch
+    /// in one line: `runs #3-#7 on HASH: 4 OK, 1 crashed: TITLE`.
     pub(super) fn log_runs(&mut self, hash: &str, from: u32) {
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
@@ -131,17 +148,41 @@ impl Engine<'_> {
             .iter()
             .map(|r| self.describe(r))
             .collect();
-        if lines.is_empty() {
-            return;
+        let out = match (from, lines.as_slice()) {
+            (_, []) => Vec::new(),
+            (0, [one]) => vec![format!("run #0: {one}")],
+            (0, [first, ..]) if lines.iter().all(|l| l == first) => {
+                vec![format!("all runs: {first}")]
+            }
+            (0, _) => lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("run #{i}: {l}"))
+                .collect(),
+            (_, _) => {
+                self.gather(hash, from, lines);
+                Vec::new()
+            }
+        };
+        for line in out {
+            self.say(&line);
         }
-        // `all runs:` only speaks for a commit's whole first batch.
-        if from == 0 && lines.iter().all(|l| *l == lines[0]) {
-            self.say(&format!("all runs: {}", lines[0]));
-            return;
+    }
+
+    /// Adds runs to the open batch line of `hash`, or opens one.
+    fn gather(&mut self, hash: &str, from: u32, lines: Vec<String>) {
+        if let Some(open) = &mut self.open_batch {
+            if open.commit == hash && open.from + open.lines.len() as u32 == from {
+                open.lines.extend(lines);
+                return;
+            }
         }
-        for (i, line) in lines.iter().enumerate() {
-            self.say(&format!("run #{}: {line}", from as usize + i));
-        }
+        self.flush_batch();
+        self.open_batch = Some(Batch {
+            commit: hash.to_owned(),
+            from,
+            lines,
+        });
     }
 
     /// Records the runs from `from` on as a step, or adds them to the step
@@ -152,6 +193,7 @@ impl Engine<'_> {
         kind: StepKind,
         release: Option<&str>,
         from: u32,
+        started: std::time::SystemTime,
     ) {
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
@@ -163,16 +205,30 @@ impl Engine<'_> {
             .iter()
             .map(|r| self.describe(r))
             .collect();
+        let test_secs: f64 = tested
+            .run_secs
+            .get(from as usize..)
+            .unwrap_or_default()
+            .iter()
+            .sum();
         let earlier = self
             .steps
             .iter()
             .position(|s| s.commit == hash && s.kind != StepKind::Parent);
         if let Some(i) = earlier {
             self.steps[i].runs.extend(runs);
+            self.steps[i].time.test += test_secs;
             return;
         }
+        let time = StepTime {
+            started: crate::format::utc_timestamp(started),
+            build: tested.build_secs,
+            test: test_secs,
+        };
         let step = Step {
             commit: hash.to_owned(),
+            title: self.title_of(hash).unwrap_or_default(),
+            time,
             kind,
             release: release.map(str::to_owned),
             verdict: StepVerdict::Undecided,
@@ -186,12 +242,49 @@ impl Engine<'_> {
     }
 }
 
-/// The first line of a commit's block.
-fn header(hash: &str, first_time: bool) -> String {
-    if first_time {
-        format!("testing commit {hash}")
-    } else {
-        // A strategy that spends runs one at a time comes back here.
-        format!("more runs on commit {hash}")
+/// Whether a crash title is only a test's exit status (no crash report).
+fn is_exit_status(title: &str) -> bool {
+    title
+        .strip_prefix("exit status ")
+        .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+/// Runs after a commit's first batch, logged as one line.
+#[derive(Debug)]
+pub(super) struct Batch {
+    commit: String,
+    from: u32,
+    lines: Vec<String>,
+}
+
+impl Batch {
+    /// `runs #3-#7 on HASH: 4 OK, 1 crashed: TITLE` (outcomes counted, in
+    /// the order they first appear), or `run #3 on HASH: OK`.
+    pub(super) fn line(&self) -> String {
+        let (hash, from, lines) = (&self.commit, self.from, &self.lines);
+        let short = &hash[..hash.len().min(12)];
+        let last = from as usize + lines.len().max(1) - 1;
+        let runs = match lines.len() {
+            1 => format!("run #{from} on {short}"),
+            _ => format!("runs #{from}-#{last} on {short}"),
+        };
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for line in lines {
+            match counts.iter_mut().find(|(l, _)| *l == line.as_str()) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((line, 1)),
+            }
+        }
+        let parts: Vec<String> = match counts.as_slice() {
+            [(only, _)] if lines.len() == 1 => vec![only.to_string()],
+            _ => counts.iter().map(|(l, n)| format!("{n} {l}")).collect(),
+        };
+        format!("{runs}: {}", parts.join(", "))
     }
+}
+
+/// The line before a commit's runs: only a commit's first test has one
+/// (later batches say their commit on their own line).
+fn header(hash: &str, first_time: bool) -> Option<String> {
+    first_time.then(|| format!("testing commit {hash}"))
 }

@@ -10,12 +10,15 @@ use super::{Engine, Stop};
 use crate::evidence::Direction;
 use crate::exec::RunOutcome;
 use crate::format::{go_duration, go_quoted_list};
-use crate::outcome::{CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepVerdict};
-use crate::strategy::Conclusion;
+use crate::outcome::{
+    CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepTime, StepVerdict,
+};
+use crate::strategy::{Conclusion, Strategy};
 
 impl Engine<'_> {
     pub(super) fn finish(
         &mut self,
+        strategy: &mut dyn Strategy,
         graph: &CommitGraph,
         olds: &[String],
         conclusion: Conclusion,
@@ -32,7 +35,7 @@ impl Engine<'_> {
         }
         match conclusion {
             Conclusion::Culprit { commit, confidence } => {
-                self.culprit(graph.id(commit), confidence)
+                self.culprit(strategy, graph.id(commit), confidence)
             }
             Conclusion::Inconclusive { candidates } => {
                 let hashes: Vec<String> =
@@ -59,7 +62,12 @@ impl Engine<'_> {
             .map_err(|e| Stop::Error(format!("cannot read commit {hash}: {e}")))
     }
 
-    fn culprit(&mut self, hash: &str, confidence: f64) -> Result<Outcome, Stop> {
+    fn culprit(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        hash: &str,
+        confidence: f64,
+    ) -> Result<Outcome, Stop> {
         let commit = self.commit_info(hash)?;
         let word = self.first_word();
         self.say(&format!("{hash} is the first {word} commit"));
@@ -68,10 +76,31 @@ impl Engine<'_> {
             .show_stat(hash)
             .map_err(|e| Stop::Error(format!("cannot show {hash}: {e}")))?;
         self.say(show.trim_end());
+        if self.bisection.show_diff {
+            let patch = self
+                .repo
+                .patch(hash)
+                .map_err(|e| Stop::Error(format!("cannot show the patch of {hash}: {e}")))?;
+            self.say("");
+            self.say(patch.trim_end());
+        }
         self.say("");
-        let flags = self.flags(&commit)?;
+        let mut flags = self.flags(&commit)?;
+        let mut confidence = confidence;
+        let mut verification = None;
+        if self.bisection.verify {
+            if let Some((v, flag, c)) = self.verify(strategy, &commit, confidence)? {
+                flags.extend(flag.map(str::to_owned));
+                confidence = c;
+                verification = Some(v);
+            }
+        }
         self.say_totals();
-        self.say(&format!("first {word} commit: {hash} {}", commit.title));
+        self.say(&format!(
+            "first {word} commit: {hash} {} (confidence {:.1}%)",
+            commit.title,
+            confidence * 100.0
+        ));
         let recipients = self.exec.recipients(&commit);
         self.say(&format!(
             "recipients (to): {}",
@@ -89,6 +118,7 @@ impl Engine<'_> {
         outcome.confidence = Some(confidence);
         outcome.recipients = recipients;
         outcome.crash = crash;
+        outcome.verification = verification;
         Ok(outcome)
     }
 
@@ -131,8 +161,15 @@ impl Engine<'_> {
     }
 
     fn push_parent_step(&mut self, parent: &str, build: &Result<crate::exec::Built, String>) {
+        let time = StepTime {
+            started: crate::format::utc_timestamp(std::time::SystemTime::now()),
+            build: self.ledger.tested.get(parent).map_or(0.0, |t| t.build_secs),
+            test: 0.0,
+        };
         self.steps.push(Step {
             commit: parent.to_owned(),
+            title: self.title_of(parent).unwrap_or_default(),
+            time,
             kind: StepKind::Parent,
             release: None,
             verdict: StepVerdict::Untested,

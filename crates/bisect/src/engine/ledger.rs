@@ -2,13 +2,18 @@
 //! and runs arrive: each is journaled first, then remembered, then folded
 //! into the strategies' knowledge.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
+use std::sync::Arc;
 
 use culprit_git::CommitGraph;
 
 use crate::evidence::{CommitEvidence, Knowledge, RunClass};
-use crate::exec::{BuildOutcome, Built, Evaluation, EvaluationSink, RunOutcome};
+use crate::exec::{
+    BuildOutcome, Built, CrashSeen, Evaluation, EvaluationSink, RunOutcome, SameBug,
+};
 use crate::journal::{Journal, Record};
 use crate::outcome::Times;
 
@@ -22,6 +27,10 @@ pub(super) struct Tested {
     pub runs: Vec<RunOutcome>,
     /// Set when the runs were copied from an identical build.
     pub reused_from: Option<String>,
+    /// Seconds the build took.
+    pub build_secs: f64,
+    /// Seconds each run took, in index order.
+    pub run_secs: Vec<f64>,
 }
 
 /// The suspect range once the ends are known: where each commit's runs go
@@ -43,24 +52,34 @@ pub(super) struct Ledger<'a> {
     pub times: Times,
     /// The title of the crash bisected, once known.
     pub target: Option<String>,
+    /// One report of the crash bisected (from the bad end).
+    target_report: String,
+    /// Tells crashes of other titles that are the same bug.
+    same_bug: Arc<dyn SameBug>,
+    /// Why crashes of other titles were found to be the bisected bug (or
+    /// not: `None`), by title and report.
+    relations: RefCell<HashMap<(String, u64), Option<String>>>,
     range: Option<InRange>,
     /// Runs wanted per commit in the evaluation under way.
     wanted: HashMap<String, Range<u32>>,
     /// Runs that ended before a run with a lower index.
-    early: HashMap<String, BTreeMap<u32, RunOutcome>>,
+    early: HashMap<String, BTreeMap<u32, (RunOutcome, f64)>>,
     /// Why the evaluation under way had to stop (journal or build
     /// infrastructure failure).
     pub failure: Option<String>,
 }
 
 impl<'a> Ledger<'a> {
-    pub fn new(journal: &'a mut Journal) -> Self {
+    pub fn new(journal: &'a mut Journal, same_bug: Arc<dyn SameBug>) -> Self {
         Ledger {
             journal,
             tested: HashMap::new(),
             by_signature: HashMap::new(),
             times: Times::default(),
             target: None,
+            target_report: String::new(),
+            same_bug,
+            relations: RefCell::new(HashMap::new()),
             range: None,
             wanted: HashMap::new(),
             early: HashMap::new(),
@@ -68,17 +87,48 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// A run against the crash being bisected: another crash is no evidence.
+    /// A run against the crash being bisected: the same bug (by title,
+    /// or by what its report shows) is evidence; another crash is none.
     pub fn classify(&self, run: &RunOutcome) -> RunClass {
         match run {
             RunOutcome::Ok => RunClass::Ok,
-            RunOutcome::Crashed { title, .. } if Some(title) == self.target.as_ref() => {
-                RunClass::Crash
-            }
-            RunOutcome::Crashed { .. } => RunClass::OtherCrash,
+            RunOutcome::Crashed { title, report } => match self.relation(title, report) {
+                Some(_) => RunClass::Crash,
+                None => RunClass::OtherCrash,
+            },
             RunOutcome::Invalid { .. } => RunClass::Invalid,
             RunOutcome::Infra { .. } => RunClass::Infra,
         }
+    }
+
+    /// Sets the crash bisected: its title and one report of it.
+    pub fn set_target(&mut self, target: Option<(String, String)>) {
+        let (title, report) = target.unzip();
+        if title != self.target {
+            self.relations.borrow_mut().clear();
+        }
+        self.target = title;
+        self.target_report = report.unwrap_or_default();
+    }
+
+    /// Why a crash is the bug bisected: `same title`, what relates it, or
+    /// `None` for another crash.
+    pub fn relation(&self, title: &str, report: &str) -> Option<String> {
+        let target = self.target.as_deref()?;
+        if title == target {
+            return Some("same title".into());
+        }
+        let key = (title.to_owned(), digest(report));
+        if let Some(known) = self.relations.borrow().get(&key) {
+            return known.clone();
+        }
+        let target = CrashSeen {
+            title: target,
+            report: &self.target_report,
+        };
+        let found = self.same_bug.relate(target, CrashSeen { title, report });
+        self.relations.borrow_mut().insert(key, found.clone());
+        found
     }
 
     /// The evidence of one commit as it stands.
@@ -158,7 +208,7 @@ impl<'a> Ledger<'a> {
             let build = record
                 .built
                 .ok_or_else(|| record.failure.unwrap_or_default());
-            self.remember_build(hash, build);
+            self.remember_build(hash, build, record.secs);
         }
         let Ok(built) = self.tested[hash].build.clone() else {
             return Ok(None);
@@ -184,7 +234,7 @@ impl<'a> Ledger<'a> {
                 break;
             };
             self.times.add_test(record.secs);
-            self.push_run(hash, next, record.outcome);
+            self.push_run(hash, next, record.outcome, record.secs);
             next += 1;
         }
         let donor = self.tested.get(hash).and_then(|t| t.reused_from.clone());
@@ -204,13 +254,13 @@ impl<'a> Ledger<'a> {
                     reused_from: donor.clone(),
                 })
                 .map_err(|e| e.to_string())?;
-            self.push_run(hash, next, outcome);
+            self.push_run(hash, next, outcome, 0.0);
             next += 1;
         }
         Ok(next..wanted.end)
     }
 
-    fn remember_build(&mut self, hash: &str, build: Result<Built, String>) {
+    fn remember_build(&mut self, hash: &str, build: Result<Built, String>, secs: f64) {
         let reused_from = build.as_ref().ok().and_then(|b| {
             let first = self
                 .by_signature
@@ -227,25 +277,29 @@ impl<'a> Ledger<'a> {
                 build,
                 runs: Vec::new(),
                 reused_from,
+                build_secs: secs,
+                run_secs: Vec::new(),
             },
         );
     }
 
     /// Puts run `index` in place, with any runs after it that ended early.
-    fn push_run(&mut self, hash: &str, index: u32, outcome: RunOutcome) {
+    fn push_run(&mut self, hash: &str, index: u32, outcome: RunOutcome, secs: f64) {
         let early = self.early.entry(hash.to_owned()).or_default();
-        early.insert(index, outcome);
+        early.insert(index, (outcome, secs));
         loop {
             let Some(t) = self.tested.get_mut(hash) else {
                 return;
             };
             let next = t.runs.len() as u32;
-            let Some(outcome) = self.early.get_mut(hash).and_then(|e| e.remove(&next)) else {
+            let Some((outcome, secs)) = self.early.get_mut(hash).and_then(|e| e.remove(&next))
+            else {
                 return;
             };
             let class = self.classify(&outcome);
             if let Some(t) = self.tested.get_mut(hash) {
                 t.runs.push(outcome);
+                t.run_secs.push(secs);
             }
             self.learn(hash, Some(class));
         }
@@ -280,7 +334,7 @@ impl EvaluationSink for Ledger<'_> {
         self.times.build += secs;
         let build = built.ok_or_else(|| failure.unwrap_or_default());
         let ok = build.is_ok();
-        self.remember_build(commit, build);
+        self.remember_build(commit, build, secs);
         if !ok {
             return 0..0;
         }
@@ -305,7 +359,14 @@ impl EvaluationSink for Ledger<'_> {
             self.fail(e.to_string());
             return false;
         }
-        self.push_run(commit, index, outcome);
+        self.push_run(commit, index, outcome, secs);
         true
     }
+}
+
+/// A short digest of a report, to remember relations by.
+fn digest(text: &str) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
 }

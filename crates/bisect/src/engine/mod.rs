@@ -9,6 +9,7 @@ mod ends;
 mod evaluate;
 mod finish;
 mod ledger;
+mod verify;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -39,6 +40,10 @@ pub struct Bisection {
     /// The title of the crash to bisect; `None`: the most common crash at
     /// the bad end (a reproducer that also hits another crash needs it).
     pub crash: Option<String>,
+    /// Print the culprit's patch after its diff stat.
+    pub show_diff: bool,
+    /// Check the culprit by its revert before reporting it.
+    pub verify: bool,
 }
 
 /// Why the bisection stopped early.
@@ -62,6 +67,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Outcome {
     let capacity = exec.capacity();
+    let same_bug = exec.same_bug();
     let mut engine = Engine {
         repo,
         exec,
@@ -69,15 +75,19 @@ pub fn run(
         bisection,
         strategy_name: strategy.name(),
         capacity,
-        ledger: Ledger::new(journal),
+        ledger: Ledger::new(journal, same_bug),
         steps: Vec::new(),
-        good: Vec::new(),
+        good: bisection.good.clone(),
         logged: HashMap::new(),
         shown_left: None,
         target_follows_bad: false,
+        olds: Vec::new(),
+        open_batch: None,
     };
     let result = engine.bisect(strategy);
-    engine.conclude(result)
+    let outcome = engine.conclude(result);
+    engine.flush_batch();
+    outcome
 }
 
 struct Engine<'a> {
@@ -99,14 +109,31 @@ struct Engine<'a> {
     /// While the bad end is checked, the crash bisected is whichever its
     /// runs show most.
     target_follows_bad: bool,
+    /// The old end(s) of the range, once known.
+    olds: Vec<String>,
+    /// Later runs at one commit, gathered into one line until something
+    /// else is logged.
+    open_batch: Option<evaluate::Batch>,
 }
 
 impl Engine<'_> {
     /// Writes one line of the human log. A closed stdout must not stop the
     /// bisection (the journal and the JSON still record everything).
     fn say(&mut self, line: &str) {
+        self.flush_batch();
+        self.write_line(line);
+    }
+
+    fn write_line(&mut self, line: &str) {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+
+    /// Writes the line of the runs still being gathered at one commit.
+    fn flush_batch(&mut self) {
+        if let Some(batch) = self.open_batch.take() {
+            self.write_line(&batch.line());
+        }
     }
 
     fn bisect(&mut self, strategy: &mut dyn Strategy) -> Result<Outcome, Stop> {
@@ -120,8 +147,9 @@ impl Engine<'_> {
             .map_err(|e| Stop::Error(format!("cannot load the commits between the ends: {e}")))?;
         self.say(&self.start_line(&new, &olds));
         self.ledger.enter_range(&graph, &olds);
+        self.olds = olds.clone();
         let conclusion = self.strategy_loop(strategy, &graph)?;
-        self.finish(&graph, &olds, conclusion)
+        self.finish(strategy, &graph, &olds, conclusion)
     }
 
     fn start_line(&self, new: &str, olds: &[String]) -> String {
@@ -176,18 +204,19 @@ impl Engine<'_> {
         graph: &CommitGraph,
         requests: &[Request],
     ) -> Result<(), Stop> {
-        if let Some(r) = requests.iter().find(|r| r.commit as usize >= graph.len()) {
-            let n = r.commit;
-            return Err(Stop::Error(format!(
-                "strategy asked for commit #{n} outside the range"
-            )));
-        }
         let mut wanted = Vec::new();
         for request in requests {
-            if self.ledger.knowledge().get(request.commit).is_none() && requests.len() == 1 {
+            let Some(hash) = self.hash_of(graph, request.commit) else {
+                let n = request.commit;
+                return Err(Stop::Error(format!(
+                    "strategy asked for commit #{n} outside the range"
+                )));
+            };
+            let in_graph = (request.commit as usize) < graph.len();
+            let new = self.ledger.knowledge().get(request.commit).is_none();
+            if in_graph && new && requests.len() == 1 {
                 self.announce(strategy, graph, request.commit)?;
             }
-            let hash = graph.id(request.commit).to_owned();
             if !wanted.iter().any(|(h, _)| *h == hash) {
                 wanted.push((hash, request.runs));
             }
@@ -196,6 +225,7 @@ impl Engine<'_> {
         let ctx = self.context(graph);
         let verdicts: Vec<(String, Verdict)> = requests
             .iter()
+            .filter(|r| (r.commit as usize) < graph.len())
             .map(|r| {
                 (
                     graph.id(r.commit).to_owned(),
@@ -252,11 +282,24 @@ impl Engine<'_> {
                 probability,
             })
             .collect();
-        for r in requests {
+        for r in requests
+            .iter()
+            .filter(|r| (r.commit as usize) < graph.len())
+        {
             let hash = graph.id(r.commit);
             if let Some(step) = self.steps.iter_mut().rev().find(|s| s.commit == hash) {
                 step.suspects = suspects.clone();
             }
+        }
+    }
+
+    /// The commit a strategy means by graph index `i`: one of the graph,
+    /// or one past its end for the (first) old end.
+    fn hash_of(&self, graph: &CommitGraph, i: u32) -> Option<String> {
+        match (i as usize).cmp(&graph.len()) {
+            std::cmp::Ordering::Less => Some(graph.id(i).to_owned()),
+            std::cmp::Ordering::Equal => self.olds.first().cloned(),
+            std::cmp::Ordering::Greater => None,
         }
     }
 
@@ -377,7 +420,7 @@ impl Engine<'_> {
     fn revisions_tested(&self) -> usize {
         self.steps
             .iter()
-            .filter(|s| s.kind != StepKind::Parent)
+            .filter(|s| !matches!(s.kind, StepKind::Parent | StepKind::Verify))
             .map(|s| &s.commit)
             .collect::<std::collections::HashSet<_>>()
             .len()

@@ -19,7 +19,7 @@ use std::thread;
 pub use history::{generate, History};
 pub use rng::Rng;
 pub use table::{table, targets};
-pub use trial::{drive, ends, Behaviour, Outcome};
+pub use trial::{simulate, Behaviour, Outcome};
 
 use crate::strategy::{self, bayes::Bayes, plain::Plain, Strategy};
 
@@ -51,10 +51,6 @@ pub struct Config {
     pub threads: usize,
     /// Strategy names.
     pub strategies: Vec<String>,
-    /// Runs at the new end until the crash shows, at most this many.
-    pub repro_runs: u32,
-    /// Runs at the old end before bisecting.
-    pub old_end_runs: u32,
 }
 
 impl Default for Config {
@@ -64,8 +60,6 @@ impl Default for Config {
             seed: 1,
             threads: 2,
             strategies: STRATEGIES.iter().map(|s| s.to_string()).collect(),
-            repro_runs: 100,
-            old_end_runs: 10,
         }
     }
 }
@@ -239,9 +233,9 @@ fn worker(config: &Config, scenarios: &[Scenario], part: usize, parts: usize) ->
 }
 
 /// One trial of one scenario with each strategy of `config`: the outcomes
-/// and whether they were right. The history, the end checks and the run
-/// draws depend only on the seed, the scenario and the trial, so every
-/// strategy faces the same history.
+/// and whether they were right. The history and the run draws depend only
+/// on the seed, the scenario and the trial, so every strategy faces the
+/// same history and the same sequence of draws.
 pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(Outcome, bool)> {
     let mut rng = Rng::derived(config.seed, cell, trial);
     let span = (s.max_commits - s.min_commits + 1) as u64;
@@ -250,25 +244,20 @@ pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(O
     let behaviour = Behaviour {
         rate: s.rate,
         unrelated: s.unrelated,
-        repro_runs: config.repro_runs,
-        old_end_runs: config.old_end_runs,
         max_runs: 20_000,
     };
-    let knowledge = ends(&history, &behaviour, &mut rng);
     let mut out = Vec::with_capacity(config.strategies.len());
     for name in &config.strategies {
-        let (Some(k), Some(mut strat)) = (knowledge.clone(), strategy(name)) else {
-            out.push((
-                Outcome {
-                    conclusion: None,
-                    builds: 0,
-                    runs: 0,
-                },
-                false,
-            ));
+        let Some(mut strat) = strategy(name) else {
+            let nothing = Outcome {
+                conclusion: None,
+                builds: 0,
+                runs: 0,
+            };
+            out.push((nothing, false));
             continue;
         };
-        let outcome = drive(strat.as_mut(), &history, k, &behaviour, &mut rng.clone());
+        let outcome = simulate(strat.as_mut(), &history, &behaviour, &mut rng.clone());
         let correct = outcome.correct(&history);
         out.push((outcome, correct));
     }

@@ -1,8 +1,10 @@
 //! One simulated bisection: the engine's loop with builds and runs replaced
 //! by draws from a generated history.
 
-use crate::evidence::{Direction, Knowledge, RunClass};
-use crate::strategy::{Conclusion, Context, NextStep, Strategy};
+use crate::evidence::{CommitEvidence, Direction, Knowledge, RunClass};
+use crate::strategy::{
+    Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Strategy,
+};
 
 use super::history::History;
 use super::rng::Rng;
@@ -14,10 +16,6 @@ pub struct Behaviour {
     pub rate: f64,
     /// Chance that any run shows an unrelated crash instead.
     pub unrelated: f64,
-    /// Runs at the new end until the crash shows once, at most this many.
-    pub repro_runs: u32,
-    /// Runs made at the old end before bisecting.
-    pub old_end_runs: u32,
     /// Stop a strategy that has spent this many runs.
     pub max_runs: u64,
 }
@@ -28,9 +26,10 @@ pub struct Outcome {
     /// The strategy's conclusion; `None` when it aborted, looped, or the
     /// crash never reproduced at the new end.
     pub conclusion: Option<Conclusion>,
-    /// Commits built by the strategy (the two ends not counted).
+    /// Commits built by the strategy (the two ends not counted: every
+    /// strategy builds them).
     pub builds: u64,
-    /// Test runs asked for by the strategy (the end checks not counted).
+    /// Test runs asked for by the strategy, at the ends too.
     pub runs: u64,
 }
 
@@ -68,30 +67,83 @@ fn draw(rng: &mut Rng, crashing: bool, b: &Behaviour) -> RunClass {
     }
 }
 
-/// The evidence the engine gathers at the ends before bisecting, or `None`
-/// when the crash did not reproduce at the new end.
-pub fn ends(history: &History, b: &Behaviour, rng: &mut Rng) -> Option<Knowledge> {
-    let n = history.graph.len();
-    let mut k = Knowledge::new(n);
-    let tip = k.entry(n as u32 - 1);
-    while (tip.runs.len() as u32) < b.repro_runs && tip.count(RunClass::Crash) == 0 {
-        tip.runs.push(draw(rng, true, b));
-    }
-    if tip.count(RunClass::Crash) == 0 {
-        return None;
-    }
-    let old_crashes = history.culprit.is_none();
-    k.old_end.runs = (0..b.old_end_runs)
-        .map(|_| draw(rng, old_crashes, b))
-        .collect();
-    Some(k)
-}
-
-/// Drives `strategy` over `history` from the end evidence `knowledge`.
-pub fn drive(
+/// Checks the ends as the strategy asks, as the engine does: the new end
+/// until the strategy reads it as crashing, then the old end. Returns the
+/// knowledge to bisect with, or the outcome that ends the trial there (the
+/// crash does not reproduce: no conclusion; the old end crashes: "no
+/// culprit", as the engine's `always-bad`).
+fn check_ends(
     strategy: &mut dyn Strategy,
     history: &History,
-    mut knowledge: Knowledge,
+    b: &Behaviour,
+    rng: &mut Rng,
+    out: &mut Outcome,
+) -> Result<Knowledge, Option<Conclusion>> {
+    let n = history.graph.len();
+    let mut k = Knowledge::new(n);
+    let mut tip = CommitEvidence::default();
+    let bad = check_one_end(strategy, End::Bad, &mut tip, None, true, b, rng, out);
+    if bad != EndReading::Crashes {
+        return Err(None);
+    }
+    let old_crashes = history.culprit.is_none();
+    let mut old = CommitEvidence::default();
+    match check_one_end(
+        strategy,
+        End::Good,
+        &mut old,
+        Some(&tip),
+        old_crashes,
+        b,
+        rng,
+        out,
+    ) {
+        EndReading::Crashes => return Err(Some(Conclusion::NoCulprit { confidence: 1.0 })),
+        EndReading::Infra => return Err(None),
+        EndReading::Clean | EndReading::Unclear => {}
+    }
+    k.commits[n - 1] = Some(tip);
+    k.old_end = old;
+    Ok(k)
+}
+
+/// Runs one end until the strategy reads it.
+#[allow(clippy::too_many_arguments)]
+fn check_one_end(
+    strategy: &mut dyn Strategy,
+    end: End,
+    evidence: &mut CommitEvidence,
+    bad_end: Option<&CommitEvidence>,
+    crashing: bool,
+    b: &Behaviour,
+    rng: &mut Rng,
+    out: &mut Outcome,
+) -> EndReading {
+    loop {
+        let step = strategy.check_end(&EndContext {
+            end,
+            direction: Direction::Cause,
+            evidence,
+            bad_end: bad_end.unwrap_or(evidence),
+            machines: 1,
+        });
+        match step {
+            EndStep::Read(reading) => return reading,
+            EndStep::Run(_) if out.runs >= b.max_runs => return EndReading::Infra,
+            EndStep::Run(runs) => {
+                evidence
+                    .runs
+                    .extend((0..runs).map(|_| draw(rng, crashing, b)));
+                out.runs += u64::from(runs);
+            }
+        }
+    }
+}
+
+/// Runs `strategy` over `history`: the ends first, then the bisection.
+pub fn simulate(
+    strategy: &mut dyn Strategy,
+    history: &History,
     b: &Behaviour,
     rng: &mut Rng,
 ) -> Outcome {
@@ -100,6 +152,25 @@ pub fn drive(
         builds: 0,
         runs: 0,
     };
+    match check_ends(strategy, history, b, rng, &mut out) {
+        Ok(knowledge) => drive(strategy, history, knowledge, b, rng, out),
+        Err(conclusion) => {
+            out.conclusion = conclusion;
+            out
+        }
+    }
+}
+
+/// Drives `strategy` over `history` from the end evidence `knowledge`,
+/// adding to what `out` has spent.
+fn drive(
+    strategy: &mut dyn Strategy,
+    history: &History,
+    mut knowledge: Knowledge,
+    b: &Behaviour,
+    rng: &mut Rng,
+    mut out: Outcome,
+) -> Outcome {
     let n = history.graph.len() as u32;
     for _ in 0..MAX_STEPS {
         if out.runs >= b.max_runs {
@@ -113,7 +184,7 @@ pub fn drive(
             machines: 1,
         };
         let requests = match strategy.next_step(&ctx) {
-            NextStep::Evaluate(r) if !r.is_empty() && r.iter().all(|r| r.commit < n) => r,
+            NextStep::Evaluate(r) if !r.is_empty() && r.iter().all(|r| r.commit <= n) => r,
             NextStep::Done(c) => {
                 out.conclusion = Some(c);
                 return out;
@@ -122,6 +193,14 @@ pub fn drive(
         };
         for r in requests {
             let i = r.commit as usize;
+            if r.commit == n {
+                // Runs at the old end: it crashes only without a culprit.
+                let crashing = history.culprit.is_none();
+                let old = &mut knowledge.old_end;
+                old.runs.extend((0..r.runs).map(|_| draw(rng, crashing, b)));
+                out.runs += u64::from(r.runs);
+                continue;
+            }
             if knowledge.get(r.commit).is_none() {
                 out.builds += 1;
                 knowledge.entry(r.commit).build_failed = history.broken[i];

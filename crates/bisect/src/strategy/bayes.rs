@@ -8,18 +8,24 @@
 //! run only makes it less likely by the factor `1 - r`; other crashes,
 //! invalid runs and infrastructure problems carry no information.
 //!
-//! Before bisecting it runs the new end until it crashed three times (or
+//! The ends: the crashing end runs until it crashes, or until so many clean
+//! runs that its rate is surely below `min_rate` (`--min-rate`: the bug
+//! does not reproduce at any rate worth bisecting); every other end runs
+//! once, and gets more runs later only when they teach something. Before
+//! bisecting it runs the crashing end until it crashed four times (or
 //! twelve runs), as clean runs elsewhere mean little until the rate is
-//! roughly known. Then each step weighs the information one run would give
-//! (about which hypothesis is true) against its cost: a run at a built
-//! commit costs one, a new build `build_cost` times the squared rate, spread
-//! over the runs a verdict typically needs at that rate. A new build goes to the
+//! roughly known; with a reliable test that costs three runs. Then each
+//! step weighs the information one run would give (about which hypothesis
+//! is true) against its cost: a run at a built commit (or at the old end)
+//! costs one, a new build `build_cost` times the squared rate, spread over
+//! the runs a verdict typically needs at that rate, at most two runs. A new build goes to the
 //! commit whose probability of containing the culprit is closest to one
 //! half (git's choice, over the commit graph with its merges); a rerun
 //! goes to the built commit where a run teaches most. So the number of runs
 //! at a commit follows from what they teach: one at a time while the
-//! verdict is uncertain, none once it is sure. With `k` free builders it
-//! evaluates `k` commits at the quantiles `1/(k+1) .. k/(k+1)`.
+//! verdict is uncertain (one per test machine when there are several),
+//! none once it is sure. With `k` free builders it evaluates `k` commits at
+//! the quantiles `1/(k+1) .. k/(k+1)`.
 //!
 //! It stops when the most likely hypothesis reaches the target confidence,
 //! after checking that the culprit itself showed the crash (cause) or ran
@@ -38,17 +44,27 @@ use self::ancestry::Ancestry;
 use self::gain::Gain;
 use self::posterior::Posterior;
 use self::state::{untestable, State};
-use super::{Conclusion, Context, EndContext, EndStep, NextStep, Request, Strategy, Verdict};
+use super::{
+    Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Request, Strategy, Verdict,
+};
+
+/// The default of [`Bayes::min_rate`] (`--min-rate`).
+pub const DEFAULT_MIN_RATE: f64 = 0.1;
 
 /// Hypotheses lighter than this are never reported as candidates.
 const NEGLIGIBLE: f64 = 1e-6;
 /// At most this many hypotheses are compared when looking for commits that
 /// no testable commit can tell apart.
 const HEAVY: usize = 32;
-/// A new build never costs more than this many runs: with a reliable
-/// reproducer one run settles a verdict, and a dearer build would only buy
-/// reruns that teach nothing.
-const MAX_BUILD_COST: f64 = 10.0;
+/// A new build never costs more than this many runs. With a reliable
+/// reproducer one run settles a verdict once the rate is known, and the
+/// rate becomes known as the bisection goes on (every fresh commit that
+/// crashes at its first run says so): a dearer build buys reruns whose
+/// doubt later runs elsewhere would have removed for free.
+const MAX_BUILD_COST: f64 = 2.0;
+/// At an estimated rate at least this high, one run usually settles a
+/// commit: a new commit gets one run even with test machines to spare.
+const SURE_IN_ONE_RUN: f64 = 0.9;
 /// Below this the top hypothesis, even with the commits no run can tell
 /// from it, is far from any useful target.
 const MAYBE_DONE: f64 = 0.25;
@@ -62,6 +78,16 @@ pub struct Bayes {
     /// always crashes; it is scaled by the square of the rate (see
     /// [`Bayes::new_build_cost`]).
     pub build_cost: f64,
+    /// A new build never costs more than this many runs.
+    pub max_build_cost: f64,
+    /// The culprit's parents must be surely old to `1 - target_confidence`
+    /// divided by this.
+    pub parent_margin: f64,
+    /// The top hypothesis must reach `1 - (1 - target_confidence)` divided
+    /// by this. The posterior's doubt rests on an estimated rate: asking
+    /// for a third of the allowed doubt keeps the measured accuracy above
+    /// the target rather than on it (BENCHMARKS.md).
+    pub stop_margin: f64,
     /// Prior probability that the culprit is not in the range at all.
     pub no_culprit_prior: f64,
     /// Prior probability that the reproducer crashes on every run.
@@ -74,8 +100,10 @@ pub struct Bayes {
     pub calibration_runs: usize,
     /// Give up (inconclusive) after this many runs in total.
     pub max_runs: usize,
-    /// Runs at each end of the range before bisecting.
-    pub end_runs: u32,
+    /// The lowest reproduction rate worth bisecting: the bad end runs
+    /// until it crashes, or until `target_confidence` says its rate is
+    /// below this.
+    pub min_rate: f64,
     state: Option<State>,
 }
 
@@ -91,21 +119,57 @@ impl Bayes {
         Bayes {
             target_confidence: target_confidence.clamp(0.5, 0.999_999),
             build_cost: 240.0,
+            max_build_cost: MAX_BUILD_COST,
+            parent_margin: 1.0,
+            stop_margin: 3.0,
             no_culprit_prior: 0.05,
-            reliable_prior: 0.3,
+            reliable_prior: 0.6,
             false_positive: 1e-3,
-            calibration_crashes: 3,
+            calibration_crashes: 4,
             calibration_runs: 12,
             max_runs: 5000,
-            end_runs: 10,
+            min_rate: DEFAULT_MIN_RATE,
             state: None,
         }
     }
 
-    /// The same strategy checking each end with `runs` runs.
-    pub fn with_end_runs(mut self, runs: u32) -> Self {
-        self.end_runs = runs.max(1);
+    /// The same strategy giving up on a bad end that does not crash once
+    /// the evidence says its rate is below `min_rate`.
+    pub fn with_min_rate(mut self, min_rate: f64) -> Self {
+        self.min_rate = min_rate.clamp(1e-3, 1.0);
         self
+    }
+
+    /// Whether `cleans` clean runs in a row make a commit surely free of
+    /// the crash, at the rate the bisection learned (the top hypothesis's):
+    /// a commit with the crash would have shown it by now.
+    fn surely_clean(&self, ctx: &EndContext<'_>, cleans: usize) -> bool {
+        let doubt = (1.0 - self.target_confidence) / self.stop_margin;
+        let n = cleans as u32;
+        let chance = match &self.state {
+            Some(s) => {
+                let top = (0..s.masses.mass.len())
+                    .max_by(|a, b| s.masses.mass[*a].total_cmp(&s.masses.mass[*b]))
+                    .unwrap_or(0);
+                s.posterior.clean_streak_chance(top, n)
+            }
+            // No bisection to learn from: the crashing end's own runs.
+            None => {
+                let bad = ctx.bad_end;
+                let crashes = bad.count(RunClass::Crash) as f64;
+                let rate = (crashes + 1.0) / (bad.runs.len() as f64 + 2.0);
+                (1.0 - rate.max(self.min_rate)).powi(n as i32)
+            }
+        };
+        chance <= doubt
+    }
+
+    /// Clean runs after which the bad end is declared not to reproduce:
+    /// a bug that shows at least `min_rate` of the time would have shown
+    /// in them with probability `target_confidence`.
+    pub fn bad_end_limit(&self) -> u32 {
+        let runs = (1.0 - self.target_confidence).ln() / (1.0 - self.min_rate).max(1e-9).ln();
+        runs.ceil().clamp(1.0, 100_000.0) as u32
     }
 
     fn state(&mut self, ctx: &Context<'_>) -> &mut State {
@@ -113,15 +177,16 @@ impl Bayes {
         if self.state.as_ref().is_some_and(|s| s.seen.len() != n) {
             self.state = None;
         }
-        let (no_culprit, reliable, eps) = (
+        let (no_culprit, reliable, eps, min_rate) = (
             self.no_culprit_prior,
             self.reliable_prior,
             self.false_positive,
+            self.min_rate,
         );
         self.state.get_or_insert_with(|| {
             State::new(
                 Ancestry::new(ctx.graph),
-                Posterior::new(n, no_culprit, reliable, eps),
+                Posterior::new(n, no_culprit, reliable, eps, min_rate),
                 n,
             )
         })
@@ -131,7 +196,7 @@ impl Bayes {
 impl Bayes {
     /// The conclusion, a verification run, or `None` to keep bisecting.
     fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
-        let target = self.target_confidence;
+        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         let n = ctx.graph.len();
         let s = self.state.as_mut()?;
         let mass = &s.masses.mass;
@@ -196,10 +261,8 @@ impl Bayes {
         }
         // When the search stops, nearly all the doubt left sits on the
         // parent side (a crash at the culprit rules out everything after
-        // it), and that doubt rests on an estimated rate: asking the
-        // parents for half the allowed doubt keeps the measured accuracy
-        // above the target rather than on it (BENCHMARKS.md).
-        let limit = (1.0 - self.target_confidence) / 2.0;
+        // it): each parent must be surely old on its own.
+        let limit = (1.0 - self.target_confidence) / self.parent_margin;
         ctx.graph
             .parents(culprit)
             .iter()
@@ -241,12 +304,37 @@ impl Bayes {
                 .flatten()
                 .map(move |&(i, q)| (i, q, cost[built]))
         });
+        // The old end is built too: it crashes only if there is no culprit
+        // in the range (a cause bisection's first commit needs it told).
+        let n = ctx.graph.len();
+        let old_end = (ctx.direction == Direction::Cause && !ctx.knowledge.old_end.build_failed)
+            .then(|| (n as u32, s.masses.mass[n], 1.0));
         scored
+            .chain(old_end)
             .map(|(i, q, c)| (i, gain.at(q) / c))
             .filter(|c| c.1 > 1e-12)
             .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(commit, _)| vec![Request { commit, runs: 1 }])
+            .map(|(commit, _)| {
+                let built = commit as usize == n || ctx.knowledge.get(commit).is_some();
+                vec![Request {
+                    commit,
+                    runs: self.batch(ctx, built),
+                }]
+            })
             .unwrap_or_default()
+    }
+
+    /// Runs to ask for at once: one, or every test machine when more
+    /// than one run is still wanted there (a rerun, or a first run at a
+    /// rate where one run rarely settles a verdict).
+    fn batch(&self, ctx: &Context<'_>, built: bool) -> u32 {
+        let rate = self.state.as_ref().map_or(1.0, |s| s.masses.rate);
+        let more = built || rate < SURE_IN_ONE_RUN;
+        if more {
+            ctx.machines.max(1) as u32
+        } else {
+            1
+        }
     }
 
     /// What a first run at a commit not built yet costs, in runs, at the
@@ -262,7 +350,7 @@ impl Bayes {
         let rate = rate.clamp(0.01, 1.0);
         let settle =
             ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);
-        1.0 + (self.build_cost * rate * rate / settle).min(MAX_BUILD_COST)
+        1.0 + (self.build_cost * rate * rate / settle).min(self.max_build_cost)
     }
 
     /// `k` testable commits whose chance of being new is closest to the
@@ -294,16 +382,21 @@ impl Bayes {
     /// reliable the reproducer is: until the rate is known, clean runs
     /// elsewhere say little, and runs at a built commit are cheap.
     fn calibration(&self, ctx: &Context<'_>) -> Option<Request> {
-        if ctx.direction != Direction::Cause {
-            return None;
-        }
-        let tip = ctx.graph.len() as u32 - 1;
-        let e = ctx.knowledge.get(tip)?;
+        // The crashing end: the new end of a cause bisection, the old end
+        // (one past the graph) of a fix bisection.
+        let (commit, e) = match ctx.direction {
+            Direction::Cause => {
+                let tip = ctx.graph.len() as u32 - 1;
+                (tip, ctx.knowledge.get(tip)?)
+            }
+            Direction::Fix => (ctx.graph.len() as u32, &ctx.knowledge.old_end),
+        };
         let enough = e.count(RunClass::Crash) >= self.calibration_crashes
-            || e.runs.len() >= self.calibration_runs;
-        (!enough).then_some(Request {
-            commit: tip,
-            runs: 1,
+            || e.runs.len() >= self.calibration_runs
+            || e.build_failed;
+        (!enough).then(|| Request {
+            commit,
+            runs: ctx.machines.max(1) as u32,
         })
     }
 
@@ -334,8 +427,42 @@ impl Strategy for Bayes {
         Some(self.target_confidence)
     }
 
+    /// The bad end runs (as many at once as there are machines) until it
+    /// crashes, or until [`Bayes::bad_end_limit`] clean runs. Every other
+    /// end runs once: whatever more it needs is asked for later, when the
+    /// posterior says it teaches something.
     fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
-        super::classic::check_end_with(ctx, self.end_runs)
+        let e = ctx.evidence;
+        let (crashes, cleans) = (e.count(RunClass::Crash), e.count(RunClass::Ok));
+        let useless = e.count(RunClass::Infra) + e.count(RunClass::Invalid);
+        let reading = if e.build_failed {
+            EndReading::Unclear
+        } else if crashes > 0 {
+            EndReading::Crashes
+        } else if e.count(RunClass::Infra) >= 3 && e.count(RunClass::Infra) * 2 > e.runs.len() {
+            EndReading::Infra
+        } else if ctx.end == End::Revert && cleans > 0 && self.surely_clean(ctx, cleans) {
+            EndReading::Clean
+        } else if !matches!(ctx.end, End::Bad | End::Revert) && cleans > 0 {
+            EndReading::Clean
+        } else if ctx.end != End::Revert && cleans as u32 >= self.bad_end_limit() {
+            EndReading::Clean
+        } else if useless >= 3
+            && useless * 2 > e.runs.len()
+            && (ctx.end != End::Bad || useless > 100)
+        {
+            EndReading::Unclear
+        } else if ctx.end == End::Revert && cleans as u32 >= self.bad_end_limit() {
+            // The rate learned says the runs cannot settle it.
+            EndReading::Clean
+        } else {
+            let batch = match ctx.end {
+                End::Bad | End::Revert => ctx.machines.max(1),
+                _ => 1,
+            };
+            return EndStep::Run(batch as u32);
+        };
+        EndStep::Read(reading)
     }
 
     fn observe(&mut self, ctx: &Context<'_>) {
@@ -382,23 +509,25 @@ impl Strategy for Bayes {
             .collect()
     }
 
+    /// The likelier reading of a commit that has had a telling run (a
+    /// crash, or a clean run): logged as soon as the runs are in, and
+    /// logged again if later evidence turns it over. The probability
+    /// behind it goes on converging; the result's confidence is the
+    /// posterior's.
     fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
-        if untestable(ctx.knowledge.get(commit)) {
+        let e = ctx.knowledge.get(commit);
+        if untestable(e) {
             return Verdict::Skip;
         }
-        let Some(p) = self
+        let told = e.is_some_and(|e| e.count(RunClass::Crash) + e.count(RunClass::Ok) > 0);
+        let p = self
             .state
             .as_ref()
-            .and_then(|s| s.new_prob.get(commit as usize))
-        else {
-            return Verdict::Undecided;
-        };
-        if *p >= self.target_confidence {
-            Verdict::New
-        } else if *p <= 1.0 - self.target_confidence {
-            Verdict::Old
-        } else {
-            Verdict::Undecided
+            .and_then(|s| s.new_prob.get(commit as usize));
+        match p {
+            Some(p) if told && *p >= 0.5 => Verdict::New,
+            Some(_) if told => Verdict::Old,
+            _ => Verdict::Undecided,
         }
     }
 }

@@ -31,7 +31,9 @@ pub struct Context<'a> {
 /// One evaluation the strategy asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {
-    /// Graph index of the commit.
+    /// Graph index of the commit; the graph's length (one past its last
+    /// commit) means the old end, whose runs land in
+    /// [`Knowledge::old_end`].
     pub commit: u32,
     /// How many more runs of the test to make there (0: only build it).
     pub runs: u32,
@@ -99,6 +101,9 @@ pub enum End {
     Release,
     /// A fix bisection's newer end, which should not crash.
     Fixed,
+    /// The culprit reverted on top of an end, to verify it: the crash
+    /// should go (cause) or come back (fix).
+    Revert,
 }
 
 /// What a strategy is told about an end.
@@ -175,6 +180,9 @@ pub struct StrategyConfig {
     pub runs: u32,
     /// Where a strategy that measures its own certainty (bayes) stops.
     pub confidence: f64,
+    /// The lowest reproduction rate worth bisecting (bayes): a bad end
+    /// that never crashes is given up once its rate is surely below it.
+    pub min_rate: f64,
 }
 
 /// A strategy name that does not exist.
@@ -190,6 +198,7 @@ impl StrategyConfig {
             name: name.to_owned(),
             runs,
             confidence: DEFAULT_CONFIDENCE,
+            min_rate: bayes::DEFAULT_MIN_RATE,
         }
     }
 
@@ -200,7 +209,7 @@ impl StrategyConfig {
             "classic" => Ok(Box::new(Classic::new(runs))),
             "plain" | "git-bisect" => Ok(Box::new(plain::Plain::new(runs))),
             "bayes" => Ok(Box::new(
-                bayes::Bayes::new(self.confidence).with_end_runs(runs),
+                bayes::Bayes::new(self.confidence).with_min_rate(self.min_rate),
             )),
             other => Err(UnknownStrategy(other.to_owned())),
         }

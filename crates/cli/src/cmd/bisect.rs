@@ -70,12 +70,24 @@ pub struct Args {
     /// log) to this file, as one self-contained HTML file.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Print the culprit's patch after its diff stat.
+    #[arg(long)]
+    show_diff: bool,
+    /// Report the culprit without checking it by its revert (by default
+    /// culprit reverts it on the crashing end and tests that).
+    #[arg(long)]
+    no_verify: bool,
     /// How to choose commits and read verdicts: classic, bayes, plain.
     #[arg(long, value_name = "NAME", default_value = strategy::DEFAULT, overrides_with = "strategy")]
     strategy: String,
     /// With bayes: stop when the top suspect is this likely (0.5 to 0.999999).
     #[arg(long, value_name = "P", default_value_t = strategy::DEFAULT_CONFIDENCE, value_parser = confidence)]
     confidence: f64,
+    /// With bayes: the lowest reproduction rate worth bisecting. The bad end
+    /// runs until it crashes, or until the evidence says (at --confidence)
+    /// that the crash shows less often than this.
+    #[arg(long, value_name = "RATE", default_value_t = strategy::bayes::DEFAULT_MIN_RATE, value_parser = rate)]
+    min_rate: f64,
     /// Time limit of one build, in seconds (1 to a year).
     #[arg(long, value_name = "SECS", default_value_t = 4 * 3600)]
     build_timeout: u64,
@@ -106,9 +118,12 @@ impl Args {
                 name: self.strategy.clone(),
                 runs: self.runs,
                 confidence: self.confidence,
+                min_rate: self.min_rate,
             },
             workdir: self.workdir.clone(),
             json: self.json.clone(),
+            show_diff: self.show_diff,
+            verify: !self.no_verify,
             executor_params: serde_json::json!({
                 "build": shell.build,
                 "test": shell.test,
@@ -231,6 +246,14 @@ fn confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(p) if (0.5..1.0).contains(&p) => Ok(p),
         _ => Err(format!("{text:?} is not a probability in [0.5, 1)")),
+    }
+}
+
+/// `--min-rate`: a rate in (0, 1].
+fn rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        _ => Err(format!("{text:?} is not a rate in (0, 1]")),
     }
 }
 

@@ -130,6 +130,24 @@ impl TestRepo {
             .collect()
     }
 
+    /// A history where every commit adds a file of its own and commit
+    /// `from` adds `marker` to `code.c`: reverting any commit applies
+    /// cleanly on top of the later ones. Returns the hashes.
+    pub fn separate(&mut self, n: usize, from: usize, marker: &str) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                self.write(&format!("f{i}.c"), &format!("int f{i};\n"));
+                if i == 0 {
+                    self.write("code.c", "int main;\n");
+                }
+                if i == from {
+                    self.write("code.c", &format!("int main;\n{marker}\n"));
+                }
+                self.commit(&format!("commit {i}"))
+            })
+            .collect()
+    }
+
     /// A snapshot of everything the user could see of their checkout.
     pub fn checkout_state(&mut self) -> String {
         let status = self.git(&[
@@ -240,5 +258,7 @@ pub fn bisect_args<'a>(repo: &'a str, workdir: &'a str, bad: &'a str) -> Vec<&'a
         // The expectations here follow syzbot's rules; bayes has its own tests.
         "--strategy",
         "classic",
+        // Verification by revert has its own tests.
+        "--no-verify",
     ]
 }

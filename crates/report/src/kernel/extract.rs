@@ -1,36 +1,62 @@
 //! Finding the function a title names in a kernel report.
 
 use super::oopses::{Format, Part};
-use crate::frames::{clean_func, is_generic, parse_frame, Frame};
+use crate::frames::{clean_func, is_frame, is_generic, parse_frame, Frame};
+use crate::generic::generic_class;
 
 /// Lines searched for a PC line after the header.
 const PC_WINDOW: usize = 80;
 
 /// The function a title should name, following the format's parts in order.
+///
+/// When every frame is a helper, the helpers that are whole subsystems of
+/// their own (work queues, the driver core, crypto; see
+/// [`crate::generic::GenericClass::is_core`]) are named rather than none: a report with a
+/// readable stack is not damaged.
 pub fn frame(
     parts: &[Part],
-    caps: &regex::Captures<'_>,
+    caps: &regex::bytes::Captures<'_>,
     text: &[String],
     skip: &[&str],
 ) -> Option<String> {
-    let usable = |f: &str| !f.is_empty() && !is_generic(f) && !matches_any(f, skip);
+    let strict = |f: &str| !f.is_empty() && !is_generic(f) && !matches_any(f, skip);
+    let lenient = |f: &str| {
+        !f.is_empty() && !generic_class(f).is_some_and(|c| c.is_core()) && !matches_any(f, skip)
+    };
+    frame_with(parts, caps, text, skip, &strict)
+        .or_else(|| frame_with(parts, caps, text, skip, &lenient))
+}
+
+fn frame_with(
+    parts: &[Part],
+    caps: &regex::bytes::Captures<'_>,
+    text: &[String],
+    skip: &[&str],
+    usable: &dyn Fn(&str) -> bool,
+) -> Option<String> {
     for part in parts {
         let found = match part {
             Part::Group(i) => caps
                 .get(*i)
-                .map(|m| clean_func(m.as_str()))
+                .map(|m| clean_func(&crate::lines::text(m.as_bytes())))
                 .filter(|f| usable(f) && !is_address(f)),
+            Part::Named(i) => caps
+                .get(*i)
+                .map(|m| clean_func(&crate::lines::text(m.as_bytes())))
+                .filter(|f| !f.is_empty() && !matches_any(f, skip) && !is_address(f)),
             Part::Pc => pc(text).and_then(|(_, f)| usable(&f).then_some(f)),
-            Part::PcThenTrace => pc_then_trace(text, &usable),
-            Part::Trace => trace(text, 1, &usable),
+            Part::PcThenTrace => pc_then_trace(text, usable),
+            Part::Trace => trace(text, 1, usable),
             Part::TraceWith(i) => {
-                let named = caps.get(*i).map(|m| clean_func(m.as_str()));
+                let named = caps
+                    .get(*i)
+                    .map(|m| clean_func(&crate::lines::text(m.as_bytes())));
                 let first = trace_frames(text, 1);
                 let ours = named.is_some_and(|n| first.iter().any(|f| f.func == n));
-                ours.then(|| trace(text, 1, &usable)).flatten()
+                ours.then(|| trace(text, 1, usable)).flatten()
             }
             Part::TraceAfter(marker) => {
-                find_line(text, marker).and_then(|i| trace(text, i + 1, &usable))
+                find_line(text, marker).and_then(|i| trace(text, i + 1, usable))
             }
             // Workqueue flushes take lockdep's pseudo-locks themselves: there
             // the helper is the culprit.
@@ -88,6 +114,15 @@ pub fn pc(text: &[String]) -> Option<(usize, String)> {
 
 pub fn pc_func(line: &str) -> Option<String> {
     let l = line.trim_start();
+    // s390: "Krnl PSW : 0704c00180000000 0000000000b6c2f4 (strlen+0x14/0x30)".
+    if let Some(rest) = l.strip_prefix("Krnl PSW :") {
+        let inner = rest.split_once('(')?.1.split(')').next()?;
+        return parse_frame(inner).map(|f| f.func);
+    }
+    // powerpc: "NIP [c0000000008e9c54] strncpy_from_user+0x1c/0x120".
+    if let Some(rest) = l.strip_prefix("NIP [") {
+        return parse_frame(rest.split_once(']')?.1).map(|f| f.func);
+    }
     let rest = [
         "RIP: ",
         "EIP: ",
@@ -126,7 +161,7 @@ fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<Strin
 pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Option<String> {
     let mut from = from;
     while from < text.len() {
-        let start = from + text[from..].iter().position(|l| parse_frame(l).is_some())?;
+        let start = from + text[from..].iter().position(|l| is_frame(l))?;
         if text[from..start].iter().any(|l| is_other_section(l)) {
             return None;
         }
@@ -184,7 +219,9 @@ pub fn trace_span(text: &[String], from: usize) -> (Vec<Frame>, usize) {
             if frames.last() != Some(&f) {
                 frames.push(f);
             }
-            frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
+            if line.contains(')') {
+                frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
+            }
             strangers = 0;
             stack_frames += 1;
             past_last = i + 1;
@@ -316,15 +353,7 @@ fn lock_at(text: &[String], marker: &str) -> Option<String> {
 /// Signs that a report was damaged although a frame was found.
 pub fn damage(text: &[String], format: &Format) -> Option<String> {
     // A lone frame (a lock's `at:` line, a PC) is not a stack trace.
-    if format.needs_trace
-        && text
-            .iter()
-            .skip(1)
-            .filter(|l| parse_frame(l).is_some())
-            .take(2)
-            .count()
-            < 2
-    {
+    if format.needs_trace && text.iter().skip(1).filter(|l| is_frame(l)).take(2).count() < 2 {
         return Some("no stack trace".into());
     }
     None

@@ -1,6 +1,6 @@
 //! Kernel console output: finding oopses, cutting them out, naming them.
 
-mod extract;
+pub(crate) mod extract;
 mod oopses;
 mod stall;
 
@@ -61,7 +61,7 @@ fn ran_before(before: &[u8]) -> bool {
         "Total RAM",
     ];
     lines::lines_from(before, 0).any(|l| {
-        let text = String::from_utf8_lossy(l.text);
+        let text = lines::text(l.text);
         let text = text.trim();
         !text.is_empty()
             && !FIRMWARE.iter().any(|f| text.starts_with(f))
@@ -73,13 +73,48 @@ fn ran_before(before: &[u8]) -> bool {
 
 /// The oops a line starts, if any.
 pub(crate) fn oops_of(text: &[u8]) -> Option<&'static Oops> {
+    // Where each header first occurs in the line (the searcher's pattern
+    // `i` is the table's oops `i`), then the table's order decides.
+    let mut first_at: [Option<usize>; MAX_OOPSES] = [None; MAX_OOPSES];
     if !searcher().is_match(text) {
         return None;
     }
-    oopses::table().iter().find(|oops| oops.starts(text))
+    let mut any = false;
+    for m in every_header().find_overlapping_iter(text) {
+        let slot = first_at.get_mut(m.pattern().as_usize())?;
+        if slot.is_none_or(|at| m.start() < at) {
+            *slot = Some(m.start());
+        }
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    oopses::table()
+        .iter()
+        .zip(first_at)
+        .find(|(oops, at)| at.is_some_and(|at| oops.starts_at(text, at)))
+        .map(|(oops, _)| oops)
 }
 
+/// Room for the table's oopses in [`oops_of`] (checked by a test).
+const MAX_OOPSES: usize = 96;
+
+/// Finds any oops header fast (leftmost-first matching lets the search use
+/// SIMD prefilters over the whole log).
 fn searcher() -> &'static AhoCorasick {
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        let headers = oopses::table().iter().map(|o| o.header);
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(headers)
+            .unwrap_or_else(|e| panic!("oops headers: {e}"))
+    })
+}
+
+/// Finds every header in a line, overlapping ones included ("BUG: KASAN:").
+fn every_header() -> &'static AhoCorasick {
     static AC: OnceLock<AhoCorasick> = OnceLock::new();
     AC.get_or_init(|| {
         let headers = oopses::table().iter().map(|o| o.header);
@@ -93,12 +128,13 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     // Kernel lines are short; a huge "line" is garbage and only costs time.
     let text: Vec<String> = lines
         .iter()
-        .map(|l| String::from_utf8_lossy(&l.text[..l.text.len().min(MAX_LINE)]).into_owned())
+        .map(|l| lines::text(&l.text[..l.text.len().min(MAX_LINE)]).into_owned())
         .collect();
     let mut named = name(oops, &text);
     if cut_short && named.corrupted_reason.is_none() && named.frame.is_some() {
         named.corrupted_reason = Some("another report cut in before the stack trace".into());
     }
+
     Report {
         title: named.title,
         alt_titles: named.alt_titles,
@@ -121,6 +157,9 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
     let mut end = header.end;
     let mut seen_frame = false;
     let lockdep = is_lockdep(header.text);
+    // One pass over the log finds the lines worth a closer look.
+    let mut headers = Hits::new(log, searcher());
+    let mut ends = Hits::new(log, last_words());
     let mut following = lines::lines_from(log, header.end)
         .take(MAX_REPORT_LINES)
         .peekable();
@@ -130,7 +169,8 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
         let lockdep_unfinished = lockdep && !seen_frame;
         // Symbolizers repeat the header line once per inlined function.
         let repeated_header = kept.len() <= 3 && common_prefix(header.text, line.text) >= 24;
-        if is_new_report(line.text, oops)
+        if headers.within(&line)
+            && is_new_report(line.text, oops)
             && same_context(header.context, line.context)
             && !lockdep_unfinished
             && !repeated_header
@@ -151,11 +191,58 @@ fn report_lines<'a>(log: &'a [u8], header: Line<'a>, oops: &Oops) -> (Vec<Line<'
             seen_frame = seen_frame || is_frame(line.text);
             kept.push(line);
         }
-        if is_last_line(line.text) {
+        if ends.within(&line) && is_last_line(line.text) {
             break;
         }
     }
     (kept, end, false)
+}
+
+/// Where a searcher matches in a log, asked line after line in order: a
+/// line is only looked at closely when a match falls inside it.
+struct Hits<'a> {
+    log: &'a [u8],
+    searcher: &'static AhoCorasick,
+    /// Whether a search ran yet.
+    searched: bool,
+    /// Start of the next match at or after the last line asked about.
+    next: Option<usize>,
+}
+
+impl<'a> Hits<'a> {
+    fn new(log: &'a [u8], searcher: &'static AhoCorasick) -> Self {
+        Hits {
+            log,
+            searcher,
+            searched: false,
+            next: None,
+        }
+    }
+
+    /// Whether a match starts inside `line` (lines must come in order).
+    fn within(&mut self, line: &Line<'_>) -> bool {
+        // Search again once the last match lies behind this line; without
+        // a match left, none comes later either.
+        if !self.searched || self.next.is_some_and(|at| at < line.start) {
+            self.searched = true;
+            let rest = &self.log[line.start.min(self.log.len())..];
+            self.next = self.searcher.find(rest).map(|m| line.start + m.start());
+        }
+        self.next.is_some_and(|at| at < line.end)
+    }
+}
+
+/// A `[  12.345678]` console timestamp anywhere in `s`.
+fn has_timestamp(s: &str) -> bool {
+    s.match_indices('[').any(|(i, _)| {
+        let inner = s[i + 1..].split(']').next().unwrap_or("").trim_start();
+        let (secs, frac) = inner.split_once('.').unwrap_or(("", ""));
+        !secs.is_empty()
+            && !frac.is_empty()
+            && secs.bytes().all(|c| c.is_ascii_digit())
+            && frac.bytes().all(|c| c.is_ascii_digit())
+            && s[i + 1..].contains(']')
+    })
 }
 
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -164,13 +251,13 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 /// Headers of lockdep's reports.
 fn is_lockdep(header: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(header);
+    let text = lines::text(header);
     (text.contains("WARNING: ") || text.contains("BUG: "))
         && (text.contains(" lock") || text.contains("locking"))
 }
 
 fn is_frame(text: &[u8]) -> bool {
-    crate::frames::parse_frame(&String::from_utf8_lossy(text)).is_some()
+    crate::frames::is_frame(&lines::text(text))
 }
 
 fn same_context(header: Option<&[u8]>, line: Option<&[u8]>) -> bool {
@@ -190,13 +277,23 @@ fn is_new_report(text: &[u8], current: &Oops) -> bool {
 
 /// Lines the kernel prints as the very last words of a report.
 fn is_last_line(text: &[u8]) -> bool {
+    last_words().is_match(text)
+}
+
+fn last_words() -> &'static AhoCorasick {
     const ENDS: [&[u8]; 4] = [
         b"Kernel Offset:",
         b"Rebooting in ",
         b"---[ end Kernel panic",
         b"---[ end trace",
     ];
-    ENDS.iter().any(|e| memchr::memmem::find(text, e).is_some())
+    static AC: OnceLock<AhoCorasick> = OnceLock::new();
+    AC.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(ENDS)
+            .unwrap_or_else(|e| panic!("report ends: {e}"))
+    })
 }
 
 /// A report's name and classification.
@@ -225,7 +322,7 @@ fn name(oops: &Oops, text: &[String]) -> Named {
         } else {
             first
         };
-        if let Some(caps) = format.re.captures(haystack) {
+        if let Some(caps) = format.captures(haystack) {
             return name_with(format, &caps, text);
         }
     }
@@ -240,11 +337,14 @@ fn name(oops: &Oops, text: &[String]) -> Named {
     }
 }
 
-fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Named {
-    let mut head = String::new();
-    caps.expand(format.title, &mut head);
-    let head = title::normalize(&head);
+fn name_with(format: &Format, caps: &regex::bytes::Captures<'_>, text: &[String]) -> Named {
+    let head = expand_raw(format.title, caps);
     let mut corrupted_reason = format.corrupted.map(str::to_string);
+    // Another line's timestamp glued into the header: the text is mixed.
+    if corrupted_reason.is_none() && has_timestamp(&head) {
+        corrupted_reason = Some("the title holds a console timestamp".into());
+    }
+    let head = title::normalize(&head);
     let found = if format.frame.is_empty() {
         None
     } else {
@@ -273,15 +373,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
             let canonical = title::canonical_frame(raw);
             let t = title::with_frame(&head, &canonical);
             let mut alts = alt_titles(format, caps, &canonical);
-            let mut names = vec![raw.clone()];
-            // `__se_sys_mremap` is also known as `sys_mremap`.
-            if let Some(call) = raw
-                .strip_prefix("__se_")
-                .or_else(|| raw.strip_prefix("__do_"))
-                .filter(|call| call.starts_with("sys_"))
-            {
-                names.push(call.to_string());
-            }
+            let names = title::syscall_aliases(raw);
             for name in names.iter().filter(|n| **n != canonical) {
                 alts.push(title::with_frame(&head, name));
                 alts.extend(alt_titles(format, caps, name));
@@ -312,7 +404,7 @@ fn name_with(format: &Format, caps: &regex::Captures<'_>, text: &[String]) -> Na
     }
 }
 
-fn alt_titles(format: &Format, caps: &regex::Captures<'_>, frame: &str) -> Vec<String> {
+fn alt_titles(format: &Format, caps: &regex::bytes::Captures<'_>, frame: &str) -> Vec<String> {
     format
         .alt
         .iter()
@@ -321,8 +413,34 @@ fn alt_titles(format: &Format, caps: &regex::Captures<'_>, frame: &str) -> Vec<S
 }
 
 /// An alternative title template with the format's regex groups filled in.
-fn expand(template: &str, caps: &regex::Captures<'_>) -> String {
-    let mut out = String::new();
-    caps.expand(template, &mut out);
-    title::normalize(&out)
+fn expand(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
+    title::normalize(&expand_raw(template, caps))
+}
+
+/// A template with the regex groups filled in, as text.
+fn expand_raw(template: &str, caps: &regex::bytes::Captures<'_>) -> String {
+    let mut out = Vec::new();
+    caps.expand(template.as_bytes(), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_fits_the_header_search() {
+        assert!(oopses::table().len() <= MAX_OOPSES);
+        assert!(oops_of(b"[ 1.0] BUG: KASAN: use-after-free in f+0x1/0x2").is_some());
+        assert!(oops_of(b"an ODEBUG: line").is_none());
+    }
+
+    #[test]
+    fn timestamps_inside_titles_mean_mixed_lines() {
+        assert!(has_timestamp("INFO: task hung [  12.345678] in foo"));
+        assert!(!has_timestamp(
+            "BUG: using __this_cpu_read() [00000000] code"
+        ));
+        assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
+    }
 }

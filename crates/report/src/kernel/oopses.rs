@@ -6,7 +6,8 @@
 //! `{FRAME}`, and its parts say where to look for the frame.
 
 use crate::CrashType::{self, *};
-use regex::{Captures, Regex};
+use regex::bytes::{Captures, Regex as BytesRegex};
+use regex::Regex;
 use std::sync::OnceLock;
 
 /// Where a format looks for its frame.
@@ -14,6 +15,10 @@ use std::sync::OnceLock;
 pub enum Part {
     /// The regex group with that index.
     Group(usize),
+    /// The regex group with that index, even when it names a generic
+    /// helper (only the format's skip list applies): the report itself says
+    /// the function is the culprit.
+    Named(usize),
     /// The crashing PC (`RIP:`, `pc :`, `PC is at`).
     Pc,
     /// The PC, or the stack trace after it when the PC is a generic helper.
@@ -37,7 +42,13 @@ pub enum Part {
 
 /// One way an oops is printed, and its title.
 pub struct Format {
-    pub re: Regex,
+    /// The pattern, compiled on first use: a run only pays for the kinds
+    /// of reports its input holds.
+    pattern: String,
+    re: OnceLock<BytesRegex>,
+    /// Text every match starts with: formats whose literal is absent are
+    /// neither compiled nor run.
+    literal: String,
     /// The regex spans several lines of the report.
     pub multiline: bool,
     pub title: &'static str,
@@ -68,11 +79,9 @@ pub struct Oops {
 }
 
 impl Oops {
-    /// Whether the (prefix-stripped) line starts this oops.
-    pub fn starts(&self, text: &[u8]) -> bool {
-        let Some(at) = memchr::memmem::find(text, self.header.as_bytes()) else {
-            return false;
-        };
+    /// Whether the (prefix-stripped) line starts this oops, given where the
+    /// header first occurs in it.
+    pub fn starts_at(&self, text: &[u8], at: usize) -> bool {
         if self.header_at_start()
             && !text[..at].iter().all(|c| c.is_ascii_whitespace())
             && !after_prompt(&text[..at])
@@ -92,7 +101,7 @@ impl Oops {
             return false;
         }
         match &self.line_filter {
-            Some(filter) => filter.is_match(&String::from_utf8_lossy(&text[at..])),
+            Some(filter) => filter.is_match(&crate::lines::text(&text[at..])),
             None => true,
         }
     }
@@ -134,7 +143,7 @@ impl Oops {
 /// Text before a header that still lets it start the report: "login: ",
 /// a timestamp, a syslog prefix, or "rcu: ".
 fn after_prompt(before: &[u8]) -> bool {
-    let s = String::from_utf8_lossy(before);
+    let s = crate::lines::text(before);
     let s = s.trim_end();
     s.ends_with("login:")
         || s.ends_with(']')
@@ -153,6 +162,55 @@ fn is_clock(s: &str) -> bool {
         && last.bytes().all(|c| c.is_ascii_digit() || c == b':')
 }
 
+/// The longest plain text every match of a pattern contains: a literal
+/// run outside groups, quantifiers and escapes (nothing for top-level
+/// alternations).
+fn literal_prefix(pattern: &str) -> String {
+    if pattern.contains("(?i") {
+        return String::new();
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut best, mut run) = (String::new(), String::new());
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let quantified = chars.get(i + 1).is_some_and(|n| "*?{".contains(*n));
+        let plain = match c {
+            '\\' => {
+                i += 1;
+                chars.get(i).copied().filter(|e| e.is_ascii_punctuation())
+            }
+            '(' => {
+                depth += 1;
+                None
+            }
+            ')' => {
+                depth -= 1;
+                None
+            }
+            '|' if depth <= 0 => return String::new(),
+            _ if ".^$*+?[]{}|".contains(c) || depth > 0 => None,
+            _ => Some(c),
+        };
+        let quantified = quantified || chars.get(i + 1).is_some_and(|n| "*?{".contains(*n));
+        match plain.filter(|_| depth <= 0 && !quantified) {
+            Some(p) => run.push(p),
+            None => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+        i += 1;
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    best
+}
+
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("oops regex {pattern:?}: {e}"))
 }
@@ -160,8 +218,10 @@ fn re(pattern: &str) -> Regex {
 /// Builds a format; refine it with the builder methods.
 fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
     Format {
-        re: re(pattern),
-        multiline: pattern.contains("\\n") || pattern.contains("(?m)"),
+        pattern: pattern.to_string(),
+        re: OnceLock::new(),
+        literal: literal_prefix(pattern),
+        multiline: pattern.contains("\\n") || pattern.contains("(?m)") || pattern.contains("(?s)"),
         title,
         frame: Vec::new(),
         skip: &[],
@@ -176,6 +236,25 @@ fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
 }
 
 impl Format {
+    /// The compiled pattern: byte-oriented and ASCII-only, which keeps its
+    /// automata small and quick to build (kernel messages are ASCII).
+    fn re(&self) -> &BytesRegex {
+        self.re.get_or_init(|| {
+            regex::bytes::RegexBuilder::new(&self.pattern)
+                .unicode(false)
+                .build()
+                .unwrap_or_else(|e| panic!("oops regex {:?}: {e}", self.pattern))
+        })
+    }
+
+    /// The format's match in `haystack`, if any.
+    pub fn captures<'h>(&self, haystack: &'h str) -> Option<Captures<'h>> {
+        if !haystack.contains(self.literal.as_str()) {
+            return None;
+        }
+        self.re().captures(haystack.as_bytes())
+    }
+
     fn frame(mut self, parts: &[Part]) -> Self {
         self.frame = parts.to_vec();
         // A title naming a function rests on a stack trace; without one the
@@ -357,6 +436,11 @@ fn build() -> Vec<Oops> {
         oops("unregister_netdevice: waiting for", &[], DoS, vec![
             f(r"unregister_netdevice: waiting for \S+ to become free", "unregister_netdevice: waiting for DEV to become free", DoS),
         ]),
+        // The secure OS's panics: an assertion, or any other message.
+        oops("trusty: panic (caller", &[], DoS, vec![
+            f(r"ASSERT FAILED at \([^)]*\): (.*)", "trusty: ASSERT FAILED: $1", DoS),
+            f(r"trusty: panic \(caller[^)]*\):\s*(.*\S)", "trusty: panic: $1", DoS),
+        ]),
         oops("ASSERT FAILED at (", &[], DoS, vec![f(r"ASSERT FAILED at \([^)]*\): (.*)", "trusty: ASSERT FAILED: $1", DoS)]),
         oops("SeaBIOS (version", &[], Reboot, vec![f(r"SeaBIOS", "unexpected kernel reboot", Reboot)]),
         oops("Booting the kernel", &[], Reboot, vec![f(r"Booting the kernel", "unexpected kernel reboot", Reboot)]),
@@ -366,7 +450,9 @@ fn build() -> Vec<Oops> {
             f(r"panicked at .*\n\s*(attempt to \w+ with overflow)", "$1 in {FRAME}", DoS).frame(STACK).skip(&["*panic*", "rust_*", "__rustc::*", "*rust_begin_unwind", "kernel::*", "<kernel::*", "core::*", "<core::*", "rust_helper_*"]),
             f(r"panicked at [^:]+:\d+:\d+:\n?(.+)", "kernel panic: $1", DoS),
         ]),
-        oops("fatal error: ", &[], DoS, vec![f(r"fatal error: runtime", "go runtime error", DoS), f(r"fatal error: (.*)", "fatal error: $1", DoS)]),
+        // Go's runtime dies with "fatal error: <why>"; the why (out of
+        // memory, concurrent map writes, deadlock) is one crash to syzbot.
+        oops("fatal error: ", &["fatal error: cannot create timer"], DoS, vec![f(r"fatal error:", "go runtime error", DoS)]),
         oops("SYZFATAL:", &[], SyzFailure, vec![f(r"(SYZFATAL: .*)", "$1", SyzFailure).alt("SYZFATAL")]),
         oops("SYZFAIL:", &[], SyzFailure, vec![f(r"(SYZFAIL: .*)", "$1", SyzFailure)]),
         oops("panic: ", &[], DoS, vec![
@@ -446,20 +532,20 @@ fn kasan() -> Oops {
 }
 
 fn kasan_kind(caps: &Captures<'_>) -> CrashType {
-    let bug = caps.get(1).map_or("", |m| m.as_str());
-    let write = caps.iter().flatten().any(|m| m.as_str() == "Write");
+    let bug = caps.get(1).map_or(&b""[..], |m| m.as_bytes());
+    let write = caps.iter().flatten().any(|m| m.as_bytes() == b"Write");
     match (bug, write) {
-        ("use-after-free" | "slab-use-after-free", false) => KasanUseAfterFreeRead,
-        ("use-after-free" | "slab-use-after-free", true) => KasanUseAfterFreeWrite,
-        ("null-ptr-deref", false) => KasanNullPointerDereferenceRead,
-        ("null-ptr-deref", true) => KasanNullPointerDereferenceWrite,
+        (b"use-after-free" | b"slab-use-after-free", false) => KasanUseAfterFreeRead,
+        (b"use-after-free" | b"slab-use-after-free", true) => KasanUseAfterFreeWrite,
+        (b"null-ptr-deref", false) => KasanNullPointerDereferenceRead,
+        (b"null-ptr-deref", true) => KasanNullPointerDereferenceWrite,
         (_, false) => KasanRead,
         (_, true) => KasanWrite,
     }
 }
 
 fn kfence_kind(caps: &Captures<'_>) -> CrashType {
-    match caps.get(1).map_or("", |m| m.as_str()) {
+    match std::str::from_utf8(caps.get(1).map_or(&b""[..], |m| m.as_bytes())).unwrap_or("") {
         "use-after-free read" => KfenceUseAfterFreeRead,
         "use-after-free write" => KfenceUseAfterFreeWrite,
         s if s.ends_with("write") => KfenceWrite,
@@ -526,8 +612,11 @@ fn warnings() -> Vec<Format> {
             .truncated("-----", 3, "WARNING: suspicious RCU usage")
             .frame(STACK)
             .skip(&["rcu_*", "__rcu_*", "lockdep_rcu_suspicious", "rcu_read_lock*", "rcu_dereference*"]).needs_trace(),
-        f(r"WARNING: kernel stack (?:frame pointer|regs) .* has bad value", "WARNING: kernel stack frame pointer has bad value", Warning),
+        f(r"WARNING: kernel stack (frame pointer|regs) .* has bad (?:'\w+' )?value", "WARNING: kernel stack $1 has bad value", Warning),
         f(r"WARNING: \S+ still has locks held!", "WARNING: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        // proc_create() of a name that exists: titled after who created it.
+        f(&warn_at(r"fs/proc/generic\.c"), "WARNING: proc registration bug in {FRAME}", Warning).frame(PC_FIRST)
+            .skip(&["proc_*", "_proc_*", "__proc_*"]),
         f(r"WARNING: lock held when returning to user space", "WARNING: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
         f(r"WARNING: nested lock was not taken", "WARNING: nested lock was not taken in {FRAME}", Lockdep).frame(STACK),
         f(r"WARNING: bad unlock balance detected", "WARNING: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
@@ -582,7 +671,7 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: Invalid wait context", "WARNING: locking bug in {FRAME}", Lockdep).frame(STACK),
         f(r"BUG: (?:unable to handle kernel paging request|unable to handle page fault for address)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
-        f(r"BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
+        f(r"BUG: (?i:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference)", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference)
             .frame(PC_FIRST).alt(BAD_ACCESS).needs_trace(),
         f(r"BUG: unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"(?m)BUG: unable to handle kernel\s*$", "BUG: unable to handle kernel", MemorySafetyBug).corrupted("cut header"),
@@ -592,6 +681,11 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: sleeping function called from invalid context", "BUG: sleeping function called from invalid context in {FRAME}", AtomicSleep).frame(STACK),
         f(r"BUG: scheduling while atomic", "BUG: scheduling while atomic in {FRAME}", AtomicSleep).frame(STACK)
             .skip(&["__schedule_bug", "schedule*", "__schedule*", "preempt_schedule*"]),
+        // "caller is X" names the code that used the per-CPU value: that is
+        // the bug, even inside a library (radix_tree_node_alloc).
+        f(r"(?s)BUG: using (\S+) in preemptible.*?caller is ([^\s+]+)", "BUG: using $1 in preemptible code in {FRAME}", Lockdep)
+            .frame(&[Named(2), Trace])
+            .skip(&["check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check"]),
         f(r"BUG: using (\S+) in preemptible", "BUG: using $1 in preemptible code in {FRAME}", Lockdep).frame(STACK)
             .skip(&["check_preemption_disabled", "debug_smp_processor_id", "__this_cpu_preempt_check"]),
         f(r"BUG: workqueue lockup", "BUG: workqueue lockup", Hang),
@@ -599,6 +693,13 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: Bad page state", "BUG: Bad page state in {FRAME}", MemorySafetyBug).frame(STACK)
             .skip(&["set_page_owner*", "__set_page_owner*", "post_alloc_hook", "get_page_from_freelist", "page_pool_*", "__page_pool_*", "bad_page", "free_*", "__free_*"]),
         f(r"BUG: Bad rss-counter state", "BUG: Bad rss-counter state", MemorySafetyBug),
+        f(r"BUG: Bad page map", "BUG: Bad page map", MemorySafetyBug),
+        f(r"BUG: \S+ still has locks held!", "BUG: still has locks held in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
+        // powerpc: "BUG: Unable to handle kernel data access on read at 0x..".
+        f(r"BUG: Unable to handle kernel (data access|instruction fetch) on (read|write|execute)", "BUG: Unable to handle kernel $1 on $2 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"BUG: Unable to handle kernel (data access|instruction fetch)", "BUG: Unable to handle kernel $1 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"BUG: Dentry .*still in use \(\d+\) \[(unmount) (of [^\]]*)\]", "BUG: Dentry still in use in $1", Bug).alt("BUG: Dentry still in use [$1 $2]"),
         f(r"BUG: held lock freed", "BUG: held lock freed in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
         f(r"BUG: bad unlock balance detected", "BUG: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
@@ -637,7 +738,46 @@ fn arm_faults() -> Vec<Format> {
     vec![
         f(r"Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel NULL pointer dereference in {FRAME}", NullPointerDereference).frame(PC_FIRST).alt(BAD_ACCESS),
         f(r"Unable to handle kernel access to user memory", "BUG: unable to handle kernel access to user memory in {FRAME}", MemorySafetyBug).frame(PC_FIRST).alt(BAD_ACCESS),
-        f(r"Unable to handle kernel (?:paging request|execute from non-executable|write to read-only)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+        f(r"Unable to handle kernel (?:paging request|execute from non-executable|write to read-only|pointer dereference)", "BUG: unable to handle kernel paging request in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel (data access|instruction fetch) on (read|write|execute)", "BUG: Unable to handle kernel $1 on $2 in {FRAME}", MemorySafetyBug)
+            .frame(PC_FIRST).alt(BAD_ACCESS),
+        f(r"Unable to handle kernel (data access|instruction fetch)", "BUG: Unable to handle kernel $1 in {FRAME}", MemorySafetyBug)
             .frame(PC_FIRST).alt(BAD_ACCESS),
     ]
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::literal_prefix;
+
+    #[test]
+    fn every_pattern_compiles() {
+        // Patterns compile on first use: prove now that none can fail then.
+        for oops in super::table() {
+            for format in &oops.formats {
+                let _ = format.re();
+                assert!(
+                    format.pattern.contains(format.literal.as_str())
+                        || format.pattern.contains('\\')
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn literal_prefixes_are_promises() {
+        assert_eq!(literal_prefix(r"BUG: Bad page map"), "BUG: Bad page map");
+        assert_eq!(literal_prefix(r"WARNING: (?:CPU: |x)"), "WARNING: ");
+        assert_eq!(literal_prefix(r"ab*c"), "a");
+        assert_eq!(literal_prefix(r"a|b"), "");
+        assert_eq!(literal_prefix(r"(?s)BUG"), "BUG");
+        assert_eq!(literal_prefix(r"(?i)bug"), "");
+        assert_eq!(literal_prefix(r"x\.c|y"), "");
+        assert_eq!(
+            literal_prefix(r"WARNING: .*\blib/refcount\.c:\d+"),
+            "lib/refcount.c:"
+        );
+        assert_eq!(literal_prefix(r"BUG (\S+) x{2}yz"), "BUG ");
+    }
 }

@@ -143,15 +143,17 @@ fn is_self_anchor(func: &str) -> bool {
 
 /// The syscall a syscall entry function implements.
 fn syscall_name(func: &str) -> Option<&str> {
-    let unprefixed = [
-        "__x64_", "__ia32_", "__arm64_", "__riscv_", "__s390x_", "__se_", "__do_", "__",
-    ]
-    .iter()
-    .find_map(|p| func.strip_prefix(p))
-    .unwrap_or(func);
-    ["sys_", "compat_sys_", "SyS_", "compat_SyS_", "ksys_"]
-        .iter()
-        .find_map(|p| unprefixed.strip_prefix(p))
+    use crate::title::{syscall, Syscall};
+    // net/socket.c's `__sys_sendmsg` implements sendmsg too.
+    if let Some(call) = func.strip_prefix("__sys_") {
+        return Some(call);
+    }
+    match syscall(func)? {
+        Syscall::Arch(name) => name
+            .strip_prefix("compat_sys_")
+            .or_else(|| name.strip_prefix("sys_")),
+        Syscall::Body(call) | Syscall::Compat(call) => Some(call),
+    }
 }
 
 /// The stalled function of an RCU stall or soft lockup report: in the stack
@@ -223,7 +225,7 @@ fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
 }
 
 fn is_frame_line(line: &str) -> bool {
-    crate::frames::parse_frame(line).is_some() || super::extract::pc_func(line).is_some()
+    crate::frames::is_frame(line) || super::extract::pc_func(line).is_some()
 }
 
 /// The frame a stack (innermost first) is named after, if it has an anchor.
@@ -263,15 +265,31 @@ fn is_boring_in_stall(func: &str) -> bool {
 }
 
 fn is_interrupt_entry(func: &str) -> bool {
-    func.contains("apic_timer_interrupt")
+    use crate::generic::{generic_class, GenericClass};
+    let listed = func.contains("apic_timer_interrupt")
         || func.ends_with("call_function_single_interrupt")
         || [
             "__irq_svc",
+            "__irq_usr",
             "el1_irq",
             "el1h_64_irq",
+            "el1_interrupt",
             "asm_sysvec_call_function_single",
             "irq_exit_rcu",
+            "irq_exit",
             "gic_handle_irq",
+            "do_IRQ",
+            "handle_arch_irq",
+            "call_on_irq_stack",
         ]
-        .contains(&func)
+        .contains(&func);
+    // Any architecture's interrupt entry: entry code named after interrupts
+    // or NMIs (`asm_common_interrupt`, `el1h_64_irq_handler`, `do_irq`,
+    // `exc_nmi`), not a softirq (dispatchers of their own).
+    let named_so = !func.contains("softirq")
+        && (func.contains("interrupt")
+            || func.contains("_irq")
+            || func.starts_with("do_irq")
+            || func.contains("nmi"));
+    listed || (named_so && generic_class(func) == Some(GenericClass::Entry))
 }

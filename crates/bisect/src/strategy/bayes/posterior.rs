@@ -59,10 +59,17 @@ pub struct Masses {
 
 impl Posterior {
     /// A flat prior over the `n` commits with `no_culprit` on the last
-    /// hypothesis; over the rate grid, `reliable` on a rate of 1 and the
-    /// rest spread evenly.
-    pub fn new(n: usize, no_culprit: f64, reliable: f64, eps: f64) -> Self {
-        let rates: Vec<f64> = (1..=20).map(|i| i as f64 * 0.05).collect();
+    /// hypothesis; over the rate grid (steps of 0.05 from `min_rate`, the
+    /// lowest rate worth bisecting, to 1), `reliable` on a rate of 1 and
+    /// the rest spread evenly.
+    pub fn new(n: usize, no_culprit: f64, reliable: f64, eps: f64, min_rate: f64) -> Self {
+        let mut rates: Vec<f64> = (1..=20)
+            .map(|i| i as f64 * 0.05)
+            .filter(|r| *r >= min_rate - 1e-9)
+            .collect();
+        if rates.len() < 2 {
+            rates = vec![0.95, 1.0];
+        }
         let others = (1.0 - reliable) / (rates.len() - 1) as f64;
         let log_prior_rate = rates
             .iter()
@@ -130,6 +137,25 @@ impl Posterior {
         m
     }
 
+    /// The chance that a commit that crashes shows no crash in `n` runs,
+    /// with the rate as hypothesis `h`'s runs have it.
+    pub fn clean_streak_chance(&self, h: usize, n: u32) -> f64 {
+        let (k, o) = (self.crashes[h], self.cleans[h]);
+        let logs: Vec<(f64, f64)> = self
+            .rates
+            .iter()
+            .zip(&self.log_prior_rate)
+            .filter(|(r, _)| o == 0 || **r < 1.0)
+            .map(|(&r, &p)| (r, p + times_ln(k, r) + times_ln(o, 1.0 - r)))
+            .collect();
+        let top = logs.iter().map(|l| l.1).fold(f64::NEG_INFINITY, f64::max);
+        let (total, streak) = logs.iter().fold((0.0, 0.0), |(t, s), (r, l)| {
+            let w = (l - top).exp();
+            (t + w, s + w * (1.0 - r).powi(n as i32))
+        });
+        streak / total
+    }
+
     /// Log posterior (unnormalised) of hypothesis `h`, and its mean rate.
     fn log_post(&mut self, h: usize) -> (f64, f64) {
         let (k, o) = (self.crashes[h], self.cleans[h]);
@@ -184,7 +210,7 @@ mod tests {
     #[test]
     fn clean_runs_move_mass_away_from_crashing_hypotheses() {
         // Three commits in a line; hypotheses 0, 1, 2, none.
-        let mut p = Posterior::new(3, 0.1, 0.05, 1e-3);
+        let mut p = Posterior::new(3, 0.1, 0.05, 1e-3, 0.05);
         let mut m = Masses::default();
         // Commit 2 (the tip) crashed: crashing under every hypothesis.
         p.add(&[0, 1, 2, 3], false, 1, 0);
@@ -197,7 +223,7 @@ mod tests {
 
     #[test]
     fn the_rate_is_estimated_from_the_runs() {
-        let mut p = Posterior::new(1, 0.01, 0.05, 1e-3);
+        let mut p = Posterior::new(1, 0.01, 0.05, 1e-3, 0.05);
         let mut m = Masses::default();
         p.add(&[0, 1], false, 2, 18);
         p.masses(&mut m);

@@ -81,18 +81,29 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
             NextStep::Evaluate(reqs) => {
                 max_batch = max_batch.max(reqs.len());
                 for r in reqs {
-                    let e = k.entry(r.commit);
-                    e.build_failed = w.broken.contains(&r.commit);
+                    // One past the graph: the old end.
+                    let (e, crashing) = if r.commit as usize == n {
+                        (&mut k.old_end, w.old_end_crashes)
+                    } else {
+                        let e = k.entry(r.commit);
+                        e.build_failed = w.broken.contains(&r.commit);
+                        (e, w.crashing[r.commit as usize])
+                    };
                     if !e.build_failed {
                         for _ in 0..r.runs {
-                            e.runs
-                                .push(draw(&mut rng, w.crashing[r.commit as usize], w));
+                            e.runs.push(draw(&mut rng, crashing, w));
                         }
                     }
                 }
             }
             NextStep::Done(conclusion) => {
-                let runs = k.commits.iter().flatten().map(|e| e.runs.len()).sum();
+                let runs = k
+                    .commits
+                    .iter()
+                    .flatten()
+                    .map(|e| e.runs.len())
+                    .sum::<usize>()
+                    + k.old_end.runs.len();
                 return Run {
                     conclusion,
                     runs,
@@ -138,17 +149,25 @@ fn finds_the_culprit_of_a_flaky_reproducer() {
 }
 
 #[test]
-fn only_the_old_end_tells_the_first_commit_from_no_culprit() {
-    // The strategy cannot ask for runs at the old end: with a flaky
-    // reproducer, ten clean runs there leave the first commit short of the
-    // target, and it says so instead of guessing.
+fn runs_at_the_old_end_tell_the_first_commit_from_no_culprit() {
+    // With a flaky reproducer, the old end's first clean runs leave the
+    // first commit short of the target: the strategy asks the old end
+    // again until it can tell.
     let g = linear(200);
     let run = bisect(&g, &cause(descendants_of(&g, 0), 0.3), 1, 5);
-    assert_eq!(
-        run.conclusion,
-        Conclusion::Inconclusive {
-            candidates: vec![0]
-        }
+    let Conclusion::Culprit { commit, confidence } = run.conclusion else {
+        panic!("{:?}", run.conclusion);
+    };
+    assert_eq!(commit, 0);
+    assert!(confidence >= 0.99, "{confidence}");
+    // And without a culprit, the old end's crash says so.
+    let mut w = cause(vec![true; 200], 0.3);
+    w.old_end_crashes = true;
+    let run = bisect(&g, &w, 1, 6);
+    assert!(
+        matches!(run.conclusion, Conclusion::NoCulprit { .. }),
+        "{:?}",
+        run.conclusion
     );
 }
 
@@ -269,4 +288,13 @@ fn verdicts_follow_the_posterior() {
     assert_eq!(bayes.verdict(&ctx, 2), Verdict::New);
     assert_eq!(bayes.verdict(&ctx, 1), Verdict::Old);
     assert_eq!(bayes.verdict(&ctx, 0), Verdict::Skip);
+    // A commit with no telling run has no reading yet.
+    let mut k = k.clone();
+    k.entry(1).runs = vec![RunClass::OtherCrash];
+    let ctx = Context {
+        knowledge: &k,
+        ..ctx
+    };
+    bayes.observe(&ctx);
+    assert_eq!(bayes.verdict(&ctx, 1), Verdict::Undecided);
 }
