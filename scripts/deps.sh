@@ -3,7 +3,8 @@
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 pkgs=(git gcc make flex bison bc libelf-dev libssl-dev cpio xz-utils ccache
-      qemu-system-x86 busybox-static linux-source-6.1)
+      qemu-system-x86 busybox-static linux-source-6.1
+      postgresql redis-server chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -10,13 +10,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use culprit_bisect::setup::EXIT_BAD_INPUT;
+use culprit_bisect::setup::{EXIT_BAD_INPUT, EXIT_FAILED};
 use culprit_bisect::{
     strategy, Direction, Executor, Setup, SetupError, SetupRequest, StrategyConfig,
 };
 use culprit_exec::job::Job;
 use culprit_exec::progress::Progress;
 use culprit_exec::shell::{ShellConfig, ShellExecutor};
+use culprit_service::page::{write_standalone, Tee};
 
 /// Arguments of `culprit bisect`.
 #[derive(clap::Args)]
@@ -65,6 +66,10 @@ pub struct Args {
     /// Write the outcome as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the bisection's page (steps, range, suspects, culprit, mail,
+    /// log) to this file, as one self-contained HTML file.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Print the culprit's patch after its diff stat.
     #[arg(long)]
     show_diff: bool,
@@ -147,7 +152,9 @@ impl Args {
 pub fn run(args: Args) -> i32 {
     if let Some(file) = &args.job {
         return match Job::load(file) {
-            Ok(job) => bisect(&job.setup_request(), |setup| kernel_executor(&job, setup)),
+            Ok(job) => bisect(&job.setup_request(), args.html.as_deref(), |setup| {
+                kernel_executor(&job, setup)
+            }),
             Err(e) => {
                 eprintln!("culprit bisect: {e}");
                 EXIT_BAD_INPUT
@@ -164,7 +171,7 @@ pub fn run(args: Args) -> i32 {
             &mut std::io::stderr(),
         );
     }
-    bisect(&request, |setup| {
+    bisect(&request, args.html.as_deref(), |setup| {
         let exec = ShellExecutor::new(&setup.repo, &setup.workdir, &setup.bisection_dir, shell)
             .map_err(|e| e.to_string())?;
         Ok(Box::new(exec))
@@ -176,6 +183,7 @@ pub fn run(args: Args) -> i32 {
 /// the error in the JSON, when asked for).
 fn bisect(
     request: &SetupRequest,
+    html: Option<&std::path::Path>,
     executor: impl FnOnce(&Setup) -> Result<Box<dyn Executor>, String>,
 ) -> i32 {
     let mut stderr = std::io::stderr();
@@ -183,6 +191,16 @@ fn bisect(
         let _ = writeln!(stderr, "culprit bisect: {message}");
         request.finish(&request.failed(&message), EXIT_BAD_INPUT, stderr)
     };
+    // Found out now, not after hours of bisection.
+    let unwritable = |p: &&std::path::Path| {
+        p.is_dir()
+            || p.parent()
+                .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    };
+    if let Some(path) = html.filter(unwritable) {
+        let message = format!("--html {}: cannot be written", path.display());
+        return bad_input(message, &mut stderr);
+    }
     let setup = match request.prepare() {
         Ok(setup) => setup,
         // The JSON file is the problem: no use trying to write it.
@@ -204,9 +222,22 @@ fn bisect(
         Err(e) => return bad_input(e, &mut stderr),
     };
     let mut exec = Progress::new(inner.as_mut());
-    let mut stdout = std::io::stdout().lock();
-    let (_, code) = setup.run(&mut exec, &mut stdout, &mut stderr);
-    code
+    let repo = setup.repo.clone();
+    let mut stdout = Tee::new(std::io::stdout().lock(), html.is_some());
+    let (outcome, code) = setup.run(&mut exec, &mut stdout, &mut stderr);
+    let Some(path) = html else { return code };
+    let tree = request.repo.display().to_string();
+    match write_standalone(path, &outcome, stdout.copy(), Some(&repo), &tree) {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("culprit bisect: --html {}: {e}", path.display());
+            if code == 0 {
+                EXIT_FAILED
+            } else {
+                code
+            }
+        }
+    }
 }
 
 /// The kernel executor of a job, with its own lines (reproducer,

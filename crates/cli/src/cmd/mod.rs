@@ -5,7 +5,9 @@ mod bisect;
 mod cache;
 mod doctor;
 mod report;
+mod serve;
 mod sim;
+mod worker;
 
 /// Finds the commit that broke something, and the commit that fixed it.
 #[derive(Parser)]
@@ -18,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Bisect a repository to the commit that introduced (or fixed) a crash.
-    Bisect(bisect::Args),
+    Bisect(Box<bisect::Args>),
     /// Parse console output files and name the crashes in them.
     Report(report::Args),
     /// Tell what this machine has and lacks for kernel bisection.
@@ -27,6 +29,10 @@ enum Command {
     Sim(sim::Args),
     /// Show the store of built kernels shared by bisections, or prune it.
     Cache(cache::Args),
+    /// Serve the bisection service's API and dashboard (PostgreSQL queue).
+    Serve(serve::Args),
+    /// Run bisections from the service's queue.
+    Worker(worker::Args),
 }
 
 /// Parses the command line and runs the subcommand; returns the exit code.
@@ -50,10 +56,12 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Bisect(args) => bisect::run(args),
+        Command::Bisect(args) => bisect::run(*args),
         Command::Report(args) => report::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
     }
 }

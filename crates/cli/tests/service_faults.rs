@@ -1,0 +1,291 @@
+//! Faults under the bisection service: a worker killed with SIGKILL in the
+//! middle of a bisection (another worker finishes it with the same answer,
+//! repeating only the run in flight), and PostgreSQL restarted while jobs
+//! run (the workers reconnect; nothing is lost or done twice). Asserted
+//! from the journal stored in the database and from a file where every
+//! run of the test writes a line.
+
+mod svc;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use svc::Service;
+
+/// The runs the test command made: (commit, index) → how many times.
+fn runs_made(file: &Path) -> HashMap<(String, u64), usize> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut made = HashMap::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(commit), Some(Ok(index))) = (words.next(), words.next().map(str::parse)) {
+            *made.entry((commit.to_owned(), index)).or_insert(0) += 1;
+        }
+    }
+    made
+}
+
+/// A test command that writes its run to `file`, takes `secs`, and
+/// crashes when `bugs.txt` has `BUG{k}`.
+fn recording_test(file: &Path, secs: &str, k: usize) -> String {
+    format!(
+        "echo \"$CULPRIT_COMMIT $CULPRIT_RUN\" >> {}; sleep {secs}; ! grep -qx BUG{k} bugs.txt",
+        file.display()
+    )
+}
+
+/// A 30-commit history where bug `k` appears at commit `at(k)`.
+fn repo(service: &Service, at: impl Fn(usize) -> usize) -> (std::path::PathBuf, Vec<String>) {
+    let dir = service.dir.path().join("repo");
+    let hashes = svc::history(&dir, 30, |i| {
+        let bugs: String = (0..8)
+            .filter(|&k| at(k) <= i)
+            .map(|k| format!("BUG{k}\n"))
+            .collect();
+        vec![
+            ("bugs.txt".into(), bugs),
+            ("code.c".into(), format!("int f{i};\n")),
+        ]
+    });
+    (dir, hashes)
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not after {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_bisection_is_replaced_and_only_the_run_in_flight_is_repeated() {
+    let Some(mut service) = Service::start("the worker kill test") else {
+        return;
+    };
+    let (repo, h) = repo(&service, |_| 21);
+    let alone = svc::culprit_alone(
+        &repo,
+        &h[29],
+        &h[0],
+        "! grep -qx BUG0 bugs.txt",
+        &service.dir.path().join("alone"),
+    );
+    assert_eq!(alone, h[21]);
+    let made = service.dir.path().join("runs.txt");
+    let id = service.submit_ok(&svc::generic_job(
+        &repo,
+        &h[29],
+        &h[0],
+        &recording_test(&made, "0.15", 0),
+        "",
+    ));
+    // One bisection on one worker at a time: no evaluation is handed out.
+    service.worker("first", &["--spread", "1"], &[]);
+    service.worker("second", &["--spread", "1"], &[]);
+    wait_for("runs journaled", Duration::from_secs(60), || {
+        service.journaled_runs(id).len() >= 8
+    });
+    let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"]
+        .as_str()
+        .expect("owner")
+        .to_owned();
+    service.kill_worker(&owner);
+    let before = service.journaled_runs(id).len();
+
+    let job = service.wait_done(id, Duration::from_secs(120));
+    assert_eq!(job["outcome"], "culprit", "{job}");
+    assert_eq!(job["culprit"].as_str(), Some(alone.as_str()), "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert_ne!(job["owner"].as_str(), Some(owner.as_str()), "{job}");
+    let journaled = service.journaled_runs(id);
+    let tokens: HashSet<i64> = journaled.iter().map(|(t, _, _)| *t).collect();
+    assert_eq!(tokens.len(), 2, "runs of both owners are in the journal");
+    assert!(journaled.len() > before, "the second owner made no runs");
+    let distinct: HashSet<(String, u64)> =
+        journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+    assert_eq!(distinct.len(), journaled.len(), "a run journaled twice");
+    let made = runs_made(&made);
+    for run in &distinct {
+        assert!(
+            made.contains_key(run),
+            "journaled run {run:?} was never made"
+        );
+    }
+    // The run that was going on at the kill is made again; nothing else.
+    let repeated: Vec<_> = made.iter().filter(|(_, n)| **n > 1).collect();
+    let lost: Vec<_> = made.keys().filter(|r| !distinct.contains(*r)).collect();
+    assert!(repeated.len() <= 1, "runs made twice: {repeated:?}");
+    assert!(lost.len() <= 1, "finished runs not journaled: {lost:?}");
+    assert!(repeated.len() + lost.len() <= 1, "{repeated:?} {lost:?}");
+    let (status, page) = service.get(&format!("/jobs/{id}"));
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"culprit\""), "{page}");
+}
+
+#[test]
+fn postgres_restarted_while_jobs_run_loses_nothing_and_repeats_nothing() {
+    let Some(mut service) = Service::start("the database restart test") else {
+        return;
+    };
+    let at = |k: usize| 5 + k * 3;
+    let (repo, h) = repo(&service, at);
+    let files: Vec<_> = (0..4)
+        .map(|k| service.dir.path().join(format!("runs-{k}.txt")))
+        .collect();
+    let ids: Vec<i64> = (0..4)
+        .map(|k| {
+            service.submit_ok(&svc::generic_job(
+                &repo,
+                &h[29],
+                &h[0],
+                &recording_test(&files[k], "0.05", k),
+                "",
+            ))
+        })
+        .collect();
+    for w in ["a", "b"] {
+        service.worker(w, &["--spread", "1", "--lease", "20"], &[]);
+    }
+    wait_for("runs journaled", Duration::from_secs(60), || {
+        ids.iter()
+            .map(|id| service.journaled_runs(*id).len())
+            .sum::<usize>()
+            >= 12
+    });
+    let running = ids
+        .iter()
+        .filter(|id| service.get_json(&format!("/api/jobs/{id}"))["state"] == "running")
+        .count();
+    assert!(running > 0, "no job was running at the restart");
+    service.pg.restart().expect("PostgreSQL restarts");
+    for (k, id) in ids.iter().enumerate() {
+        let job = service.wait_done(*id, Duration::from_secs(180));
+        assert_eq!(job["outcome"], "culprit", "{job}");
+        assert_eq!(job["culprit"].as_str(), Some(h[at(k)].as_str()), "{job}");
+        assert_eq!(job["attempts"], 1, "job {id} was taken over: {job}");
+        let journaled = service.journaled_runs(*id);
+        let distinct: HashSet<(String, u64)> =
+            journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+        assert_eq!(
+            distinct.len(),
+            journaled.len(),
+            "job {id}: a run journaled twice"
+        );
+        let made = runs_made(&files[k]);
+        let made_set: HashSet<(String, u64)> = made.keys().cloned().collect();
+        assert_eq!(
+            made_set, distinct,
+            "job {id}: runs made and runs journaled differ"
+        );
+        assert!(
+            made.values().all(|n| *n == 1),
+            "job {id}: a run made twice: {made:?}"
+        );
+    }
+    for w in ["a", "b"] {
+        let log = service.worker_log(w);
+        assert!(!log.contains("log lines lost"), "worker {w}: {log}");
+    }
+}
+
+#[test]
+fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
+    let Some(mut service) = Service::start("the spread test") else {
+        return;
+    };
+    let (repo, h) = repo(&service, |_| 17);
+    let made = service.dir.path().join("runs.txt");
+    // Builds slow enough to be caught in flight.
+    let job = format!(
+        "repo = {:?}\nbad = {:?}\ngood = [{:?}]\nbuild = \"sleep 0.7\"\ntest = {:?}\n",
+        repo.display().to_string(),
+        h[29],
+        h[0],
+        recording_test(&made, "0.01", 0)
+    );
+    for w in ["s0", "s1", "s2"] {
+        service.worker(w, &[], &[]);
+    }
+    wait_for("three workers", Duration::from_secs(30), || {
+        service
+            .get_json("/api/workers")
+            .as_array()
+            .map_or(0, Vec::len)
+            == 3
+    });
+    let id = service.submit_ok(&job);
+    let tasks = |service: &Service| service.get_json(&format!("/api/jobs/{id}/tasks"));
+    // Kill a helper while it evaluates a commit of this bisection.
+    let mut victim = None;
+    wait_for("a task on a helper", Duration::from_secs(60), || {
+        let owner = service.get_json(&format!("/api/jobs/{id}"))["owner"]
+            .as_str()
+            .map(str::to_owned);
+        let running = tasks(&service).as_array().cloned().unwrap_or_default();
+        // A task of a bisection step (not the good end, built ahead).
+        victim = running
+            .iter()
+            .filter(|t| t["state"] == "running" && t["commit"] != h[0].as_str())
+            .filter_map(|t| t["worker"].as_str().map(str::to_owned))
+            .find(|w| Some(w) != owner.as_ref());
+        victim.is_some()
+    });
+    let victim = victim.expect("a helper");
+    service.kill_worker(&victim);
+    let job = service.wait_done(id, Duration::from_secs(180));
+    assert_eq!(job["outcome"], "culprit", "{job}");
+    assert_eq!(job["culprit"].as_str(), Some(h[17].as_str()), "{job}");
+    assert_eq!(job["attempts"], 1, "the owner kept the job: {job}");
+    let all = tasks(&service);
+    let all = all.as_array().expect("tasks");
+    let helped: HashSet<&str> = all
+        .iter()
+        .filter(|t| t["state"] == "done")
+        .filter_map(|t| t["worker"].as_str())
+        .filter(|w| Some(*w) != job["owner"].as_str())
+        .collect();
+    assert!(
+        !helped.is_empty(),
+        "no task was done by another worker: {all:?}"
+    );
+    // The killed helper's task is made again by another (unless it ended
+    // in the instant between the look and the kill).
+    let victims: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|t| t["worker"].as_str() == Some(victim.as_str()))
+        .collect();
+    assert!(victims.iter().all(|t| t["state"] != "running"), "{all:?}");
+    // Made again by another helper or by the owner: its build is journaled.
+    let journal = service.get_json(&format!("/api/jobs/{id}/journal"));
+    let built: HashSet<&str> = journal
+        .as_array()
+        .expect("journal")
+        .iter()
+        .filter(|r| r["record"]["record"] == "build")
+        .filter_map(|r| r["record"]["commit"].as_str())
+        .collect();
+    for lost in victims.iter().filter(|t| t["state"] == "abandoned") {
+        let commit = lost["commit"].as_str().unwrap_or("");
+        assert!(
+            built.contains(commit),
+            "task {lost} was not made again: {all:?}"
+        );
+        if commit != h[0] {
+            let again = all.iter().any(|t| {
+                t["commit"] == commit
+                    && t["id"].as_i64() > lost["id"].as_i64()
+                    && t["state"] == "done"
+            });
+            assert!(again, "task {lost} was not handed out again: {all:?}");
+        }
+    }
+    if victims.iter().all(|t| t["state"] == "done") {
+        println!("the killed helper's task had just ended: nothing to make again");
+    }
+    let journaled = service.journaled_runs(id);
+    let distinct: HashSet<(String, u64)> =
+        journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
+    assert_eq!(distinct.len(), journaled.len(), "a run journaled twice");
+}

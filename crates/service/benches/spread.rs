@@ -1,0 +1,208 @@
+//! One generic bisection on 1 worker, then on 4: a 2,000-commit history
+//! (made with `git fast-import`), a 5-second build, a test of a few
+//! milliseconds, the default strategy. PostgreSQL is started here (Debian's
+//! package); the workers are threads of this process, each with a work
+//! directory of its own. Prints the wall time of each and their ratio.
+//!
+//! `cargo bench -p culprit-service --bench spread`; `CULPRIT_BENCH_BUILD_SECS`
+//! and `CULPRIT_BENCH_COMMITS` change the build time and history length.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use culprit_service::db::Db;
+use culprit_service::local::LocalPostgres;
+use culprit_service::queue;
+use culprit_service::spec;
+use culprit_service::worker::{self, WorkerConfig};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A linear history of `n` commits; `code.c` gets the line `BUG` at
+/// commit `culprit`. Returns the hashes, oldest first.
+fn history(dir: &Path, n: usize, culprit: usize) -> Vec<String> {
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::create_dir_all(dir).expect("repo dir");
+    git(&["init", "-q", "-b", "main"]);
+    let mut stream = String::new();
+    let mut code = String::new();
+    for i in 0..n {
+        code.push_str(&format!("int f{i};\n"));
+        if i == culprit {
+            code.push_str("BUG\n");
+        }
+        let message = format!("commit {i}\n");
+        stream.push_str(&format!(
+            "commit refs/heads/main\nmark :{}\nauthor Ann <ann@example.com> {} +0000\ncommitter Ann <ann@example.com> {} +0000\ndata {}\n{}",
+            i + 1,
+            1_700_000_000 + i * 60,
+            1_700_000_000 + i * 60,
+            message.len(),
+            message
+        ));
+        if i > 0 {
+            stream.push_str(&format!("from :{i}\n"));
+        }
+        stream.push_str(&format!(
+            "M 644 inline code.c\ndata {}\n{}\n",
+            code.len(),
+            code
+        ));
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("git fast-import");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stream.as_bytes())
+        .expect("fast-import input");
+    assert!(child.wait().expect("fast-import").success());
+    git(&["reset", "-q", "--hard", "main"]);
+    git(&["rev-list", "--reverse", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs the job on `count` worker threads in a fresh database; returns the
+/// wall time, the culprit and the revisions tested.
+fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, String, u64) {
+    let name = format!("bench_{count}_{}", std::process::id());
+    let mut admin = Db::connect(&pg.url(), Duration::from_secs(10)).expect("db");
+    admin
+        .run(|c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+        .expect("create database");
+    let url = pg.url().replace("/postgres", &format!("/{name}"));
+    let mut db = Db::connect(&url, Duration::from_secs(10)).expect("db");
+    db.migrate().expect("migrate");
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            let config = WorkerConfig {
+                db_url: url.clone(),
+                id: format!("bench-{count}-{i}"),
+                workdir: base.join(format!("w{count}-{i}")),
+                lease: Duration::from_secs(20),
+                poll: Duration::from_millis(50),
+                spread: count,
+                patience: Duration::from_secs(60),
+                max_jobs: None,
+                kernel_store: None,
+            };
+            let stop = stop.clone();
+            std::thread::spawn(move || worker::run(config, stop))
+        })
+        .collect();
+    // Every worker registered (and idle) before the job comes.
+    while queue::workers(&mut db).expect("workers").len() < count {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let spec = spec::parse(job, false, Path::new("/")).expect("job");
+    let started = Instant::now();
+    let id = queue::submit(&mut db, &spec).expect("submit");
+    let status = loop {
+        let status = queue::job(&mut db, id).expect("status").expect("job");
+        if status.state == "done" {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    for t in threads {
+        let _ = t.join();
+    }
+    let result = queue::result(&mut db, id)
+        .expect("result")
+        .unwrap_or_default();
+    if std::env::var_os("CULPRIT_BENCH_LOG").is_some() {
+        let rows = db
+            .run(|c| {
+                c.query(
+                    "SELECT extract(epoch FROM written_at - (SELECT min(written_at) FROM journal WHERE job_id = $1))::float8,
+                            record->>'record', left(record->>'commit', 8), record->>'index'
+                     FROM journal WHERE job_id = $1 ORDER BY seq",
+                    &[&id],
+                )
+            })
+            .expect("journal");
+        for r in rows {
+            let (t, kind, commit, index): (f64, String, Option<String>, Option<String>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            println!(
+                "    | {t:6.2}s {kind} {} {}",
+                commit.unwrap_or_default(),
+                index.unwrap_or_default()
+            );
+        }
+    }
+    let tested = result["revisions_tested"].as_u64().unwrap_or(0);
+    (
+        took,
+        status.culprit.unwrap_or_else(|| format!("none: {result}")),
+        tested,
+    )
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let Some(_) = culprit_service::local::postgres_bin() else {
+        println!(
+            "SKIPPED: the spread benchmark: PostgreSQL is not installed (bash scripts/deps.sh)"
+        );
+        return;
+    };
+    let build_secs = env_number("CULPRIT_BENCH_BUILD_SECS", 5);
+    let commits = env_number("CULPRIT_BENCH_COMMITS", 2000) as usize;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pg = LocalPostgres::start(&dir.path().join("pg")).expect("PostgreSQL");
+    let repo = dir.path().join("repo");
+    let culprit_at = commits * 2 / 3 + 7;
+    let hashes = history(&repo, commits, culprit_at);
+    let job = format!(
+        "repo = {:?}\nbad = {:?}\ngood = [{:?}]\nbuild = \"sleep {build_secs}\"\ntest = \"! grep -q BUG code.c\"\n",
+        repo, hashes[commits - 1], hashes[0]
+    );
+    println!("spread: {commits} commits, {build_secs}s builds, default strategy");
+    let mut times = Vec::new();
+    for count in [1, 4] {
+        let (took, culprit, tested) = run(&pg, dir.path(), count, &job);
+        assert_eq!(
+            culprit, hashes[culprit_at],
+            "wrong culprit on {count} workers"
+        );
+        println!(
+            "  {count} worker(s): {:.1}s, {tested} revisions tested",
+            took.as_secs_f64()
+        );
+        times.push(took.as_secs_f64());
+    }
+    println!(
+        "  ratio 4/1: {:.2} (target: at most 0.5)",
+        times[1] / times[0]
+    );
+}

@@ -1,0 +1,761 @@
+//! The bisection page, rendered on the server from the job's log, journal
+//! and result: the steps with each commit's verdict and runs, a picture of
+//! the range with every tested commit placed and coloured, the top
+//! suspects' probability step by step, the crash, the culprit with its
+//! diffstat, the recipients, the mail, and the log. The dashboard streams
+//! the log and refreshes the rest over server-sent events; `culprit bisect
+//! --html` writes the same page as one self-contained file.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use culprit_bisect::journal::Record;
+use culprit_bisect::outcome::Step;
+use culprit_bisect::{Outcome, RunOutcome};
+use culprit_git::{CommitGraph, Repo};
+
+use crate::email::{self, MailLinks};
+
+/// Everything a bisection page shows.
+#[derive(Debug, Clone, Default)]
+pub struct PageData {
+    /// The heading.
+    pub title: String,
+    /// `queued`, `running`, `done`, `cancelled`.
+    pub state: String,
+    /// Facts about the job: name and value.
+    pub facts: Vec<(String, String)>,
+    /// The log lines so far.
+    pub log: Vec<String>,
+    /// The last log line's sequence number (the live stream goes on from
+    /// there).
+    pub log_seq: i64,
+    /// The steps, from the result or (while running) from the journal.
+    pub steps: Vec<StepRow>,
+    /// The result, once there.
+    pub outcome: Option<Outcome>,
+    /// The range's picture.
+    pub range: Option<RangePicture>,
+    /// The culprit as `git show --stat` prints it.
+    pub culprit_stat: Option<String>,
+    /// The mail the bisection would send.
+    pub mail: Option<String>,
+    /// For the live page: the job's number and the token query (`?token=`)
+    /// its requests carry, if reading needs one.
+    pub live: Option<(i64, String)>,
+}
+
+/// One tested commit, as the table shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    /// Full hash.
+    pub commit: String,
+    /// Why it was tested (`bad`, `good`, `bisect`...), empty while running.
+    pub kind: String,
+    /// `good`, `bad`, `skip`... or `testing`.
+    pub verdict: String,
+    /// Build signature, or the build failure.
+    pub build: String,
+    /// One line per run.
+    pub runs: Vec<String>,
+    /// The top suspect after this step, with its probability.
+    pub top: Option<(String, f64)>,
+}
+
+/// Where the tested commits sit in the range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangePicture {
+    /// Commits in the range (the new end included, the old ends not).
+    pub len: usize,
+    /// Tested commits: position (`None`: an old end, outside the range),
+    /// hash, verdict.
+    pub points: Vec<(Option<usize>, String, String)>,
+    /// The culprit's position.
+    pub culprit: Option<usize>,
+}
+
+impl PageData {
+    /// The steps of a finished bisection.
+    pub fn steps_from_outcome(outcome: &Outcome) -> Vec<StepRow> {
+        outcome.steps.iter().map(step_row).collect()
+    }
+
+    /// The steps of a running bisection: commits in the order the journal
+    /// has them, runs as recorded, verdicts from the log's `# git bisect`
+    /// lines.
+    pub fn steps_from_journal(records: &[Record], log: &[String]) -> Vec<StepRow> {
+        let mut verdicts: HashMap<&str, &str> = HashMap::new();
+        for line in log {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["#", "git", "bisect", verdict, hash] = words[..] {
+                verdicts.insert(hash, verdict);
+            }
+        }
+        let mut rows: Vec<StepRow> = Vec::new();
+        let mut runs: HashMap<String, Vec<(u32, String)>> = HashMap::new();
+        for record in records {
+            match record {
+                Record::Build {
+                    commit,
+                    built,
+                    failure,
+                    ..
+                } => {
+                    let build = match (built, failure) {
+                        (Some(b), _) => b.signature.clone(),
+                        (None, Some(f)) => format!("failed: {f}"),
+                        (None, None) => "failed".into(),
+                    };
+                    if !rows.iter().any(|r| r.commit == *commit) {
+                        rows.push(StepRow {
+                            commit: commit.clone(),
+                            kind: String::new(),
+                            verdict: verdicts
+                                .get(commit.as_str())
+                                .unwrap_or(&"testing")
+                                .to_string(),
+                            build,
+                            runs: Vec::new(),
+                            top: None,
+                        });
+                    }
+                }
+                Record::Run {
+                    commit,
+                    index,
+                    outcome,
+                    ..
+                } => runs
+                    .entry(commit.clone())
+                    .or_default()
+                    .push((*index, describe_run(outcome))),
+                Record::Header { .. } => {}
+            }
+        }
+        for row in &mut rows {
+            if let Some(mut r) = runs.remove(&row.commit) {
+                r.sort_by_key(|(i, _)| *i);
+                row.runs = r.into_iter().map(|(_, d)| d).collect();
+            }
+        }
+        rows
+    }
+
+    /// The range picture for the commits in `steps`, placed in the range
+    /// the log's `# git bisect start NEW OLD...` line names (or the
+    /// outcome's ends).
+    pub fn range_picture(
+        repo: &Repo,
+        log: &[String],
+        outcome: Option<&Outcome>,
+        steps: &[StepRow],
+    ) -> Option<RangePicture> {
+        let (new, olds) = range_ends(log, outcome)?;
+        let graph = CommitGraph::load(repo, &new, &olds).ok()?;
+        // Commits outside the range are drawn at the old end when they are
+        // one (a revert made to verify the culprit is not drawn).
+        let points = steps
+            .iter()
+            .filter_map(|s| {
+                let at = graph.index_of(&s.commit).map(|i| i as usize);
+                let old_end = matches!(s.kind.as_str(), "good" | "release" | "");
+                (at.is_some() || old_end).then(|| (at, s.commit.clone(), s.verdict.clone()))
+            })
+            .collect();
+        let culprit = outcome
+            .and_then(|o| o.culprit.as_ref())
+            .and_then(|c| graph.index_of(&c.hash))
+            .map(|i| i as usize);
+        Some(RangePicture {
+            len: graph.len(),
+            points,
+            culprit,
+        })
+    }
+
+    /// Fills in what comes from the repository: the range picture, the
+    /// culprit's diffstat and the mail.
+    pub fn with_repo(mut self, repo: Option<&Repo>, links: &MailLinks) -> PageData {
+        let Some(repo) = repo else { return self };
+        self.range = PageData::range_picture(repo, &self.log, self.outcome.as_ref(), &self.steps);
+        if let Some(outcome) = &self.outcome {
+            let culprit = outcome
+                .culprit
+                .as_ref()
+                .and_then(|c| repo.commit(&c.hash).ok());
+            self.culprit_stat = culprit.as_ref().and_then(|c| repo.show_stat(&c.hash).ok());
+            let start = repo.commit(&outcome.bad).ok();
+            self.mail = Some(email::bisection_mail(
+                outcome,
+                culprit.as_ref(),
+                start.as_ref(),
+                links,
+            ));
+        }
+        self
+    }
+}
+
+/// The new and old ends of the range.
+fn range_ends(log: &[String], outcome: Option<&Outcome>) -> Option<(String, Vec<String>)> {
+    for line in log {
+        if let Some(rest) = line.strip_prefix("# git bisect start ") {
+            let hashes: Vec<String> = rest
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .map(str::to_owned)
+                .collect();
+            if let Some((new, olds)) = hashes.split_first() {
+                return Some((new.clone(), olds.to_vec()));
+            }
+        }
+    }
+    let o = outcome?;
+    match o.direction {
+        culprit_bisect::Direction::Cause => Some((o.bad.clone(), o.good.clone())),
+        culprit_bisect::Direction::Fix => Some((o.good.first()?.clone(), vec![o.bad.clone()])),
+    }
+}
+
+fn step_row(step: &Step) -> StepRow {
+    let build = match (&step.signature, &step.build_failure) {
+        (Some(s), _) => match &step.reused_from {
+            Some(from) => format!("{s} (same as {})", email::short(from)),
+            None => s.clone(),
+        },
+        (None, Some(f)) => format!("failed: {f}"),
+        (None, None) => "failed".into(),
+    };
+    StepRow {
+        commit: step.commit.clone(),
+        kind: serde_json::to_value(step.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        verdict: step.verdict.word().to_owned(),
+        build,
+        runs: step.runs.clone(),
+        top: step
+            .suspects
+            .first()
+            .map(|s| (s.commit.clone(), s.probability)),
+    }
+}
+
+/// A run in the log's words (without the crash-title comparison, which
+/// only the engine makes).
+fn describe_run(run: &RunOutcome) -> String {
+    match run {
+        RunOutcome::Ok => "OK".into(),
+        RunOutcome::Crashed { title, .. } => format!("crashed: {title}"),
+        RunOutcome::Invalid { reason } | RunOutcome::Infra { reason } => reason.clone(),
+    }
+}
+
+/// The bisection page of one run of `culprit bisect` (`--html`): the
+/// same page as the dashboard's, finished, in one self-contained file.
+pub fn standalone(outcome: &Outcome, log: &str, repo: Option<&Repo>, tree: &str) -> String {
+    let direction = match outcome.direction {
+        culprit_bisect::Direction::Cause => "cause",
+        culprit_bisect::Direction::Fix => "fix",
+    };
+    let state = match outcome.outcome {
+        culprit_bisect::OutcomeKind::Error => "failed",
+        _ => "done",
+    };
+    let mut facts = vec![
+        ("repository".to_owned(), tree.to_owned()),
+        ("bad".to_owned(), outcome.bad.clone()),
+        ("good".to_owned(), outcome.good.join(" ")),
+        ("strategy".to_owned(), outcome.strategy.clone()),
+    ];
+    facts.retain(|(_, v)| !v.is_empty());
+    let log: Vec<String> = log.lines().map(str::to_owned).collect();
+    let data = PageData {
+        title: format!(
+            "culprit: {direction} bisection from {}",
+            email::short(&outcome.bad)
+        ),
+        state: state.to_owned(),
+        facts,
+        steps: PageData::steps_from_outcome(outcome),
+        log,
+        outcome: Some(outcome.clone()),
+        ..PageData::default()
+    };
+    let links = MailLinks {
+        page: None,
+        tree: tree.to_owned(),
+        reported_by: "culprit <culprit@localhost>".to_owned(),
+        kernel: false,
+    };
+    render(&data.with_repo(repo, &links))
+}
+
+/// Writes [`standalone`]'s page to `path`.
+pub fn write_standalone(
+    path: &std::path::Path,
+    outcome: &Outcome,
+    log: &[u8],
+    repo: Option<&Repo>,
+    tree: &str,
+) -> std::io::Result<()> {
+    let page = standalone(outcome, &String::from_utf8_lossy(log), repo, tree);
+    std::fs::write(path, page)
+}
+
+/// A writer that passes everything on and keeps a copy when asked to
+/// (the log of `culprit bisect --html`).
+pub struct Tee<W> {
+    inner: W,
+    copy: Option<Vec<u8>>,
+}
+
+impl<W: std::io::Write> Tee<W> {
+    /// Passes on to `inner`; keeps a copy if `keep`.
+    pub fn new(inner: W, keep: bool) -> Self {
+        Tee {
+            inner,
+            copy: keep.then(Vec::new),
+        }
+    }
+
+    /// What was written.
+    pub fn copy(&self) -> &[u8] {
+        self.copy.as_deref().unwrap_or_default()
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(copy) = &mut self.copy {
+            copy.extend_from_slice(buf);
+        }
+        // A closed stdout must not lose the page: the copy is whole.
+        let _ = self.inner.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.inner.flush();
+        Ok(())
+    }
+}
+
+/// Escapes text for HTML.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The colour of a verdict.
+fn colour(verdict: &str) -> &'static str {
+    match verdict {
+        "good" | "fixed" => "#2e9d4a",
+        "bad" | "crashing" => "#d33a2c",
+        "skip" => "#9a9a9a",
+        "untested" => "#6b8fd6",
+        _ => "#e8a317",
+    }
+}
+
+/// The page's style: one block, no files to fetch.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#222;padding:0 1em}\
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}\
+th{background:#f4f4f4}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;font-size:.85em}\
+.badge{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-size:.85em}\
+.queued{background:#888}.running{background:#e8a317}.done{background:#2e9d4a}.cancelled{background:#555}.failed{background:#d33a2c}\
+.v{font-weight:600}code{font-size:.9em}#log{max-height:32em;overflow-y:auto}a{color:#1b5fb3}";
+
+/// The whole page.
+pub fn render(data: &PageData) -> String {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n",
+        esc(&data.title)
+    );
+    let _ = writeln!(html, "<div id=\"live\">{}</div>", render_live(data));
+    html.push_str("<h2>Log</h2>\n<pre id=\"log\">");
+    for line in &data.log {
+        html.push_str(&esc(line));
+        html.push('\n');
+    }
+    html.push_str("</pre>\n");
+    if let Some((job, token)) = &data.live {
+        let _ = write!(
+            html,
+            "<script>\n(function(){{\nvar job={job},token={token:?},seq={seq},end={end};\n{SCRIPT}\n}})();\n</script>\n",
+            token = token,
+            seq = data.log_seq,
+            end = !matches!(data.state.as_str(), "queued" | "running"),
+        );
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+/// The live page's script: appends log lines as they come and refreshes
+/// the rest of the page when the bisection moves on.
+const SCRIPT: &str = r#"var log=document.getElementById('log');
+function refresh(){fetch('/jobs/'+job+'/live'+token).then(function(r){return r.text();}).then(function(t){document.getElementById('live').innerHTML=t;});}
+if(!end){
+var es=new EventSource('/jobs/'+job+'/events'+(token?token+'&':'?')+'after='+seq);
+es.addEventListener('log',function(e){log.textContent+=e.data+'\n';log.scrollTop=log.scrollHeight;});
+es.addEventListener('reset',function(e){log.textContent='';});
+es.addEventListener('update',function(e){refresh();});
+es.addEventListener('end',function(e){es.close();refresh();});
+}"#;
+
+/// The parts of the page that change as the bisection goes on.
+pub fn render_live(data: &PageData) -> String {
+    let mut html = String::new();
+    let _ = writeln!(
+        html,
+        "<h1>{} <span class=\"badge {state}\" id=\"state\">{state}</span></h1>",
+        esc(&data.title),
+        state = esc(&data.state)
+    );
+    if !data.facts.is_empty() {
+        html.push_str("<table>");
+        for (name, value) in &data.facts {
+            let _ = write!(
+                html,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(name),
+                esc(value)
+            );
+        }
+        html.push_str("</table>\n");
+    }
+    if let Some(outcome) = &data.outcome {
+        html.push_str(&render_result(data, outcome));
+    }
+    if let Some(range) = &data.range {
+        html.push_str("<h2>The range</h2>\n");
+        html.push_str(&range_svg(range, &data.steps));
+    }
+    if data.steps.iter().any(|s| s.top.is_some()) {
+        html.push_str("<h2>Top suspects, step by step</h2>\n");
+        html.push_str(&suspects_svg(data));
+    }
+    html.push_str(&render_steps(&data.steps));
+    if let Some(mail) = &data.mail {
+        let _ = write!(
+            html,
+            "<h2>The mail</h2>\n<pre id=\"mail\">{}</pre>\n",
+            esc(mail)
+        );
+    }
+    html
+}
+
+fn render_result(data: &PageData, outcome: &Outcome) -> String {
+    let mut html = String::from("<h2>Result</h2>\n");
+    let kind = serde_json::to_value(outcome.outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let _ = write!(
+        html,
+        "<p id=\"outcome\">outcome: <span class=\"v\">{}</span>",
+        esc(&kind)
+    );
+    if let Some(confidence) = outcome.confidence {
+        let _ = write!(html, ", confidence {:.3}", confidence);
+    }
+    if !outcome.flags.is_empty() {
+        let _ = write!(html, ", flags: {}", esc(&outcome.flags.join(", ")));
+    }
+    let _ = writeln!(
+        html,
+        "; {} revisions tested in {:.1}s (build {:.1}s, test {:.1}s)</p>",
+        outcome.revisions_tested, outcome.time.total, outcome.time.build, outcome.time.test
+    );
+    if let Some(error) = &outcome.error {
+        let _ = writeln!(html, "<p>error: {}</p>", esc(error));
+    }
+    if let Some(culprit) = &outcome.culprit {
+        let _ = writeln!(
+            html,
+            "<p id=\"culprit\">culprit: <code>{}</code> {}</p>",
+            esc(&culprit.hash),
+            esc(&culprit.title)
+        );
+        if let Some(stat) = &data.culprit_stat {
+            let _ = writeln!(html, "<pre>{}</pre>", esc(stat));
+        }
+    }
+    if let Some(v) = &outcome.verification {
+        let _ = writeln!(
+            html,
+            "<p id=\"verification\">checked by its revert on <code>{}</code>: <span class=\"v\">{}</span> ({})</p>",
+            esc(email::short(&v.base)),
+            esc(&v.verdict),
+            esc(&summarize_runs(&v.runs)),
+        );
+    }
+    for c in &outcome.candidates {
+        let _ = writeln!(
+            html,
+            "<p>candidate: <code>{}</code> {}</p>",
+            esc(&c.hash),
+            esc(&c.title)
+        );
+    }
+    if !outcome.recipients.to.is_empty() || !outcome.recipients.cc.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p>recipients: to {}; cc {}</p>",
+            esc(&outcome.recipients.to.join(", ")),
+            esc(&outcome.recipients.cc.join(", "))
+        );
+    }
+    if let Some(crash) = &outcome.crash {
+        let _ = writeln!(html, "<h2>The crash: {}</h2>", esc(&crash.title));
+        if !crash.report.trim().is_empty() {
+            let _ = writeln!(html, "<pre id=\"crash\">{}</pre>", esc(&crash.report));
+        }
+    }
+    html
+}
+
+fn render_steps(steps: &[StepRow]) -> String {
+    let mut html = String::from(
+        "<h2>Steps</h2>\n<table id=\"steps\"><tr><th>#</th><th>commit</th><th>kind</th><th>verdict</th><th>build</th><th>runs</th><th>top suspect after</th></tr>\n",
+    );
+    for (i, s) in steps.iter().enumerate() {
+        let top = s
+            .top
+            .as_ref()
+            .map(|(c, p)| format!("{} ({:.3})", email::short(c), p))
+            .unwrap_or_default();
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><code title=\"{}\">{}</code></td><td>{}</td><td class=\"v\" style=\"color:{}\">{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            esc(&s.commit),
+            esc(email::short(&s.commit)),
+            esc(&s.kind),
+            colour(&s.verdict),
+            esc(&s.verdict),
+            esc(email::short(&s.build)),
+            esc(&summarize_runs(&s.runs)),
+            esc(&top),
+        );
+    }
+    html.push_str("</table>\n");
+    html
+}
+
+/// `OK ×3, crashed: X ×2`, in the order first seen.
+pub fn summarize_runs(runs: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for run in runs {
+        match counts.iter_mut().find(|(r, _)| *r == run) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((run, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(r, n)| {
+            if *n == 1 {
+                r.to_string()
+            } else {
+                format!("{r} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const WIDTH: f64 = 1000.0;
+
+/// The range as a line from the old ends (left) to the new end (right),
+/// each tested commit a dot in its verdict's colour, numbered in test
+/// order; the culprit ringed.
+fn range_svg(range: &RangePicture, steps: &[StepRow]) -> String {
+    let x = |at: Option<usize>| match at {
+        Some(i) => 40.0 + (i as f64 + 1.0) / (range.len as f64 + 1.0) * (WIDTH - 80.0),
+        None => 40.0,
+    };
+    let mut svg = format!(
+        "<svg id=\"range\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"90\" viewBox=\"0 0 {WIDTH} 90\">\
+<line x1=\"40\" y1=\"50\" x2=\"{}\" y2=\"50\" stroke=\"#bbb\" stroke-width=\"2\"/>\
+<text x=\"40\" y=\"80\" font-size=\"11\">old end</text><text x=\"{}\" y=\"80\" font-size=\"11\" text-anchor=\"end\">new end ({} commits)</text>",
+        WIDTH - 40.0,
+        WIDTH - 40.0,
+        range.len
+    );
+    if let Some(c) = range.culprit {
+        let _ = write!(
+            svg,
+            "<circle cx=\"{:.1}\" cy=\"50\" r=\"11\" fill=\"none\" stroke=\"#000\" stroke-width=\"2\"><title>culprit</title></circle>",
+            x(Some(c))
+        );
+    }
+    for (n, (at, hash, verdict)) in range.points.iter().enumerate() {
+        let cx = x(*at);
+        let order = steps.iter().position(|s| s.commit == *hash).unwrap_or(n) + 1;
+        let _ = write!(
+            svg,
+            "<circle class=\"point\" cx=\"{cx:.1}\" cy=\"50\" r=\"6\" fill=\"{}\"><title>{} {}</title></circle>\
+<text x=\"{cx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{order}</text>",
+            colour(verdict),
+            esc(hash),
+            esc(verdict),
+            if n % 2 == 0 { 36 } else { 30 },
+        );
+    }
+    svg.push_str("</svg>\n<p style=\"font-size:.85em\"><span style=\"color:#2e9d4a\">●</span> good/fixed <span style=\"color:#d33a2c\">●</span> bad/crashing <span style=\"color:#9a9a9a\">●</span> skip <span style=\"color:#e8a317\">●</span> undecided/testing; ringed: the culprit</p>\n");
+    svg
+}
+
+/// The probability of the likeliest culprits after each step: one line per
+/// commit that was ever the top suspect (at most five).
+fn suspects_svg(data: &PageData) -> String {
+    let Some(outcome) = &data.outcome else {
+        return String::new();
+    };
+    let steps: Vec<&Step> = outcome
+        .steps
+        .iter()
+        .filter(|s| !s.suspects.is_empty())
+        .collect();
+    let mut commits: Vec<String> = Vec::new();
+    for step in &steps {
+        if let Some(top) = step.suspects.first() {
+            if !commits.contains(&top.commit) {
+                commits.push(top.commit.clone());
+            }
+        }
+    }
+    commits.truncate(5);
+    let palette = ["#1b5fb3", "#d33a2c", "#2e9d4a", "#8e44ad", "#e8a317"];
+    let (h, left, right) = (200.0, 50.0, WIDTH - 160.0);
+    let x = |i: usize| left + (i as f64) / ((steps.len().max(2) - 1) as f64) * (right - left);
+    let y = |p: f64| 20.0 + (1.0 - p) * (h - 50.0);
+    let mut svg = format!(
+        "<svg id=\"suspects\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{h}\" viewBox=\"0 0 {WIDTH} {h}\">\
+<line x1=\"{left}\" y1=\"{}\" x2=\"{right}\" y2=\"{}\" stroke=\"#bbb\"/><line x1=\"{left}\" y1=\"{}\" x2=\"{left}\" y2=\"{}\" stroke=\"#bbb\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">1</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">0</text>\
+<text x=\"{left}\" y=\"{}\" font-size=\"11\">step 1</text><text x=\"{right}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">step {}</text>",
+        y(0.0), y(0.0), y(0.0), y(1.0),
+        left - 5.0, y(1.0) + 4.0, left - 5.0, y(0.0) + 4.0,
+        h - 12.0, h - 12.0, steps.len()
+    );
+    for (k, commit) in commits.iter().enumerate() {
+        let points: Vec<String> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = s
+                    .suspects
+                    .iter()
+                    .find(|x| x.commit == *commit)
+                    .map_or(0.0, |x| x.probability);
+                format!("{:.1},{:.1}", x(i), y(p))
+            })
+            .collect();
+        let c = palette[k % palette.len()];
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\
+<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{c}\">{}</text>",
+            points.join(" "),
+            right + 10.0,
+            30.0 + 16.0 * k as f64,
+            esc(email::short(commit))
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use culprit_bisect::Built;
+
+    #[test]
+    fn running_steps_come_from_the_journal_and_the_log() {
+        let built = Built {
+            commit: "aaa".into(),
+            signature: "sig".into(),
+            compiler: None,
+        };
+        let records = vec![
+            Record::Header { params: "p".into() },
+            Record::Build {
+                commit: "aaa".into(),
+                built: Some(built),
+                failure: None,
+                secs: 1.0,
+            },
+            Record::Run {
+                commit: "aaa".into(),
+                index: 1,
+                outcome: RunOutcome::Ok,
+                secs: 0.1,
+                reused_from: None,
+            },
+            Record::Run {
+                commit: "aaa".into(),
+                index: 0,
+                outcome: RunOutcome::Crashed {
+                    title: "WARNING in f".into(),
+                    report: String::new(),
+                },
+                secs: 0.1,
+                reused_from: None,
+            },
+            Record::Build {
+                commit: "bbb".into(),
+                built: None,
+                failure: Some("exit 2".into()),
+                secs: 1.0,
+            },
+        ];
+        let log = vec!["# git bisect bad aaa".to_owned()];
+        let rows = PageData::steps_from_journal(&records, &log);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].verdict, "bad");
+        assert_eq!(rows[0].runs, ["crashed: WARNING in f", "OK"]);
+        assert_eq!(rows[1].verdict, "testing");
+        assert_eq!(rows[1].build, "failed: exit 2");
+    }
+
+    #[test]
+    fn text_is_escaped_everywhere() {
+        let data = PageData {
+            title: "<script>".into(),
+            state: "running".into(),
+            log: vec!["a <b> & 'c'".into()],
+            ..PageData::default()
+        };
+        let html = render(&data);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("a &lt;b&gt; &amp; &#39;c&#39;"));
+    }
+
+    #[test]
+    fn runs_are_summarized_in_order() {
+        let runs: Vec<String> = ["OK", "crashed: X", "OK"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(summarize_runs(&runs), "OK ×2, crashed: X");
+    }
+}
