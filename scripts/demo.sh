@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: on a fresh Debian 12 machine, installs what is
 # missing (apt), builds culprit, makes the kernel scenario (Debian's
-# linux-source-6.1 plus 28 commits, one of which adds a WARNING the
+# linux-source-6.1 plus 29 commits, one of which adds a WARNING the
 # reproducer reaches) and bisects it to its culprit.
 #
 # Usage: bash scripts/demo.sh [fix]
@@ -27,11 +27,16 @@ fi
 cargo build --release --bin culprit
 
 mkdir -p "$demo"
+# The scenario is made again when its script or patches changed.
+version="$(cat tests/kernel/make-scenario.sh tests/kernel/patches/*.patch | sha256sum | cut -c1-16)"
+if [ "$(cat "$demo/scenario-version" 2>/dev/null)" != "$version" ]; then
+  rm -rf "$demo/linux" "$demo/work" "$demo/linux.partial"
+fi
 if [ ! -d "$demo/linux/.git" ]; then
   echo "making the kernel scenario in $demo/linux (a few minutes)"
-  rm -rf "$demo/linux.partial"
   bash tests/kernel/make-scenario.sh "$demo/linux.partial"
   mv "$demo/linux.partial" "$demo/linux"
+  echo "$version" > "$demo/scenario-version"
 fi
 
 # The example job, with the demo directory's repository, work directory and

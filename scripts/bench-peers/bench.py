@@ -6,7 +6,7 @@ its reproducer, then bisects them with `git bisect run`, `git bisect run`
 over the test repeated 13 times, robust-git-bisect (installed from
 crates.io) and culprit, under the same seeded noise for every tool: the bug,
 when present, shows with probability p. Writes the table into
-docs/peers-bench.md between markers.
+BENCHMARKS.md between markers.
 
     python3 scripts/bench-peers/bench.py            # everything, ~15 min
     python3 scripts/bench-peers/bench.py --seeds 2 --hidden 1   # a quick look
@@ -517,7 +517,7 @@ def parse():
     a.add_argument("--timeout", type=int, default=1200, help="seconds per bisection")
     a.add_argument("--culprit", help="culprit binary (default: target/release/culprit)")
     a.add_argument("--work", default=str(target_dir() / "bench-peers"))
-    a.add_argument("--out", default=str(ROOT / "docs" / "peers-bench.md"))
+    a.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = a.parse_args()
     unknown = set(args.tools) - set(TOOLS)
     if unknown:

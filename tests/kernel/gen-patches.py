@@ -6,7 +6,7 @@ script only needs git). Usage, from a repository made by make-scenario.sh:
     python3 tests/kernel/gen-patches.py REPO
     git -C REPO format-patch -q --no-signature -o tests/kernel/patches v6.1..master
 
-It makes the 28 commits with exact string edits (an edit whose text is not
+It makes the 29 commits with exact string edits (an edit whose text is not
 found stops it) and tags commit 21 scenario-bad."""
 import os, subprocess, sys
 
@@ -222,25 +222,35 @@ docs(2)      # 19
 code(2)      # 20
 docs(3)      # 21 = scenario-bad
 subprocess.run(["git", "tag", "scenario-bad"], check=True)
-code(3)      # 22
-docs(4)      # 23
 
-# 24 THE FIX
+# 22 code: renames the crashing function in place (same file and line):
+# from here on the crash is titled after the new name
+edit("kernel/sys.c", "static noinline int prctl_scratch_check(unsigned long value)\n",
+     "static noinline int prctl_scratch_validate(unsigned long value)\n")
+edit("kernel/sys.c", "\tint error = prctl_scratch_check(value);\n",
+     "\tint error = prctl_scratch_validate(value);\n")
+commit("jane", "prctl: rename prctl_scratch_check() to prctl_scratch_validate()\n\n"
+       "It validates more than it checks; the coming PR_SET_SCRATCH_ONCE\n"
+       "will call it too.\n\n" + sob("jane"))
+code(3)      # 23
+docs(4)      # 24
+
+# 25 THE FIX
 edit("kernel/sys.c", "\t/* prctl() rejects out-of-range values before calling us. */\n"
      "\tif (WARN_ON(value >= PRCTL_SCRATCH_LIMIT))\n",
      "\t/* Any value can come from user space: refusing it is not a bug. */\n"
      "\tif (value >= PRCTL_SCRATCH_LIMIT)\n")
 commit("rob", "prctl: do not warn on out-of-range scratch values\n\n"
-       "prctl_scratch_check() warns when PR_SET_SCRATCH gets a value of 2^32 or\n"
-       "more, but since \"prctl: factor out scratch value checking\" nothing\n"
+       "prctl_scratch_validate() warns when PR_SET_SCRATCH gets a value of 2^32\n"
+       "or more, but since \"prctl: factor out scratch value checking\" nothing\n"
        "rejects such values before: any user can trigger the warning, and with\n"
        "panic_on_warn crash the machine. Return -EINVAL without a warning.\n\n"
        "Reported-by: Scenario Bot <bot@scenario.example.org>\n"
        + sob("rob") + "\nCc: stable@vger.kernel.org\n")
-docs(5)      # 25
-code(4)      # 26
-docs(6)      # 27
-# 28 code, unrelated
+docs(5)      # 26
+code(4)      # 27
+docs(6)      # 28
+# 29 code, unrelated
 edit("fs/read_write.c", "\t/* vfs_llseek() implementations only know SEEK_SET..SEEK_MAX. */\n",
      "\t/* The llseek methods only know SEEK_SET..SEEK_MAX. */\n")
 edit("init/main.c", 'pr_info("Run %s as init process (pid 1)\\n", init_filename);',

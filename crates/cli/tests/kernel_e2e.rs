@@ -1,7 +1,10 @@
 //! The kernel scenario end to end: a real git history on Debian's
 //! linux-source-6.1 (`tests/kernel/make-scenario.sh`), real kernel builds,
 //! real QEMU, the real `culprit` binary. A cause bisection, then a fix
-//! bisection sharing the work directory (checkout, builds, ccache).
+//! bisection in another work directory sharing the store of built kernels
+//! (and ccache): documentation commits are never built, the culprit is
+//! verified by its revert, and the fix is found across a later rename of
+//! the crashing function.
 //!
 //! Skips, saying why, when the kernel source, QEMU or a static busybox is
 //! absent (`bash scripts/deps.sh` installs them). The scenario repository
@@ -18,6 +21,19 @@ const FIX_TITLE: &str = "prctl: do not warn on out-of-range scratch values";
 /// The crash the culprit adds (the reproducer also hits an unrelated
 /// lseek warning in some runs: it must never make a commit bad).
 const CRASH: &str = "WARNING in prctl_scratch_check";
+/// Its title after the function is renamed (after the bad end).
+const RENAMED: &str = "WARNING in prctl_scratch_validate";
+/// Documentation commits strictly between v6.1 and the bad end.
+const DOCS_INSIDE: [&str; 8] = [
+    "docs: sysctl/kernel: say that panic_on_warn is off by default",
+    "Documentation: userspace-api: describe the prctl scratch value",
+    "docs: sysctl/kernel: mention fuzzers in panic_on_warn",
+    "Documentation: userspace-api: document the scratch value limit",
+    "Documentation: userspace-api: document EFAULT for PR_GET_SCRATCH",
+    "docs: sysctl/kernel: add a note on tainting by warnings",
+    "Documentation: userspace-api: give a scratch value example",
+    "docs: process: howto: point at the bisection guide",
+];
 
 fn root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -70,7 +86,87 @@ fn kernel_cause_and_fix_bisections_find_their_culprits() {
         "fix = true\ngood_end = \"master\"\n",
     );
     check_fix(&scenario, &fix);
+    check_shared_kernels(&cause.log, &fix.log);
+    eprintln!("both bisections done after {:?}", started.elapsed());
+    check_pruned_commits_build_as_their_parents(&root, &scenario, work.path(), &cause.log);
     eprintln!("kernel end-to-end test took {:?}", started.elapsed());
+}
+
+/// The commits a log says were built (not taken from the store).
+fn built_in(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter_map(|l| l.strip_prefix("kernel for "))
+        .filter_map(|l| l.strip_suffix(" built"))
+        .collect()
+}
+
+/// The fix bisection builds only kernels the cause bisection never built.
+fn check_shared_kernels(cause: &str, fix: &str) {
+    let before = built_in(cause);
+    let again: Vec<&str> = built_in(fix)
+        .into_iter()
+        .filter(|c| before.contains(c))
+        .collect();
+    assert!(again.is_empty(), "built again: {again:?}\n{fix}");
+    assert!(fix.contains(" from the build store"), "{fix}");
+}
+
+/// Every commit skipped as unable to matter builds the same kernel as its
+/// parent (or fails the same way): checked by building both anyway.
+fn check_pruned_commits_build_as_their_parents(
+    root: &Path,
+    scenario: &Path,
+    work: &Path,
+    log: &str,
+) {
+    let pruned: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("skipping commit "))
+        .filter_map(|l| l.strip_suffix(": changes no file this kernel is built from"))
+        .collect();
+    let tree = work.join("signatures");
+    git(
+        work,
+        &[
+            "clone",
+            "-q",
+            "--shared",
+            "--no-checkout",
+            &scenario.display().to_string(),
+            &tree.display().to_string(),
+        ],
+    );
+    let wrapper = work.join("ccache.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexport CCACHE_DIR='{}' CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 \
+             CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime\nexec ccache \"$@\"\n",
+            root.join("target/culprit-ccache").display(),
+            tree.display()
+        ),
+    )
+    .expect("ccache wrapper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut recipe = culprit_build::KernelRecipe::new(root.join("tests/kernel/config"), "gcc");
+    recipe.ccache = Some(wrapper);
+    let out = work.join("signature-builds");
+    let signature = |commit: &str| {
+        git(&tree, &["checkout", "-q", "--force", commit]);
+        recipe
+            .build(&tree, &out)
+            .map(|b| b.signature)
+            .map_err(|_| ())
+    };
+    for commit in &pruned {
+        let parent = rev_parse(scenario, &format!("{commit}^"));
+        let (theirs, ours) = (signature(&parent), signature(commit));
+        assert_eq!(
+            ours, theirs,
+            "skipped commit {commit} builds another kernel than its parent"
+        );
+    }
 }
 
 /// What one bisection printed and wrote.
@@ -84,9 +180,10 @@ fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) ->
     let job = format!(
         "{extra}repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {workdir:?}\n\
          json = {json:?}\nruns = 6\nvms = 2\n\
-         [kernel]\nconfig = {config:?}\nbuild_timeout = \"20m\"\n\
+         [kernel]\nconfig = {config:?}\nbuild_timeout = \"20m\"\nstore = {store:?}\n\
          [reproducer]\nc = {repro:?}\nrun_timeout = \"10s\"\nboot_timeout = \"60s\"\n",
-        workdir = work.join("work"),
+        workdir = work.join(format!("work-{name}")),
+        store = work.join("store"),
         config = root.join("tests/kernel/config"),
         repro = root.join("tests/kernel/repro.c"),
         crash = CRASH,
@@ -145,12 +242,19 @@ fn check_cause(scenario: &Path, run: &Run) {
     check_common(log);
     check_noop(log);
     check_unrelated_crash_not_bad(log);
-    // A docs-only commit builds the same kernel as its parent: its runs
-    // are reused, not repeated.
+    // The documentation commits between the ends are never built.
+    for title in DOCS_INSIDE {
+        let docs = commit_titled(scenario, title);
+        let line = format!("skipping commit {docs}: changes no file this kernel is built from");
+        assert!(log.contains(&line), "{title} not skipped:\n{log}");
+    }
+    // The culprit's revert on the bad end makes the WARNING go.
+    assert!(log.contains("\nverifying culprit\n"), "{log}");
     assert!(
-        log.contains("reusing its results"),
-        "no signature reuse in:\n{log}"
+        log.contains("removes the crash: culprit confirmed"),
+        "{log}"
     );
+    assert_eq!(run.json["verification"]["verdict"], "fixes");
     let json = &run.json;
     assert_eq!(json["outcome"], "culprit", "{json}");
     assert_eq!(json["direction"], "cause");
@@ -196,7 +300,18 @@ fn check_fix(scenario: &Path, run: &Run) {
     }
     check_common(log);
     check_noop(log);
+    // After the rename, the crash has another title: the same bug.
+    assert!(
+        log.contains(&format!("crashed: {RENAMED} (same bug as {CRASH}: same ")),
+        "{log}"
+    );
+    // Reverting the fix on the good end brings the crash back.
+    assert!(
+        log.contains("brings the crash back: fix confirmed"),
+        "{log}"
+    );
     let json = &run.json;
+    assert_eq!(json["verification"]["verdict"], "crashes");
     assert_eq!(json["outcome"], "culprit", "{json}");
     assert_eq!(json["direction"], "fix");
     assert_eq!(json["strategy"], "bayes");
