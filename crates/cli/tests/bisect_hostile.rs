@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bisect_args, culprit, locked, TestRepo};
+use common::{alive, bisect_args, culprit, locked, TestRepo};
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -201,18 +201,6 @@ fn processes_a_test_leaves_behind_end_with_its_run() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(survivors().is_empty(), "left running: {:?}", survivors());
-}
-
-/// Whether `pid` runs (a zombie does not).
-fn alive(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .next();
-    matches!(state, Some(s) if s != "Z" && s != "X")
 }
 
 /// A repository whose build reads a file from a git submodule.

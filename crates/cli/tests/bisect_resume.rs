@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{culprit, locked, TestRepo};
+use common::{alive, culprit, locked, TestRepo};
 
 /// The journal of the one bisection in a work directory.
 fn journal_in(workdir: &Path) -> Option<PathBuf> {
@@ -226,18 +226,6 @@ fn default_workdir_is_outside_the_repository() {
     assert_eq!(repo.checkout_state(), before);
 }
 
-/// True while `pid` runs (a zombie has stopped running).
-fn running(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .next();
-    matches!(state, Some(s) if s != "Z" && s != "X")
-}
-
 #[test]
 fn terminating_culprit_stops_the_test_in_progress() {
     terminating_culprit_stops("test");
@@ -297,13 +285,13 @@ fn terminating_culprit_stops(what: &str) {
         assert!(Instant::now() < deadline, "the {what} never started");
         std::thread::sleep(Duration::from_millis(10));
     };
-    assert!(running(&pid));
+    assert!(alive(&pid));
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert!(!status.success());
     let deadline = Instant::now() + Duration::from_secs(5);
-    while running(&pid) {
+    while alive(&pid) {
         assert!(
             Instant::now() < deadline,
             "the {what}'s sleep {pid} survived culprit"

@@ -23,40 +23,8 @@ const MAKEFILE: &str = "olddefconfig:\n\t@true\n\
 bzImage:\n\tmkdir -p arch/x86/boot\n\tcp kernel.txt vmlinux\n\tcp kernel.txt arch/x86/boot/bzImage\n\
 \tprintf 'savedcmd_vmlinux := cp kernel.txt vmlinux\\nsource_vmlinux := kernel.txt\\n' > .vmlinux.cmd\n";
 
-/// QEMU's stand-in: refuses KVM (so the accelerator probe falls back to
-/// TCG), logs which kernel it ran, and prints a console.
-const QEMU: &str = r#"#!/bin/sh
-kernel=
-for a in "$@"; do
-  case "$prev" in -kernel) kernel=$a ;; esac
-  case "$a" in kvm) exit 1 ;; esac
-  prev=$a
-done
-cat "$kernel" >> "$(dirname "$0")/runs.txt"
-echo "Linux version 6.1.0 (fake)"
-echo "culprit: running reproducer (time limit 10s)"
-sleep 0.4
-if grep -q BUG "$kernel"; then
-  cat <<'EOR'
-------------[ cut here ]------------
-WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 foo+0x10/0x20 kernel/foo.c:10
-Modules linked in:
-CPU: 0 PID: 1 Comm: repro Not tainted 6.1.0 #1
-RIP: 0010:foo+0x10/0x20 kernel/foo.c:10
-Call Trace:
- <TASK>
- bar+0x1/0x2 kernel/bar.c:1
- do_syscall_64+0x35/0xb0 arch/x86/entry/common.c:80
- entry_SYSCALL_64_after_hwframe+0x44/0xae
- </TASK>
-Kernel panic - not syncing: panic_on_warn set ...
-EOR
-  exit 0
-fi
-echo "culprit: reproducer exited status=0"
-echo "culprit: done"
-exit 0
-"#;
+/// QEMU's stand-in (the kernel-mode tests share it).
+const QEMU: &str = include_str!("fake/qemu.sh");
 
 fn missing() -> Option<&'static str> {
     culprit_busybox()
@@ -140,7 +108,8 @@ fn a_kill_during_a_batch_of_vm_runs_loses_only_the_runs_in_flight() {
             Command::new(env!("CARGO_BIN_EXE_culprit")),
             repo.home.path(),
         );
-        c.arg("bisect").arg(&job_file);
+        // Runs slow enough to be killed in the middle of a batch.
+        c.arg("bisect").arg(&job_file).env("FAKE_QEMU_SECS", "0.4");
         c
     };
 

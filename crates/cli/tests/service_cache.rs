@@ -24,40 +24,8 @@ const MAKEFILE: &str = "olddefconfig:\n\t@true\n\
 bzImage:\n\t$(CC) -O1 -c a.c -o a.o\n\t$(CC) -O1 -c b.c -o b.o\n\t$(CC) a.o b.o -o vmlinux\n\
 \tmkdir -p arch/x86/boot\n\tcp kernel.txt arch/x86/boot/bzImage\n";
 
-/// QEMU's stand-in (as in the kernel-mode tests): refuses KVM, prints a
-/// console with culprit's initramfs markers and, for a buggy kernel, a
-/// WARNING.
-const QEMU: &str = r#"#!/bin/sh
-kernel=
-for a in "$@"; do
-  case "$prev" in -kernel) kernel=$a ;; esac
-  case "$a" in kvm) exit 1 ;; esac
-  prev=$a
-done
-echo "Linux version 6.1.0 (fake)"
-sleep "${FAKE_QEMU_SECS:-0}"
-echo "culprit: running reproducer (time limit 10s)"
-if grep -q BUG "$kernel"; then
-  cat <<'EOR'
-------------[ cut here ]------------
-WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 foo+0x10/0x20 kernel/foo.c:10
-Modules linked in:
-CPU: 0 PID: 1 Comm: repro Not tainted 6.1.0 #1
-RIP: 0010:foo+0x10/0x20 kernel/foo.c:10
-Call Trace:
- <TASK>
- bar+0x1/0x2 kernel/bar.c:1
- do_syscall_64+0x35/0xb0 arch/x86/entry/common.c:80
- entry_SYSCALL_64_after_hwframe+0x44/0xae
- </TASK>
-Kernel panic - not syncing: panic_on_warn set ...
-EOR
-  exit 0
-fi
-echo "culprit: reproducer exited status=0"
-echo "culprit: done"
-exit 0
-"#;
+/// QEMU's stand-in (the kernel-mode tests share it).
+const QEMU: &str = include_str!("fake/qemu.sh");
 
 fn missing() -> Option<&'static str> {
     if !["/bin/busybox", "/usr/bin/busybox"]
@@ -132,9 +100,11 @@ fn a_second_worker_gets_ccache_remote_hits_for_commits_the_first_built() {
     .unwrap();
     std::fs::write(dir.join("config"), "CONFIG_64BIT=y\n").unwrap();
     std::fs::write(dir.join("repro.sh"), "#!/bin/sh\ntrue\n").unwrap();
+    // No store of built kernels: the second worker must compile, so that
+    // ccache is what spares it the work.
     let job = format!(
         "repo = {repo:?}\nbad = {bad:?}\ngood = [{good:?}]\nstrategy = \"classic\"\nruns = 2\n\
-         [kernel]\nconfig = {config:?}\njobs = 1\n\
+         [kernel]\nconfig = {config:?}\njobs = 1\nstore = \"none\"\n\
          [reproducer]\nscript = {repro:?}\nrun_timeout = \"10s\"\nboot_timeout = \"10s\"\n\
          [vm]\nqemu = {qemu:?}\n",
         repo = repo.display().to_string(),

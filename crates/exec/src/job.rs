@@ -478,7 +478,7 @@ impl<'a> Keys<'a> {
     }
 
     fn strings(&self, key: &str) -> Result<Option<Vec<String>>, JobError> {
-        self.typed(key, "a list of revisions", |v| match v {
+        self.typed(key, "a string or a list of strings", |v| match v {
             Value::String(s) if !s.trim().is_empty() => Some(vec![s.clone()]),
             Value::Array(items) => items
                 .iter()

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 /// The guilty source file of a symbolized report, skipping generic code.
 pub fn guilty_file(report_text: &str) -> Option<String> {
-    let start = crate::kernel::parse(report_text.as_bytes())
+    let start = crate::oops::parse(report_text.as_bytes())
         .first()
         .map_or(0, |r| r.start);
     let text = &report_text[start.min(report_text.len())..];

@@ -32,7 +32,7 @@
 //! not kept.
 
 use crate::generic::is_generic;
-use crate::kernel::extract::{pc_func, trace_span};
+use crate::oops::extract::{pc_func, trace_span};
 use crate::title::canonical_frame;
 use crate::{CrashType, Report};
 use serde::{Deserialize, Serialize};

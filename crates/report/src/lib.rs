@@ -12,8 +12,8 @@ mod frames;
 pub mod generic;
 mod guilty;
 pub mod identity;
-mod kernel;
 mod lines;
+mod oops;
 mod title;
 mod user;
 
@@ -171,7 +171,7 @@ impl std::fmt::Display for CrashType {
 /// Kernel oopses and user-space crashes (sanitizers, panics, aborts) are
 /// both recognised; a kernel report wins where both overlap.
 pub fn parse(log: &[u8]) -> Vec<Report> {
-    let mut reports = kernel::parse(log);
+    let mut reports = oops::parse(log);
     for user_report in user::parse(log) {
         let overlaps = reports
             .iter()
@@ -187,7 +187,7 @@ pub fn parse(log: &[u8]) -> Vec<Report> {
 /// Only the kernel oopses in `log` (a VM console, where a test program's
 /// own "Segmentation fault" is not the crash being bisected).
 pub fn parse_kernel(log: &[u8]) -> Vec<Report> {
-    kernel::parse(log)
+    oops::parse(log)
 }
 
 /// Only the user-space crashes in `log`: sanitizer reports, Rust panics,

@@ -262,3 +262,15 @@ pub fn bisect_args<'a>(repo: &'a str, workdir: &'a str, bad: &'a str) -> Vec<&'a
         "--no-verify",
     ]
 }
+
+/// Whether process `pid` runs (a zombie has stopped running).
+pub fn alive(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    matches!(state, Some(s) if s != "Z" && s != "X")
+}
