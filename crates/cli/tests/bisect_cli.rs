@@ -799,3 +799,47 @@ fn paths_limit_the_suspects_to_commits_that_touch_them() {
         );
     }
 }
+
+#[test]
+fn the_error_json_keeps_the_ends_as_given() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(4, 1, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    // The good end is not an ancestor of the bad end: bad input.
+    let mut args = bisect_args(&path, &workdir, &h[1]);
+    args.extend(["--good", &h[3]]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.json()["good"], serde_json::json!([h[3]]));
+    // The crash does not reproduce at the bad end: the bisection fails
+    // after resolving the ends, which the JSON gives as full hashes.
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    let i = args.iter().position(|a| *a == "sh test.sh").unwrap();
+    args[i] = "true";
+    args.extend(["--good", "HEAD~3"]);
+    let quiet = culprit(repo.home.path(), &args);
+    assert_eq!(quiet.code, 3, "{}", quiet.stderr);
+    assert_eq!(quiet.json()["good"], serde_json::json!([h[0]]));
+}
+
+#[test]
+fn show_diff_prints_the_culprits_patch() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(6, 3, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let mut args = bisect_args(&path, &workdir, "HEAD");
+    args.extend(["--good", &h[0], "--runs", "1", "--show-diff"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("diff --git a/code.c b/code.c"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\n+BUG\n"), "{}", r.stdout);
+    let stat = r.stdout.find(" 1 file changed").unwrap();
+    let diff = r.stdout.find("diff --git").unwrap();
+    assert!(stat < diff, "the patch comes after the stat");
+}

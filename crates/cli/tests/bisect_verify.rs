@@ -187,3 +187,61 @@ fn no_verify_reports_the_culprit_unchecked() {
     assert!(!r.stdout.contains("verifying"));
     assert!(r.json()["verification"].is_null());
 }
+
+#[test]
+fn a_revert_that_does_not_build_is_reported_not_an_error() {
+    // Commit 3 brings the bug and helper.c; from commit 5 on the build needs
+    // helper.c, so the revert of 3 on the bad end does not build.
+    let mut repo = TestRepo::new();
+    let mut h = repo.separate(3, 9, "");
+    for i in 3..8 {
+        repo.write(&format!("f{i}.c"), &format!("int f{i};\n"));
+        if i == 3 {
+            repo.write("code.c", "int main;\nBUG\n");
+            repo.write("helper.c", "int helper;\n");
+        }
+        if i == 5 {
+            repo.write("needs-helper", "yes\n");
+        }
+        h.push(repo.commit(&format!("commit {i}")));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let build = "if [ -e needs-helper ] && [ ! -e helper.c ]; then exit 1; fi; sh build.sh";
+    let args = [
+        "bisect",
+        "--repo",
+        &path,
+        "--bad",
+        "HEAD",
+        "--good",
+        &h[0],
+        "--build",
+        build,
+        "--test",
+        "sh test.sh",
+        "--artifact",
+        "out.bin",
+        "--workdir",
+        &workdir,
+        "--strategy",
+        "classic",
+        "--runs",
+        "2",
+    ];
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[3]);
+    let json = r.json();
+    assert_eq!(json["flags"], serde_json::json!(["revert-build-failed"]));
+    let v = &json["verification"];
+    assert_eq!(
+        (v["applied"].as_bool(), v["built"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(
+        r.stdout.contains("does not build: not verified"),
+        "{}",
+        r.stdout
+    );
+}

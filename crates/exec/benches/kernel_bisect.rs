@@ -2,14 +2,18 @@
 //! against syzbot's, side by side in one run:
 //!
 //! - incremental: one checkout kept between steps (object files survive),
-//!   ccache, builds remembered per tree, results reused for identical
-//!   kernel signatures;
+//!   ccache, commits that change no file the kernel is built from left
+//!   out, a store of built kernels (fresh for each run), results reused
+//!   for identical kernel signatures;
 //! - clean: `make distclean` (and `git clean`) before every build, no
-//!   ccache, no build cache, as syzbot builds.
+//!   ccache, no store, every commit a suspect, as syzbot builds.
 //!
-//! Target: incremental takes at most 0.35 of the clean time.
-//! Run: `cargo bench -p culprit-bisect --bench kernel_bisect` (add
-//! `-- incremental` or `-- clean` to run one side only).
+//! Both sides run the same cause bisection (default strategy) from a cold
+//! start (their own ccache and store), one after the other, `--rounds N`
+//! times (default 1) in turn, on the same cores.
+//! Target: incremental takes at most 0.2 of the clean time.
+//! Run: `cargo bench -p culprit-exec --bench kernel_bisect` (add
+//! `-- incremental` or `-- clean` to run one side only, `-- --rounds 2`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,21 +46,32 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut times = Vec::new();
-    for (mode, clean) in [("incremental", false), ("clean", true)] {
-        if wanted(mode) {
-            let took = bisect(&root, &scenario, mode, clean);
-            println!(
-                "kernel_bisect: {mode}: {:.1}s to the culprit",
-                took.as_secs_f64()
-            );
-            times.push(took);
+    let rounds = std::env::args()
+        .skip_while(|a| a != "--rounds")
+        .nth(1)
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(1);
+    let mut totals = [Duration::ZERO; 2];
+    for round in 0..rounds {
+        for (side, (mode, clean)) in [("incremental", false), ("clean", true)]
+            .into_iter()
+            .enumerate()
+        {
+            if wanted(mode) {
+                let took = bisect(&root, &scenario, mode, clean);
+                println!(
+                    "kernel_bisect: round {}: {mode}: {:.1}s to the culprit",
+                    round + 1,
+                    took.as_secs_f64()
+                );
+                totals[side] += took;
+            }
         }
     }
-    if let [incremental, clean] = times[..] {
-        let ratio = incremental.as_secs_f64() / clean.as_secs_f64();
+    if totals.iter().all(|t| !t.is_zero()) {
+        let ratio = totals[0].as_secs_f64() / totals[1].as_secs_f64();
         println!(
-            "kernel_bisect: incremental/clean = {ratio:.3} (target <= 0.35) on {} CPUs",
+            "kernel_bisect: incremental/clean = {ratio:.3} over {rounds} round(s) (target <= 0.2) on {} CPUs",
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
     }
@@ -82,7 +97,7 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
     std::env::set_var("CCACHE_DIR", work.join("ccache"));
     let text = format!(
         "repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {work:?}\nruns = 6\nvms = 2\n\
-         [kernel]\nconfig = {config:?}\nclean = {clean}\nccache = {ccache}\njobs = {jobs}\n\
+         [kernel]\nconfig = {config:?}\nclean = {clean}\nccache = {ccache}\njobs = {jobs}\nstore = {store:?}\n\
          build_timeout = \"30m\"\n\
          [reproducer]\nc = {repro:?}\nrun_timeout = \"15s\"\nboot_timeout = \"90s\"\n",
         work = work.join("work"),
@@ -90,6 +105,11 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
         repro = root.join("tests/kernel/repro.c"),
         crash = CRASH,
         ccache = !clean,
+        store = if clean {
+            "none".to_string()
+        } else {
+            work.join("store").display().to_string()
+        },
         jobs = std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
     let file = work.join("job.toml");
