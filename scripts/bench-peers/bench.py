@@ -56,6 +56,7 @@ TOOLS = {
     "repeat": "git bisect run, test repeated 13 times, any failure bad",
     "robust": f"robust-git-bisect {ROBUST_VERSION} (crates.io)",
     "culprit": "culprit (default strategy)",
+    "unverified": "culprit --no-verify (no revert check)",
     "classic": "culprit --strategy classic",
 }
 
@@ -298,7 +299,7 @@ def robust(ctx):
     return (found[-1][0] if found else None), status
 
 
-def culprit(ctx, strategy):
+def culprit(ctx, strategy, extra=()):
     """culprit bisect in a fresh work directory; the culprit it names."""
     result = ctx["dir"] / "result.json"
     cmd = [str(ctx["culprit"]), "bisect", "--repo", str(ctx["repo"]), "--bad", ctx["bad"],
@@ -307,6 +308,7 @@ def culprit(ctx, strategy):
            "--workdir", str(ctx["dir"] / "work"), "--json", str(result)]
     if strategy:
         cmd += ["--strategy", strategy]
+    cmd += list(extra)
     status, _ = logged(cmd, ctx["dir"], ctx["env"], ctx["dir"] / "tool.log", ctx["timeout"])
     try:
         outcome = json.loads(result.read_text())
@@ -326,6 +328,8 @@ def bisect(tool, ctx):
         return git_bisect(ctx, ["sh", str(HERE / "repeat.sh")])
     if tool == "robust":
         return robust(ctx)
+    if tool == "unverified":
+        return culprit(ctx, None, ["--no-verify"])
     return culprit(ctx, "classic" if tool == "classic" else None)
 
 
