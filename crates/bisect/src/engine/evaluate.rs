@@ -69,7 +69,9 @@ impl Engine<'_> {
     pub(super) fn build_only(&mut self, hash: &str) -> Result<Result<Built, String>, Stop> {
         if !self.ledger.tested.contains_key(hash) {
             if let Some(e) = self.ledger.plan(hash, 0).map_err(Stop::Error)? {
+                let builds_before = self.ledger.times.build;
                 self.exec.evaluate(vec![e], &mut self.ledger);
+                self.ledger.times.total += self.ledger.times.build - builds_before;
             }
             if let Some(why) = self.ledger.failure.take() {
                 return Err(Stop::Error(why));
