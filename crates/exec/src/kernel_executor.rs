@@ -220,13 +220,17 @@ impl KernelExecutor {
     }
 
     /// `ccache.sh`: ccache told to ignore where the checkout is, so that a
-    /// cache filled by one work directory serves another.
+    /// cache filled by one work directory serves another, and to read the
+    /// headers a file used from kbuild's `-MMD` output (depend mode): on a
+    /// miss, ccache's own preprocessor pass made a cold kernel build 40-50%
+    /// slower than none (BENCHMARKS.md). ccache uses it only where the
+    /// compiler writes dependencies.
     fn ccache_wrapper(&self) -> Result<PathBuf, String> {
         use std::os::unix::fs::PermissionsExt;
         let path = self.dir("ccache.sh");
         let base = self.dir("linux");
         let text = format!(
-            "#!/bin/sh\nexport CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 \
+            "#!/bin/sh\nexport CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 CCACHE_DEPEND=1 \
              CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime\n\
              exec ccache \"$@\"\n",
             base.display()
