@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{Engine, Stop};
 use crate::evidence::RunClass;
-use crate::exec::{Built, RunOutcome};
+use crate::exec::{Built, Evaluation, RunOutcome};
 use crate::outcome::{Step, StepKind, StepTime, StepVerdict};
 
 impl Engine<'_> {
@@ -35,13 +35,8 @@ impl Engine<'_> {
             }
         }
         if !evaluations.is_empty() {
-            let start = Instant::now();
-            let builds_before = self.ledger.times.build;
-            self.exec.evaluate(evaluations, &mut self.ledger);
-            let wall = start.elapsed().as_secs_f64();
-            let building = self.ledger.times.build - builds_before;
-            self.ledger.times.total += wall.max(building);
-            self.ledger.times.test += (wall - building).max(0.0);
+            let besides_builds = self.evaluate_timed(evaluations);
+            self.ledger.times.test += besides_builds;
         }
         if let Some(why) = self.ledger.failure.take() {
             return Err(Stop::Error(why));
@@ -64,14 +59,25 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Hands `evaluations` to the executor and adds their wall time to
+    /// the total (builds on other machines may overlap it: the longer of
+    /// the two counts); returns the wall time not spent building.
+    fn evaluate_timed(&mut self, evaluations: Vec<Evaluation>) -> f64 {
+        let start = Instant::now();
+        let builds_before = self.ledger.times.build;
+        self.exec.evaluate(evaluations, &mut self.ledger);
+        let wall = start.elapsed().as_secs_f64();
+        let building = self.ledger.times.build - builds_before;
+        self.ledger.times.total += wall.max(building);
+        (wall - building).max(0.0)
+    }
+
     /// Builds `hash` without running it (the culprit's parent, for its
     /// signature).
     pub(super) fn build_only(&mut self, hash: &str) -> Result<Result<Built, String>, Stop> {
         if !self.ledger.tested.contains_key(hash) {
             if let Some(e) = self.ledger.plan(hash, 0).map_err(Stop::Error)? {
-                let builds_before = self.ledger.times.build;
-                self.exec.evaluate(vec![e], &mut self.ledger);
-                self.ledger.times.total += self.ledger.times.build - builds_before;
+                self.evaluate_timed(vec![e]);
             }
             if let Some(why) = self.ledger.failure.take() {
                 return Err(Stop::Error(why));
