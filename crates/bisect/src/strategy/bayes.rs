@@ -12,9 +12,9 @@
 //! runs that its rate is surely below `min_rate` (`--min-rate`: the bug
 //! does not reproduce at any rate worth bisecting); every other end runs
 //! once, and gets more runs later only when they teach something. Before
-//! bisecting it runs the crashing end until it crashed four times (or
+//! bisecting it runs the crashing end until it crashed three times (or
 //! twelve runs), as clean runs elsewhere mean little until the rate is
-//! roughly known; with a reliable test that costs three runs. Then each
+//! roughly known; with a reliable test that costs two runs. Then each
 //! step weighs the information one run would give (about which hypothesis
 //! is true) against its cost: a run at a built commit (or at the old end)
 //! costs one, a new build `build_cost` times the squared rate, spread over
@@ -125,7 +125,7 @@ impl Bayes {
             no_culprit_prior: 0.05,
             reliable_prior: 0.6,
             false_positive: 1e-3,
-            calibration_crashes: 4,
+            calibration_crashes: 3,
             calibration_runs: 12,
             max_runs: 5000,
             min_rate: DEFAULT_MIN_RATE,
@@ -196,11 +196,11 @@ impl Bayes {
 impl Bayes {
     /// The conclusion, a verification run, or `None` to keep bisecting.
     fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
-        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         let n = ctx.graph.len();
         let s = self.state.as_mut()?;
         let mass = &s.masses.mass;
         let top = (0..=n).max_by(|a, b| mass[*a].total_cmp(&mass[*b]))?;
+        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         if top == n {
             return (mass[n] >= target).then_some(NextStep::Done(Conclusion::NoCulprit {
                 confidence: mass[n],
