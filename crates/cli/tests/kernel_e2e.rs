@@ -140,7 +140,7 @@ fn check_pruned_commits_build_as_their_parents(
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nexport CCACHE_DIR='{}' CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 \
+            "#!/bin/sh\nexport CCACHE_DIR='{}' CCACHE_BASEDIR='{}' CCACHE_NOHASHDIR=1 CCACHE_DEPEND=1 \
              CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime\nexec ccache \"$@\"\n",
             root.join("target/culprit-ccache").display(),
             tree.display()
