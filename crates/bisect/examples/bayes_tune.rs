@@ -14,7 +14,8 @@
 //!   real-history benchmark's histories; `CULPRIT=i` puts the culprit at
 //!   graph index `i` (default: uniform);
 //! - bayes's parameters: `CALIBRATION_CRASHES`, `CALIBRATION_RUNS`,
-//!   `STOP_MARGIN`, `RELIABLE_PRIOR`, `MAX_BUILD_COST`, `PARENT_MARGIN`;
+//!   `STOP_MARGIN`, `RELIABLE_PRIOR`, `MAX_BUILD_COST`, `PARENT_MARGIN`,
+//!   `FALSE_POSITIVE`;
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
 //!   the new end, the culprit, its parents, elsewhere).
 
@@ -90,6 +91,7 @@ fn bayes() -> Bayes {
     b.reliable_prior = env("RELIABLE_PRIOR", b.reliable_prior);
     b.max_build_cost = env("MAX_BUILD_COST", b.max_build_cost);
     b.parent_margin = env("PARENT_MARGIN", b.parent_margin);
+    b.false_positive = env("FALSE_POSITIVE", b.false_positive);
     b
 }
 
