@@ -13,7 +13,7 @@
 //! - `LINE=1`: a line of commits without merges, the shape of the
 //!   real-history benchmark's histories; `CULPRIT=i` puts the culprit at
 //!   graph index `i` (default: uniform);
-//! - bayes's parameters: `CALIBRATION_CRASHES`, `CALIBRATION_RUNS`,
+//! - bayes's parameters: `CONFIDENCE` (`--confidence`), `CALIBRATION_CRASHES`, `CALIBRATION_RUNS`,
 //!   `STOP_MARGIN`, `RELIABLE_PRIOR`, `MAX_BUILD_COST`, `PARENT_MARGIN`,
 //!   `FALSE_POSITIVE`;
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
@@ -84,7 +84,7 @@ impl Strategy for Recorder {
 
 /// bayes with the parameters the environment sets.
 fn bayes() -> Bayes {
-    let mut b = Bayes::default();
+    let mut b = Bayes::new(env("CONFIDENCE", 0.99));
     b.calibration_crashes = env("CALIBRATION_CRASHES", b.calibration_crashes as f64) as usize;
     b.calibration_runs = env("CALIBRATION_RUNS", b.calibration_runs as f64) as usize;
     b.stop_margin = env("STOP_MARGIN", b.stop_margin);
