@@ -17,7 +17,8 @@
 //!   `STOP_MARGIN`, `RELIABLE_PRIOR`, `MAX_BUILD_COST`, `PARENT_MARGIN`,
 //!   `FALSE_POSITIVE`;
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
-//!   the new end, the culprit, its parents, elsewhere).
+//!   the new end, the culprit, its parents, elsewhere);
+//! - `WRONG=1`: every trial that named a wrong commit, with its runs.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -192,6 +193,12 @@ fn main() {
             };
             let outcome = simulate(&mut recorder, &h, &behaviour, &mut rng.clone());
             right += outcome.correct(&h) as u64;
+            if env("WRONG", 0.0) > 0.0 && !outcome.correct(&h) {
+                println!(
+                    "trial {t}: culprit {:?}, concluded {:?} after {} runs",
+                    h.culprit, outcome.conclusion, outcome.runs
+                );
+            }
             runs += outcome.runs;
             builds += outcome.builds;
             if env("TRACE", 0.0) > 0.0 && t < 3 {
