@@ -16,6 +16,8 @@
 //! - bayes's parameters: `CONFIDENCE` (`--confidence`), `CALIBRATION_CRASHES`, `CALIBRATION_RUNS`,
 //!   `STOP_MARGIN`, `RELIABLE_PRIOR`, `MAX_BUILD_COST`, `PARENT_MARGIN`,
 //!   `FALSE_POSITIVE`;
+//! - `MEASURED_BUILD_COST`: what a build costs in runs, as the engine
+//!   would measure it (default: not measured);
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
 //!   the new end, the culprit, its parents, elsewhere);
 //! - `WRONG=1`: every trial that named a wrong commit, with its runs.
@@ -190,6 +192,9 @@ fn main() {
                 rate,
                 unrelated: 0.0,
                 max_runs: 20_000,
+                build_cost: std::env::var("MEASURED_BUILD_COST")
+                    .ok()
+                    .and_then(|v| v.parse().ok()),
             };
             let outcome = simulate(&mut recorder, &h, &behaviour, &mut rng.clone());
             right += outcome.correct(&h) as u64;

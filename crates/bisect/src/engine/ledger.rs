@@ -189,6 +189,17 @@ impl<'a> Ledger<'a> {
         }
     }
 
+    /// What a build has cost so far in test runs: the mean build time over
+    /// the mean time of a run; `None` until a build and a run were timed.
+    pub fn build_cost(&self) -> Option<f64> {
+        let builds = self.tested.len();
+        let runs: usize = self.tested.values().map(|t| t.runs.len()).sum();
+        if builds == 0 || runs == 0 || self.times.test <= 0.0 {
+            return None;
+        }
+        Some((self.times.build / builds as f64) / (self.times.test / runs as f64))
+    }
+
     /// What remains to evaluate for `runs` more runs at `hash`, after the
     /// journal (a resumed bisection) and an identical build's runs are
     /// used; `None` when nothing remains.

@@ -351,6 +351,7 @@ impl Engine<'_> {
             direction: self.bisection.direction,
             parallelism: self.capacity.builders.max(1),
             machines: self.capacity.machines.max(1),
+            build_cost: self.ledger.build_cost(),
         }
     }
 

@@ -249,6 +249,7 @@ pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(O
         rate: s.rate,
         unrelated: s.unrelated,
         max_runs: 20_000,
+        build_cost: None,
     };
     let mut out = Vec::with_capacity(config.strategies.len());
     for name in &config.strategies {

@@ -18,6 +18,9 @@ pub struct Behaviour {
     pub unrelated: f64,
     /// Stop a strategy that has spent this many runs.
     pub max_runs: u64,
+    /// What a build costs in runs, as the engine would have measured it
+    /// (`None`: not measured, as before the first build).
+    pub build_cost: Option<f64>,
 }
 
 /// What one simulated bisection cost and concluded.
@@ -182,6 +185,7 @@ fn drive(
             direction: Direction::Cause,
             parallelism: 1,
             machines: 1,
+            build_cost: b.build_cost,
         };
         let requests = match strategy.next_step(&ctx) {
             NextStep::Evaluate(r) if !r.is_empty() && r.iter().all(|r| r.commit <= n) => r,

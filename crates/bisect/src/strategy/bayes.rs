@@ -18,9 +18,11 @@
 //! step weighs the information one run would give (about which hypothesis
 //! is true) against its cost: a run at a built commit (or at the old end)
 //! costs one, a new build `build_cost` times the squared rate, spread over
-//! the runs a verdict typically needs at that rate, at most two runs. A new build goes to the
-//! commit whose probability of containing the culprit is closest to one
-//! half (git's choice, over the commit graph with its merges); a rerun
+//! the runs a verdict typically needs at that rate, at most two runs, and
+//! nothing where the engine measured builds at under half a run. A new
+//! build goes to the commit whose probability of containing the culprit
+//! is closest to one half (git's choice, over the commit graph with its
+//! merges; where builds are free, where one run teaches most); a rerun
 //! goes to the built commit where a run teaches most. So the number of runs
 //! at a commit follows from what they teach: one at a time while the
 //! verdict is uncertain (one per test machine when there are several),
@@ -62,6 +64,11 @@ const HEAVY: usize = 32;
 /// crashes at its first run says so): a dearer build buys reruns whose
 /// doubt later runs elsewhere would have removed for free.
 const MAX_BUILD_COST: f64 = 2.0;
+/// Builds measured to cost less than this many runs count as free: a
+/// bisection's path then does not hang on timing noise (a build of a
+/// quarter of a run and one of a third are both "free"), and builds this
+/// quick teach more at new commits than they save by reruns.
+const CHEAP_BUILD: f64 = 0.5;
 /// At an estimated rate at least this high, one run usually settles a
 /// commit: a new commit gets one run even with test machines to spare.
 const SURE_IN_ONE_RUN: f64 = 0.9;
@@ -280,10 +287,15 @@ impl Bayes {
             return self.quantiles(ctx, k);
         }
         let gain = Gain::new(s.masses.rate, self.false_positive);
+        let cheap = ctx.build_cost.is_some_and(|runs| runs < CHEAP_BUILD);
+        let build_cost = self.new_build_cost(s.masses.rate, cheap);
         // Since the gain is concave in q, the best built commit is the
         // nearest one on either side of the best q. A new build should
-        // split the suspects evenly, as builds cost far more than runs.
-        let best = [0.5, gain.best_q()];
+        // split the suspects evenly where builds cost more than runs; where
+        // they cost next to nothing, it goes where a run teaches most, as a
+        // rerun does.
+        let split = if cheap { gain.best_q() } else { 0.5 };
+        let best = [split, gain.best_q()];
         let mut near: [[Option<(u32, f64)>; 2]; 2] = [[None; 2]; 2];
         for i in 0..ctx.graph.len() {
             let e = ctx.knowledge.get(i as u32);
@@ -297,7 +309,7 @@ impl Bayes {
                 *slot = Some((i as u32, q));
             }
         }
-        let cost = [self.new_build_cost(s.masses.rate), 1.0];
+        let cost = [build_cost, 1.0];
         let scored = (0..2).flat_map(|built| {
             near[built]
                 .iter()
@@ -346,7 +358,13 @@ impl Bayes {
     /// cheap then; at a high rate a few more runs settle a verdict, which
     /// saves the builds a wrong verdict would cost. Tuned with `culprit
     /// sim` so that bayes builds no more than classic (BENCHMARKS.md).
-    fn new_build_cost(&self, rate: f64) -> f64 {
+    /// Where the engine measured builds to cost next to nothing (`cheap`:
+    /// `--build true`, an interpreted project), a run at a new commit costs
+    /// what a rerun does.
+    fn new_build_cost(&self, rate: f64, cheap: bool) -> f64 {
+        if cheap {
+            return 1.0;
+        }
         let rate = rate.clamp(0.01, 1.0);
         let settle =
             ((1.0 - self.target_confidence).ln() / (1.0 - rate).max(1e-9).ln()).clamp(1.0, 100.0);

@@ -365,6 +365,7 @@ mod tests {
                 direction: Direction::Cause,
                 parallelism: 1,
                 machines: 1,
+                build_cost: None,
             };
             match s.next_step(&ctx) {
                 NextStep::Evaluate(reqs) => {
@@ -439,6 +440,7 @@ mod tests {
             direction: Direction::Cause,
             parallelism: 1,
             machines: 1,
+            build_cost: None,
         };
         let step = Classic::new(10).next_step(&ctx);
         assert!(

@@ -26,6 +26,9 @@ pub struct Context<'a> {
     pub parallelism: usize,
     /// How many runs may be made at once at one commit (test machines).
     pub machines: usize,
+    /// What a new build has cost so far, counted in test runs (the mean
+    /// build time over the mean run time); `None` until both were timed.
+    pub build_cost: Option<f64>,
 }
 
 /// One evaluation the strategy asks for.

@@ -147,6 +147,7 @@ mod tests {
                 direction: Direction::Cause,
                 parallelism: 1,
                 machines: 1,
+                build_cost: None,
             };
             match plain.next_step(&ctx) {
                 NextStep::Evaluate(reqs) => {

@@ -21,6 +21,7 @@ fn behaviour(rate: f64, unrelated: f64) -> Behaviour {
         rate,
         unrelated,
         max_runs: 50_000,
+        build_cost: None,
     }
 }
 

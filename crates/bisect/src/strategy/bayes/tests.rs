@@ -76,6 +76,7 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
             direction: w.direction,
             parallelism,
             machines: 1,
+            build_cost: None,
         };
         match bayes.next_step(&ctx) {
             NextStep::Evaluate(reqs) => {
@@ -276,6 +277,7 @@ fn verdicts_follow_the_posterior() {
         direction: Direction::Cause,
         parallelism: 1,
         machines: 1,
+        build_cost: None,
     };
     let mut bayes = Bayes::default();
     assert_eq!(
@@ -297,4 +299,38 @@ fn verdicts_follow_the_posterior() {
     };
     bayes.observe(&ctx);
     assert_eq!(bayes.verdict(&ctx, 1), Verdict::Undecided);
+}
+
+#[test]
+fn a_build_measured_cheap_is_not_saved_by_reruns() {
+    // A flaky reproducer (3 crashes in 10 runs at the new end) and five
+    // clean runs at the middle commit: when builds cost two runs, the next
+    // run goes back to the middle; when the engine measured them at a
+    // twentieth of a run, it goes to a commit not built yet.
+    let g = linear(64);
+    let mut k = Knowledge::new(64);
+    k.entry(63).runs = [RunClass::Crash, RunClass::Ok, RunClass::Ok]
+        .repeat(3)
+        .into_iter()
+        .chain([RunClass::Ok])
+        .collect();
+    k.old_end.runs = vec![RunClass::Ok];
+    k.entry(31).runs = vec![RunClass::Ok; 5];
+    let next = |build_cost| {
+        let ctx = Context {
+            graph: &g,
+            knowledge: &k,
+            direction: Direction::Cause,
+            parallelism: 1,
+            machines: 1,
+            build_cost,
+        };
+        match Bayes::default().next_step(&ctx) {
+            NextStep::Evaluate(r) if r.len() == 1 => r[0].commit,
+            other => panic!("expected one evaluation, got {other:?}"),
+        }
+    };
+    assert_eq!(next(None), 31);
+    let c = next(Some(0.05));
+    assert!(k.get(c).is_none(), "{c}");
 }
