@@ -662,31 +662,31 @@ fn whole_log_of_a_small_bisection() {
 
 /// The log up to the crash title (the report text is the crash parser's).
 const GOLDEN: &str = "\
-bisecting cause commit starting from 4783c8283e12b63d344bf33f09392af0a31a1ca3
-testing commit 4783c8283e12b63d344bf33f09392af0a31a1ca3
+bisecting cause commit starting from f9689b72ff4b17570e2f7819559c93a557f203cb
+testing commit f9689b72ff4b17570e2f7819559c93a557f203cb
 build signature: c51e84ecedfd440682c03e937d1fb32d6a1a1ac984c486cb5cd56efde7807125
 all runs: crashed: WARNING in foo
 testing release v1.0
-testing commit ce2870c422ee4c9d7b0a7d66bf100fdf70102875
+testing commit 3a467c38598d2d5b8d49528a46194a54f9a94926
 build signature: 9c9322d6474d1aee10ff9b92c8547ab46fbb2e890e7e3c007aaa8874734a596b
 all runs: OK
-# git bisect start 4783c8283e12b63d344bf33f09392af0a31a1ca3 ce2870c422ee4c9d7b0a7d66bf100fdf70102875
+# git bisect start f9689b72ff4b17570e2f7819559c93a557f203cb 3a467c38598d2d5b8d49528a46194a54f9a94926
 Bisecting: 1 revision left to test after this (roughly 1 step)
-[666655dab3dbb1c6ea7e039503fab0e57c218ce5] commit 3
+[e42346c91c2862d6d831caba4b43fe45eeacbc62] commit 3
 
-testing commit 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+testing commit e42346c91c2862d6d831caba4b43fe45eeacbc62
 build signature: d55a0d5d34e193e63d3ee4fd384928e959eb702e0e61cab53ac4e7f39dcdb8bc
 all runs: crashed: WARNING in foo
-# git bisect bad 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+# git bisect bad e42346c91c2862d6d831caba4b43fe45eeacbc62
 Bisecting: 0 revisions left to test after this (roughly 0 steps)
-[8b559f63ef52fca22e4c209fd57049b20a62d861] commit 2
+[e0c7bafb00cc2d4a0b61e0b54f5a2c47faab27d4] commit 2
 
-testing commit 8b559f63ef52fca22e4c209fd57049b20a62d861
+testing commit e0c7bafb00cc2d4a0b61e0b54f5a2c47faab27d4
 build signature: 4a6d32c68b4f6e417b6b2d6529e563387c499175987726887f4021356b934a94
 all runs: OK
-# git bisect good 8b559f63ef52fca22e4c209fd57049b20a62d861
-666655dab3dbb1c6ea7e039503fab0e57c218ce5 is the first bad commit
-commit 666655dab3dbb1c6ea7e039503fab0e57c218ce5
+# git bisect good e0c7bafb00cc2d4a0b61e0b54f5a2c47faab27d4
+e42346c91c2862d6d831caba4b43fe45eeacbc62 is the first bad commit
+commit e42346c91c2862d6d831caba4b43fe45eeacbc62
 Author: Ann Author <ann@example.com>
 Date:   Tue Nov 14 22:25:20 2023 +0000
 
@@ -697,7 +697,7 @@ Date:   Tue Nov 14 22:25:20 2023 +0000
 
 culprit signature: d55a0d5d34e193e63d3ee4fd384928e959eb702e0e61cab53ac4e7f39dcdb8bc
 parent  signature: 4a6d32c68b4f6e417b6b2d6529e563387c499175987726887f4021356b934a94
-first bad commit: 666655dab3dbb1c6ea7e039503fab0e57c218ce5 commit 3 (confidence 100.0%)
+first bad commit: e42346c91c2862d6d831caba4b43fe45eeacbc62 commit 3 (confidence 100.0%)
 recipients (to): [\"ann@example.com\"]
 recipients (cc): []
 crash: WARNING in foo

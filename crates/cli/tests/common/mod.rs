@@ -38,10 +38,14 @@ exit 0
 
 /// The build script: fails when `code.c` holds `BROKEN`; the artifact
 /// `out.bin` is all `*.c` files without comment lines (so a commit that changes
-/// only comments builds the same program).
+/// only comments builds the same program). It takes a little longer than a
+/// run of the test, as a build does: bayes prices builds measured at under
+/// half a run as free, and the tests' bisections must not go one way or the
+/// other with the machine's load.
 pub const BUILD_SH: &str = r#"
 if grep -q BROKEN code.c; then echo "code.c:1: error: broken" >&2; exit 1; fi
 cat *.c | grep -v '^//' > out.bin
+sleep 0.05
 "#;
 
 /// A git repository under construction in a temporary directory.
