@@ -203,11 +203,11 @@ impl Bayes {
 impl Bayes {
     /// The conclusion, a verification run, or `None` to keep bisecting.
     fn conclude(&mut self, ctx: &Context<'_>) -> Option<NextStep> {
+        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         let n = ctx.graph.len();
         let s = self.state.as_mut()?;
         let mass = &s.masses.mass;
         let top = (0..=n).max_by(|a, b| mass[*a].total_cmp(&mass[*b]))?;
-        let target = 1.0 - (1.0 - self.target_confidence) / self.stop_margin;
         if top == n {
             return (mass[n] >= target).then_some(NextStep::Done(Conclusion::NoCulprit {
                 confidence: mass[n],
