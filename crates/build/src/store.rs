@@ -481,8 +481,11 @@ impl KernelStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
             Err(e) => return Err(io_error(&dir)(e)),
         }
-        // Readers blocked on the lock now find it unlinked and miss.
-        std::fs::remove_dir_all(&doomed).map_err(io_error(&doomed))?;
+        // Readers blocked on the lock now find it unlinked and miss. The
+        // entry is gone from the store already: another process's prune
+        // may be clearing `trash/` at this moment (its files vanish under
+        // this walk), and what is left there goes with the next prune.
+        let _ = std::fs::remove_dir_all(&doomed);
         Ok(true)
     }
 
