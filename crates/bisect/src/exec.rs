@@ -46,12 +46,19 @@ pub enum BuildOutcome {
 pub enum RunOutcome {
     /// Ran to the end without crashing.
     Ok,
-    /// Crashed.
+    /// Crashed, with a crash report.
     Crashed {
-        /// The crash's title (`exit status N` when no report was found).
+        /// The crash's title.
         title: String,
-        /// The crash report (or the tail of the output), for the final log.
+        /// The crash report, for the final log.
         report: String,
+    },
+    /// Failed without a crash report: the test's exit status says so.
+    Failed {
+        /// The exit status (1 to 127).
+        status: i32,
+        /// The tail of the output, for the final log.
+        output: String,
     },
     /// Could not test this time (exit 125, boot failure): no evidence.
     Invalid {
@@ -64,6 +71,60 @@ pub enum RunOutcome {
         /// Short description.
         reason: String,
     },
+}
+
+impl RunOutcome {
+    /// The title of the crash this run showed: a report's title, or
+    /// `exit status N` for a failure without one; `None` when it did not
+    /// crash.
+    pub fn crash_title(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            RunOutcome::Crashed { title, .. } => Some(title.as_str().into()),
+            RunOutcome::Failed { status, .. } => Some(format!("exit status {status}").into()),
+            _ => None,
+        }
+    }
+
+    /// The report of a crash (the output's tail for a failure).
+    pub fn report(&self) -> Option<&str> {
+        match self {
+            RunOutcome::Crashed { report, .. } => Some(report),
+            RunOutcome::Failed { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+
+    /// Whether the test could not be started at all: the shell's statuses
+    /// for a command not found (127) or not executable (126).
+    pub fn command_not_runnable(&self) -> bool {
+        matches!(
+            self,
+            RunOutcome::Failed {
+                status: 126 | 127,
+                ..
+            }
+        )
+    }
+}
+
+/// What an executor can do, for the engine and the service to decide by
+/// (never by comparing names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// What its builds make, as the log names it.
+    pub builds: crate::event::BuildKind,
+    /// Whether a build made elsewhere (another worker, an earlier owner)
+    /// must be made or fetched here before it can be run.
+    pub runs_need_local_build: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Capabilities {
+            builds: crate::event::BuildKind::Build,
+            runs_need_local_build: false,
+        }
+    }
 }
 
 /// What became of reverting a commit on top of another, to verify a
@@ -170,9 +231,11 @@ pub trait EvaluationSink {
 /// user's checkout), and keep whatever logs they like in the work
 /// directory.
 pub trait Executor {
-    /// What the log calls a build: `kernel` or `build` (as in
-    /// `kernel signature:` / `build signature:`).
-    fn kind(&self) -> &'static str;
+    /// What it can do (what its builds are, whether runs need the build
+    /// here).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
     /// How many commits and runs it can take at once.
     fn capacity(&self) -> Capacity {
         Capacity::default()

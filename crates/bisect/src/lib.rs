@@ -11,10 +11,11 @@
 //! [`Outcome`].
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod engine;
+pub mod event;
 pub mod evidence;
 pub mod exec;
-pub mod format;
 pub mod input;
 pub mod journal;
 pub mod outcome;
@@ -24,12 +25,15 @@ pub mod sim;
 pub mod strategy;
 
 pub use engine::{run, Bisection};
+pub use event::{Event, EventSink};
 pub use evidence::{CommitEvidence, Direction, Knowledge, RunClass};
 pub use exec::{
-    BuildInputs, BuildOutcome, Built, Capacity, CrashSeen, Evaluation, EvaluationSink, Executor,
-    RevertOutcome, RunOutcome, SameBug,
+    BuildInputs, BuildOutcome, Built, Capabilities, Capacity, CrashSeen, Evaluation,
+    EvaluationSink, Executor, RevertOutcome, RunOutcome, SameBug,
 };
 pub use journal::Journal;
-pub use outcome::{Outcome, OutcomeKind, StepKind, StepVerdict};
+pub use outcome::{
+    Flag, Outcome, OutcomeKind, Relation, RunLine, StepKind, StepVerdict, VerificationVerdict,
+};
 pub use setup::{Setup, SetupError, SetupRequest};
 pub use strategy::{Conclusion, Context, NextStep, Request, Strategy, StrategyConfig, Verdict};

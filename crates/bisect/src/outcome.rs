@@ -19,6 +19,17 @@ pub enum OutcomeKind {
 }
 
 impl OutcomeKind {
+    /// The word of the JSON and the page: `culprit`, `inconclusive`,
+    /// `always-bad`, `error`.
+    pub fn word(self) -> &'static str {
+        match self {
+            OutcomeKind::Culprit => "culprit",
+            OutcomeKind::Inconclusive => "inconclusive",
+            OutcomeKind::AlwaysBad => "always-bad",
+            OutcomeKind::Error => "error",
+        }
+    }
+
     /// The process exit code for this outcome (see the README's table).
     pub fn exit_code(self) -> i32 {
         match self {
@@ -71,6 +82,20 @@ pub enum StepKind {
     Verify,
 }
 
+impl StepKind {
+    /// The word of the JSON and the page.
+    pub fn word(self) -> &'static str {
+        match self {
+            StepKind::Bad => "bad",
+            StepKind::Good => "good",
+            StepKind::Release => "release",
+            StepKind::Bisect => "bisect",
+            StepKind::Parent => "parent",
+            StepKind::Verify => "verify",
+        }
+    }
+}
+
 /// What a tested commit turned out to be, in git's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,6 +128,22 @@ impl StepVerdict {
             StepVerdict::Undecided => "undecided",
             StepVerdict::Untested => "untested",
         }
+    }
+
+    /// The verdict a word names (`good`, `bad`, ...), as [`Self::word`]
+    /// writes it.
+    pub fn from_word(word: &str) -> Option<StepVerdict> {
+        [
+            StepVerdict::Good,
+            StepVerdict::Bad,
+            StepVerdict::Crashing,
+            StepVerdict::Fixed,
+            StepVerdict::Skip,
+            StepVerdict::Undecided,
+            StepVerdict::Untested,
+        ]
+        .into_iter()
+        .find(|v| v.word() == word)
     }
 
     /// A commit with the crash (`crashes`) or without it, in the words of
@@ -146,7 +187,7 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
     /// One line per run, e.g. `OK`, `crashed: WARNING in foo`.
-    pub runs: Vec<String>,
+    pub runs: Vec<RunLine>,
     /// The strategy's likeliest culprits once this step's runs were in
     /// (strategies that keep probabilities only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -222,7 +263,7 @@ pub struct Outcome {
     pub candidates: Vec<CommitSummary>,
     /// `noop`, `merge`, `release`, `title-changed`, and the verification's
     /// (`revert-fixes`, ...).
-    pub flags: Vec<String>,
+    pub flags: Vec<Flag>,
     /// Fix bisection, a merge of a branch that never had the bug: the
     /// branch's commits, where the fix came from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -255,8 +296,8 @@ pub struct Outcome {
 /// The check of a culprit by its revert.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Verification {
-    /// `revert`.
-    pub kind: String,
+    /// How the culprit was checked.
+    pub kind: VerificationKind,
     /// The commit the culprit was reverted on: the crashing end (cause) or
     /// the good end (fix).
     pub base: String,
@@ -268,11 +309,253 @@ pub struct Verification {
     /// Whether the revert built.
     pub built: bool,
     /// One line per run of the revert.
-    pub runs: Vec<String>,
-    /// `fixes` (the crash went), `still-crashes`, `crashes` (fix: the
-    /// crash came back), `still-fixed`, `conflicts`, `build-failed`, or
-    /// `unclear`.
-    pub verdict: String,
+    pub runs: Vec<RunLine>,
+    /// What the check showed.
+    pub verdict: VerificationVerdict,
+}
+
+/// How a culprit is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationKind {
+    /// Reverted on an end of the range, built and run.
+    Revert,
+}
+
+/// What the check of a culprit by its revert showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerificationVerdict {
+    /// Cause: the crash went with the revert.
+    Fixes,
+    /// Cause: the crash stayed.
+    StillCrashes,
+    /// Fix: the crash came back with the revert.
+    Crashes,
+    /// Fix: the crash stayed away.
+    StillFixed,
+    /// The revert does not apply cleanly.
+    Conflicts,
+    /// The revert does not build.
+    BuildFailed,
+    /// The runs tell nothing.
+    Unclear,
+}
+
+impl VerificationVerdict {
+    /// The word of the JSON and the page (`still-crashes`).
+    pub fn word(self) -> &'static str {
+        match self {
+            VerificationVerdict::Fixes => "fixes",
+            VerificationVerdict::StillCrashes => "still-crashes",
+            VerificationVerdict::Crashes => "crashes",
+            VerificationVerdict::StillFixed => "still-fixed",
+            VerificationVerdict::Conflicts => "conflicts",
+            VerificationVerdict::BuildFailed => "build-failed",
+            VerificationVerdict::Unclear => "unclear",
+        }
+    }
+
+    /// Whether the check speaks for the culprit (`Some(true)`), against it
+    /// (`Some(false)`), or neither.
+    pub fn passed(self) -> Option<bool> {
+        match self {
+            VerificationVerdict::Fixes | VerificationVerdict::Crashes => Some(true),
+            VerificationVerdict::StillCrashes | VerificationVerdict::StillFixed => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The flag the check gives the outcome, if any.
+    pub fn flag(self) -> Option<Flag> {
+        match self {
+            VerificationVerdict::Fixes => Some(Flag::RevertFixes),
+            VerificationVerdict::StillCrashes => Some(Flag::RevertStillCrashes),
+            VerificationVerdict::Crashes => Some(Flag::RevertCrashes),
+            VerificationVerdict::StillFixed => Some(Flag::RevertStillFixed),
+            VerificationVerdict::Conflicts => Some(Flag::RevertConflicts),
+            VerificationVerdict::BuildFailed => Some(Flag::RevertBuildFailed),
+            VerificationVerdict::Unclear => None,
+        }
+    }
+}
+
+/// What else an answer says about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flag {
+    /// The culprit's build signature equals its parent's.
+    Noop,
+    /// The culprit is a merge.
+    Merge,
+    /// The culprit is a release.
+    Release,
+    /// The culprit's parent crashes in a function the culprit takes away.
+    TitleChanged,
+    /// Cause: reverting the culprit removes the crash.
+    RevertFixes,
+    /// Cause: reverting the culprit does not remove the crash.
+    RevertStillCrashes,
+    /// The culprit's revert does not apply.
+    RevertConflicts,
+    /// The culprit's revert does not build.
+    RevertBuildFailed,
+    /// Fix: reverting the fix brings the crash back.
+    RevertCrashes,
+    /// Fix: reverting the fix does not bring the crash back.
+    RevertStillFixed,
+}
+
+impl Flag {
+    /// The flag as the JSON writes it (`revert-fixes`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::Noop => "noop",
+            Flag::Merge => "merge",
+            Flag::Release => "release",
+            Flag::TitleChanged => "title-changed",
+            Flag::RevertFixes => "revert-fixes",
+            Flag::RevertStillCrashes => "revert-still-crashes",
+            Flag::RevertConflicts => "revert-conflicts",
+            Flag::RevertBuildFailed => "revert-build-failed",
+            Flag::RevertCrashes => "revert-crashes",
+            Flag::RevertStillFixed => "revert-still-fixed",
+        }
+    }
+}
+
+impl std::fmt::Display for Flag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one run showed, against the crash bisected: the line the log and
+/// the JSON give it (`OK`, `crashed: TITLE`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunLine {
+    /// Ran without crashing.
+    Ok,
+    /// Crashed (or failed with no report).
+    Crash {
+        /// The crash's title (`exit status N` for a failure without report).
+        title: String,
+        /// A failure with no crash report (a test's exit status).
+        failed: bool,
+        /// How it relates to the crash bisected.
+        relation: Relation,
+    },
+    /// Could not test, or an infrastructure problem: no evidence.
+    NoVerdict {
+        /// Why, as the executor said.
+        reason: String,
+    },
+}
+
+/// How a crash relates to the one bisected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Relation {
+    /// The crash bisected, by its title.
+    Target,
+    /// Another title, but the same bug.
+    SameBug {
+        /// The title bisected.
+        target: String,
+        /// What shows it is the same bug.
+        why: String,
+    },
+    /// Another crash: no evidence.
+    Other,
+}
+
+impl RunLine {
+    /// Whether the run showed the crash bisected.
+    pub fn is_target(&self) -> bool {
+        matches!(
+            self,
+            RunLine::Crash {
+                relation: Relation::Target | Relation::SameBug { .. },
+                ..
+            }
+        )
+    }
+}
+
+impl std::fmt::Display for RunLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunLine::Ok => f.write_str("OK"),
+            RunLine::Crash {
+                title,
+                failed,
+                relation,
+            } => {
+                let verb = if *failed { "failed" } else { "crashed" };
+                match relation {
+                    Relation::Target => write!(f, "{verb}: {title}"),
+                    Relation::SameBug { target, why } => {
+                        write!(f, "{verb}: {title} (same bug as {target}: {why})")
+                    }
+                    Relation::Other => write!(f, "{verb}: {title} (another crash, not counted)"),
+                }
+            }
+            RunLine::NoVerdict { reason } => f.write_str(reason),
+        }
+    }
+}
+
+impl std::str::FromStr for RunLine {
+    type Err = std::convert::Infallible;
+
+    /// Reads a line back as [`RunLine`]'s `Display` writes it.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "OK" {
+            return Ok(RunLine::Ok);
+        }
+        let (failed, rest) = match (
+            text.strip_prefix("crashed: "),
+            text.strip_prefix("failed: "),
+        ) {
+            (Some(rest), _) => (false, rest),
+            (_, Some(rest)) => (true, rest),
+            _ => {
+                return Ok(RunLine::NoVerdict {
+                    reason: text.to_owned(),
+                })
+            }
+        };
+        let crash = |title: &str, relation| RunLine::Crash {
+            title: title.to_owned(),
+            failed,
+            relation,
+        };
+        if let Some(title) = rest.strip_suffix(" (another crash, not counted)") {
+            return Ok(crash(title, Relation::Other));
+        }
+        if let Some((title, tail)) = rest.split_once(" (same bug as ") {
+            if let Some((target, why)) = tail.strip_suffix(')').and_then(|t| t.rsplit_once(": ")) {
+                let relation = Relation::SameBug {
+                    target: target.to_owned(),
+                    why: why.to_owned(),
+                };
+                return Ok(crash(title, relation));
+            }
+        }
+        Ok(crash(rest, Relation::Target))
+    }
+}
+
+impl serde::Serialize for RunLine {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RunLine {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(text.parse().unwrap_or(RunLine::Ok))
+    }
 }
 
 impl Outcome {

@@ -19,6 +19,7 @@ use std::path::{Component, Path, PathBuf};
 use culprit_git::Repo;
 
 use crate::engine::Bisection;
+use crate::event::{Event, EventSink};
 use crate::evidence::Direction;
 use crate::exec::Executor;
 use crate::journal::{Journal, JournalError};
@@ -245,28 +246,27 @@ impl SetupRequest {
 }
 
 impl Setup {
-    /// Runs the bisection with `exec`, writing the human log to `out` and
-    /// the JSON (if asked for); returns the outcome and the exit status.
+    /// Runs the bisection with `exec`, telling what happens to `events`,
+    /// and writes the JSON (if asked for); returns the outcome and the exit
+    /// status.
     pub fn run(
         mut self,
         exec: &mut dyn Executor,
-        out: &mut dyn Write,
+        events: &mut dyn EventSink,
         stderr: &mut dyn Write,
     ) -> (Outcome, i32) {
         let own = self.bisection_dir.strip_prefix(&self.workdir).ok();
-        let _ = writeln!(
-            out,
-            "work directory: {} (this bisection's logs in {})",
-            self.workdir.display(),
-            own.unwrap_or(&self.bisection_dir).display()
-        );
+        events.event(&Event::WorkDir {
+            workdir: self.workdir.display().to_string(),
+            own: own.unwrap_or(&self.bisection_dir).display().to_string(),
+        });
         let outcome = crate::engine::run(
             &self.repo,
             &self.bisection,
             self.strategy.as_mut(),
             exec,
             &mut self.journal,
-            out,
+            events,
         );
         let code = finish_json(self.json.as_deref(), &outcome, outcome.exit_code(), stderr);
         (outcome, code)

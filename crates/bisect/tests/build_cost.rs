@@ -70,10 +70,6 @@ impl Timed {
 }
 
 impl Executor for Timed {
-    fn kind(&self) -> &'static str {
-        "build"
-    }
-
     fn build(&mut self, commit: &str) -> BuildOutcome {
         self.builds += 1;
         std::thread::sleep(self.build);
@@ -131,18 +127,17 @@ fn bisect(dir: &std::path::Path, build: f64) -> (Vec<Option<f64>>, usize) {
         seen: seen.clone(),
     };
     let mut journal = Journal::open(dir, "params").expect("a journal");
-    let mut out = Vec::new();
+    let mut events = culprit_bisect::event::Recorded::default();
     let outcome = run(
         &repo,
         &bisection,
         &mut strategy,
         &mut exec,
         &mut journal,
-        &mut out,
+        &mut events,
     );
-    let log = String::from_utf8_lossy(&out);
     let culprit = outcome.culprit.as_ref().map(|c| c.title.clone());
-    assert_eq!(culprit.as_deref(), Some("c15"), "{log}");
+    assert_eq!(culprit.as_deref(), Some("c15"), "{:#?}", events.0);
     let seen = seen.borrow().clone();
     (seen, exec.builds)
 }

@@ -288,7 +288,8 @@ impl Job {
     ) -> Result<Outcome, SetupError> {
         let setup = self.setup_request().prepare()?;
         let mut exec = self.executor(&setup, log);
-        Ok(setup.run(&mut exec, out, &mut std::io::sink()).0)
+        let mut text = culprit_render::TextLog::new(out);
+        Ok(setup.run(&mut exec, &mut text, &mut std::io::sink()).0)
     }
 
     /// The bisection this job asks for, in the form both modes share.

@@ -411,8 +411,11 @@ impl Executor for KernelExecutor {
         std::sync::Arc::new(crate::identity::ReportRelations)
     }
 
-    fn kind(&self) -> &'static str {
-        "kernel"
+    fn capabilities(&self) -> culprit_bisect::Capabilities {
+        culprit_bisect::Capabilities {
+            builds: culprit_bisect::event::BuildKind::Kernel,
+            runs_need_local_build: true,
+        }
     }
 
     fn build_inputs(&mut self) -> Option<Box<dyn BuildInputs + '_>> {

@@ -33,8 +33,8 @@ impl<'a> Progress<'a> {
 }
 
 impl Executor for Progress<'_> {
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
+    fn capabilities(&self) -> culprit_bisect::Capabilities {
+        self.inner.capabilities()
     }
 
     fn capacity(&self) -> Capacity {

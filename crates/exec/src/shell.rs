@@ -122,10 +122,6 @@ impl Executor for ShellExecutor {
         std::sync::Arc::new(crate::identity::ReportRelations)
     }
 
-    fn kind(&self) -> &'static str {
-        "build"
-    }
-
     fn revert(&mut self, base: &str, commit: &str) -> RevertOutcome {
         revert_in(&self.worktree, base, commit)
     }
@@ -275,9 +271,9 @@ fn crashed(code: i32, captured: Captured) -> RunOutcome {
             title: r.title,
             report: r.text,
         },
-        None => RunOutcome::Crashed {
-            title: format!("exit status {code}"),
-            report: captured.tail,
+        None => RunOutcome::Failed {
+            status: code,
+            output: captured.tail,
         },
     }
 }

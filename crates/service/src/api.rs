@@ -13,11 +13,11 @@ use culprit_bisect::journal::Record;
 use culprit_bisect::Outcome;
 
 use crate::db::{Db, DbError};
-use crate::email::MailLinks;
 use crate::http::{self, Request, Response};
-use crate::page::{self, esc, PageData};
 use crate::queue;
 use crate::spec::{self, JobSpec};
+use culprit_render::email::MailLinks;
+use culprit_render::page::{self, esc, PageData};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -560,7 +560,7 @@ fn dashboard(server: &Server, request: &Request) -> Result<Response, DbError> {
     tables.push_str("</table>\n<h2>Queue</h2>\n<table id=\"queue\"><tr><th>job</th><th>state</th><th>what</th><th>worker</th><th>attempts</th><th>outcome</th><th>submitted</th></tr>\n");
     for j in &jobs {
         let outcome = match (&j.outcome, &j.culprit) {
-            (Some(o), Some(c)) => format!("{o} {}", crate::email::short(c)),
+            (Some(o), Some(c)) => format!("{o} {}", culprit_render::email::short(c)),
             (Some(o), None) => o.clone(),
             _ => String::new(),
         };

@@ -9,17 +9,14 @@
 //! - [`store`]: the journal of a job in the database;
 //! - [`worker`]: the worker loop; [`spread`]: evaluations on other workers;
 //! - [`http`], [`api`]: the HTTP server and its routes;
-//! - [`page`], [`email`]: the bisection page and its mail;
 //! - [`local`]: PostgreSQL and Redis started on this machine (tests, demos).
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod db;
-pub mod email;
 pub mod http;
 pub mod joblog;
 pub mod local;
-pub mod page;
 pub mod queue;
 pub mod spec;
 pub mod spread;

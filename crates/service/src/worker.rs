@@ -255,8 +255,8 @@ fn bisect(
     if let Some(good) = good_end.filter(|g| setup.journal.build(g).is_none()) {
         exec.prefetch(&good, request.strategy.runs);
     }
-    let mut out = log.clone();
-    let (outcome, code) = setup.run(&mut exec, &mut out, &mut std::io::sink());
+    let mut text = culprit_render::TextLog::new(log.clone());
+    let (outcome, code) = setup.run(&mut exec, &mut text, &mut std::io::sink());
     if stops.any() {
         return None;
     }

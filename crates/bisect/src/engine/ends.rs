@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use culprit_git::thin_releases;
 
 use super::{Engine, Stop};
+use crate::event::{AlwaysBad, Event};
 use crate::evidence::Direction;
 use crate::exec::RunOutcome;
 use crate::outcome::{StepKind, StepVerdict};
@@ -18,11 +19,10 @@ impl Engine<'_> {
     /// crash (or the one asked for) as the crash bisected.
     pub(super) fn check_bad_end(&mut self, strategy: &mut dyn Strategy) -> Result<(), Stop> {
         let bad = self.bisection.bad.clone();
-        let what = match self.bisection.direction {
-            Direction::Cause => "cause",
-            Direction::Fix => "fixing",
-        };
-        self.say(&format!("bisecting {what} commit starting from {bad}"));
+        self.emit(Event::Start {
+            direction: self.bisection.direction,
+            bad: bad.clone(),
+        });
         self.target_follows_bad = true;
         let reading = self.check_end(strategy, &bad, End::Bad, StepKind::Bad, None);
         self.target_follows_bad = false;
@@ -46,7 +46,10 @@ impl Engine<'_> {
                 }))
             }
         };
-        if target == "exit status 126" || target == "exit status 127" {
+        let not_runnable = runs
+            .iter()
+            .any(|r| r.command_not_runnable() && r.crash_title().as_deref() == Some(&target));
+        if not_runnable {
             return Err(Stop::Error(format!(
                 "the test command could not be run at --bad {bad} ({target}: command not found or not executable)"
             )));
@@ -74,9 +77,7 @@ impl Engine<'_> {
             let reading = self.check_end(strategy, &good, End::Good, StepKind::Good, None)?;
             self.set_step_verdict(&good, cause_verdict(reading));
             if reading == EndReading::Crashes {
-                return Err(Stop::AlwaysBad(format!(
-                    "the crash happens at --good {good}"
-                )));
+                return Err(Stop::AlwaysBad(AlwaysBad::AtGood(good)));
             }
         }
         self.good = self.bisection.good.clone();
@@ -91,8 +92,7 @@ impl Engine<'_> {
             EndReading::Clean => self.set_step_verdict(&good, StepVerdict::Fixed),
             EndReading::Crashes => {
                 self.set_step_verdict(&good, StepVerdict::Crashing);
-                let why = format!("the crash still happens at the good end {good}");
-                return Err(Stop::AlwaysBad(why));
+                return Err(Stop::AlwaysBad(AlwaysBad::AtGoodEnd(good)));
             }
             _ => return Err(Stop::Error(format!("cannot test the good end {good}"))),
         }
@@ -119,7 +119,9 @@ impl Engine<'_> {
             if !seen.insert(tag.commit.clone()) {
                 continue;
             }
-            self.say(&format!("testing release {}", tag.name));
+            self.emit(Event::TestingRelease {
+                name: tag.name.clone(),
+            });
             let reading = self.check_end(
                 strategy,
                 &tag.commit,
@@ -138,9 +140,7 @@ impl Engine<'_> {
             }
         }
         Err(match oldest_crashing {
-            Some(name) => Stop::AlwaysBad(format!(
-                "the crash happens on the oldest tested release {name}"
-            )),
+            Some(name) => Stop::AlwaysBad(AlwaysBad::OldestRelease(name)),
             None => Stop::Error("no release could be tested".into()),
         })
     }
@@ -201,11 +201,11 @@ impl Engine<'_> {
             Some(title) => seen(runs, title),
             None => most_common_title(runs),
         }?;
-        let report = runs.iter().find_map(|r| match r {
-            RunOutcome::Crashed { title: t, report } if *t == title => Some(report.clone()),
-            _ => None,
-        });
-        Some((title, report.unwrap_or_default()))
+        let report = runs
+            .iter()
+            .find(|r| r.crash_title().as_deref() == Some(&title))
+            .and_then(|r| r.report());
+        Some((title, report.unwrap_or_default().to_owned()))
     }
 }
 
@@ -220,7 +220,7 @@ fn cause_verdict(reading: EndReading) -> StepVerdict {
 
 /// `title` if some run crashed with it.
 fn seen(runs: &[RunOutcome], title: &str) -> Option<String> {
-    let crashed = |r: &RunOutcome| matches!(r, RunOutcome::Crashed { title: t, .. } if t == title);
+    let crashed = |r: &RunOutcome| r.crash_title().as_deref() == Some(title);
     runs.iter().any(crashed).then(|| title.to_owned())
 }
 
@@ -228,12 +228,10 @@ fn seen(runs: &[RunOutcome], title: &str) -> Option<String> {
 /// (the title asked for may be misspelt).
 fn not_reproduced(title: &str, bad: &str, runs: &[RunOutcome]) -> String {
     let mut seen: Vec<String> = Vec::new();
-    for run in runs {
-        if let RunOutcome::Crashed { title, .. } = run {
-            let quoted = format!("{title:?}");
-            if !seen.contains(&quoted) {
-                seen.push(quoted);
-            }
+    for title in runs.iter().filter_map(RunOutcome::crash_title) {
+        let quoted = format!("{title:?}");
+        if !seen.contains(&quoted) {
+            seen.push(quoted);
         }
     }
     let mut text = format!("crash {title:?} does not reproduce at --bad {bad}");
@@ -245,18 +243,16 @@ fn not_reproduced(title: &str, bad: &str, runs: &[RunOutcome]) -> String {
 
 /// The title that most runs crashed with (the earliest on a tie).
 fn most_common_title(runs: &[RunOutcome]) -> Option<String> {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for run in runs {
-        if let RunOutcome::Crashed { title, .. } = run {
-            match counts.iter_mut().find(|(t, _)| t == title) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((title, 1)),
-            }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for title in runs.iter().filter_map(RunOutcome::crash_title) {
+        match counts.iter_mut().find(|(t, _)| *t == title) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((title.into_owned(), 1)),
         }
     }
     let best = counts.iter().map(|(_, n)| *n).max()?;
     counts
         .iter()
         .find(|(_, n)| *n == best)
-        .map(|(t, _)| t.to_string())
+        .map(|(t, _)| t.clone())
 }

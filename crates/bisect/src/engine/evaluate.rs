@@ -1,13 +1,14 @@
 //! Testing commits: plan what the journal and identical builds cannot
-//! answer, hand the rest to the executor, then log each commit the syzbot
-//! way and record its step.
+//! answer, hand the rest to the executor, then tell each commit's build
+//! and runs and record its step.
 
 use std::time::Instant;
 
 use super::{Engine, Stop};
+use crate::event::Event;
 use crate::evidence::RunClass;
 use crate::exec::{Built, Evaluation, RunOutcome};
-use crate::outcome::{Step, StepKind, StepTime, StepVerdict};
+use crate::outcome::{Relation, RunLine, Step, StepKind, StepTime, StepVerdict};
 
 impl Engine<'_> {
     /// Makes `runs` more runs at each `(hash, runs)` of `wanted`, building
@@ -27,8 +28,8 @@ impl Engine<'_> {
         for (hash, runs) in wanted {
             let from = self.ledger.tested.get(hash).map(|t| t.runs.len() as u32);
             firsts.push(from);
-            if let Some(line) = header(hash, from.is_none()).filter(|_| live) {
-                self.say(&line);
+            if let Some(event) = header(hash, from.is_none()).filter(|_| live) {
+                self.emit(event);
             }
             if let Some(e) = self.ledger.plan(hash, *runs).map_err(Stop::Error)? {
                 evaluations.push(e);
@@ -46,8 +47,8 @@ impl Engine<'_> {
             self.ledger.set_target(target);
         }
         for ((hash, _), first) in wanted.iter().zip(firsts) {
-            if let Some(line) = header(hash, first.is_none()).filter(|_| !live) {
-                self.say(&line);
+            if let Some(event) = header(hash, first.is_none()).filter(|_| !live) {
+                self.emit(event);
             }
             if first.is_none() {
                 self.log_build(hash);
@@ -87,109 +88,79 @@ impl Engine<'_> {
         Ok(tested.map_or_else(|| Err("not built".into()), |t| t.build.clone()))
     }
 
-    /// `compiler:` and `build signature: X`, noting an identical earlier
-    /// build whose runs are reused; or why the build failed.
+    /// Tells how the build of `hash` went: its signature (noting an
+    /// identical earlier build whose runs are reused), or why it failed.
     fn log_build(&mut self, hash: &str) {
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
         };
-        let kind = self.exec.kind();
-        let lines = match &tested.build {
-            Ok(built) => {
-                let mut lines: Vec<String> = built
-                    .compiler
-                    .iter()
-                    .map(|c| format!("compiler: {c}"))
-                    .collect();
-                lines.push(match &tested.reused_from {
-                    Some(d) => format!(
-                        "{kind} signature: {} (same as {d}, reusing its results)",
-                        built.signature
-                    ),
-                    None => format!("{kind} signature: {}", built.signature),
-                });
-                lines
-            }
-            Err(reason) => vec![format!("build failed: {reason}")],
+        let event = match &tested.build {
+            Ok(built) => Event::Built {
+                commit: hash.to_owned(),
+                kind: self.exec.capabilities().builds,
+                compiler: built.compiler.clone(),
+                signature: built.signature.clone(),
+                reused_from: tested.reused_from.clone(),
+            },
+            Err(reason) => Event::BuildFailed {
+                commit: hash.to_owned(),
+                reason: reason.clone(),
+            },
         };
-        for line in lines {
-            self.say(&line);
-        }
+        self.emit(event);
     }
 
-    /// One short line per run, against the crash bisected. A failure with
-    /// no crash report (a test's exit status) is `failed`, not `crashed`.
-    pub(super) fn describe(&self, run: &RunOutcome) -> String {
-        match (run, self.ledger.classify(run)) {
-            (RunOutcome::Ok, _) => "OK".into(),
-            (RunOutcome::Crashed { title, report }, class) => {
-                let verb = if is_exit_status(title) {
-                    "failed"
-                } else {
-                    "crashed"
-                };
-                let target = self.ledger.target.as_deref().unwrap_or_default();
-                match class {
-                    RunClass::Crash if title == target => format!("{verb}: {title}"),
-                    RunClass::Crash => {
-                        let why = self.ledger.relation(title, report).unwrap_or_default();
-                        format!("{verb}: {title} (same bug as {target}: {why})")
-                    }
-                    _ => format!("{verb}: {title} (another crash, not counted)"),
+    /// What one run showed, against the crash bisected. A failure with no
+    /// crash report (a test's exit status) is `failed`, not `crashed`.
+    pub(super) fn run_line(&self, run: &RunOutcome) -> RunLine {
+        let class = self.ledger.classify(run);
+        let (title, report, failed) = match run {
+            RunOutcome::Ok => return RunLine::Ok,
+            RunOutcome::Invalid { reason } | RunOutcome::Infra { reason } => {
+                return RunLine::NoVerdict {
+                    reason: reason.clone(),
                 }
             }
-            (RunOutcome::Invalid { reason } | RunOutcome::Infra { reason }, _) => reason.clone(),
+            RunOutcome::Crashed { title, report } => (title.clone(), report.as_str(), false),
+            RunOutcome::Failed { status, output } => {
+                (format!("exit status {status}"), output.as_str(), true)
+            }
+        };
+        let target = self.ledger.target.as_deref().unwrap_or_default();
+        let relation = match class {
+            RunClass::Crash if title == target => Relation::Target,
+            RunClass::Crash => Relation::SameBug {
+                target: target.to_owned(),
+                why: self.ledger.relation(&title, report).unwrap_or_default(),
+            },
+            _ => Relation::Other,
+        };
+        RunLine::Crash {
+            title,
+            failed,
+            relation,
         }
     }
 
-    /// A commit's first batch as syzbot logs it (`all runs: X` when every
-    /// run says the same, else one `run #i: X` line each); a later batch
-    /// in one line: `runs #3-#7 on HASH: 4 OK, 1 crashed: TITLE`.
+    /// Tells the runs of `hash` from `from` on.
     pub(super) fn log_runs(&mut self, hash: &str, from: u32) {
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
         };
-        let lines: Vec<String> = tested
+        let runs: Vec<RunLine> = tested
             .runs
             .get(from as usize..)
             .unwrap_or_default()
             .iter()
-            .map(|r| self.describe(r))
+            .map(|r| self.run_line(r))
             .collect();
-        let out = match (from, lines.as_slice()) {
-            (_, []) => Vec::new(),
-            (0, [one]) => vec![format!("run #0: {one}")],
-            (0, [first, ..]) if lines.iter().all(|l| l == first) => {
-                vec![format!("all runs: {first}")]
-            }
-            (0, _) => lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| format!("run #{i}: {l}"))
-                .collect(),
-            (_, _) => {
-                self.gather(hash, from, lines);
-                Vec::new()
-            }
-        };
-        for line in out {
-            self.say(&line);
+        if runs.is_empty() {
+            return;
         }
-    }
-
-    /// Adds runs to the open batch line of `hash`, or opens one.
-    fn gather(&mut self, hash: &str, from: u32, lines: Vec<String>) {
-        if let Some(open) = &mut self.open_batch {
-            if open.commit == hash && open.from + open.lines.len() as u32 == from {
-                open.lines.extend(lines);
-                return;
-            }
-        }
-        self.flush_batch();
-        self.open_batch = Some(Batch {
+        self.emit(Event::Runs {
             commit: hash.to_owned(),
             from,
-            lines,
+            runs,
         });
     }
 
@@ -206,12 +177,12 @@ impl Engine<'_> {
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
         };
-        let runs: Vec<String> = tested
+        let runs: Vec<RunLine> = tested
             .runs
             .get(from as usize..)
             .unwrap_or_default()
             .iter()
-            .map(|r| self.describe(r))
+            .map(|r| self.run_line(r))
             .collect();
         let test_secs: f64 = tested
             .run_secs
@@ -229,7 +200,7 @@ impl Engine<'_> {
             return;
         }
         let time = StepTime {
-            started: crate::format::utc_timestamp(started),
+            started: crate::clock::utc_timestamp(started),
             build: tested.build_secs,
             test: test_secs,
         };
@@ -250,49 +221,10 @@ impl Engine<'_> {
     }
 }
 
-/// Whether a crash title is only a test's exit status (no crash report).
-fn is_exit_status(title: &str) -> bool {
-    title
-        .strip_prefix("exit status ")
-        .is_some_and(|n| n.parse::<u32>().is_ok())
-}
-
-/// Runs after a commit's first batch, logged as one line.
-#[derive(Debug)]
-pub(super) struct Batch {
-    commit: String,
-    from: u32,
-    lines: Vec<String>,
-}
-
-impl Batch {
-    /// `runs #3-#7 on HASH: 4 OK, 1 crashed: TITLE` (outcomes counted, in
-    /// the order they first appear), or `run #3 on HASH: OK`.
-    pub(super) fn line(&self) -> String {
-        let (hash, from, lines) = (&self.commit, self.from, &self.lines);
-        let short = &hash[..hash.len().min(12)];
-        let last = from as usize + lines.len().max(1) - 1;
-        let runs = match lines.len() {
-            1 => format!("run #{from} on {short}"),
-            _ => format!("runs #{from}-#{last} on {short}"),
-        };
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        for line in lines {
-            match counts.iter_mut().find(|(l, _)| *l == line.as_str()) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((line, 1)),
-            }
-        }
-        let parts: Vec<String> = match counts.as_slice() {
-            [(only, _)] if lines.len() == 1 => vec![only.to_string()],
-            _ => counts.iter().map(|(l, n)| format!("{n} {l}")).collect(),
-        };
-        format!("{runs}: {}", parts.join(", "))
-    }
-}
-
-/// The line before a commit's runs: only a commit's first test has one
-/// (later batches say their commit on their own line).
-fn header(hash: &str, first_time: bool) -> Option<String> {
-    first_time.then(|| format!("testing commit {hash}"))
+/// What is told before a commit's runs: only a commit's first test says
+/// so (later batches say their commit on their own).
+fn header(hash: &str, first_time: bool) -> Option<Event> {
+    first_time.then(|| Event::Testing {
+        commit: hash.to_owned(),
+    })
 }

@@ -2,16 +2,14 @@
 //! signatures of the culprit and its parent, flags, times, recipients and
 //! the crash; or the remaining candidates.
 
-use std::time::Duration;
-
 use culprit_git::{Commit, CommitGraph};
 
 use super::{Engine, Stop};
-use crate::evidence::{Direction, RunClass};
+use crate::event::{AlwaysBad, Event, ParentBuild};
+use crate::evidence::RunClass;
 use crate::exec::RunOutcome;
-use crate::format::{go_duration, go_quoted_list};
 use crate::outcome::{
-    CommitSummary, Crash, Outcome, OutcomeKind, Step, StepKind, StepTime, StepVerdict,
+    CommitSummary, Crash, Flag, Outcome, OutcomeKind, Step, StepKind, StepTime, StepVerdict,
 };
 use crate::strategy::{Conclusion, Strategy};
 
@@ -42,17 +40,10 @@ impl Engine<'_> {
                     candidates.iter().map(|&c| graph.id(c).to_owned()).collect();
                 self.inconclusive(&hashes)
             }
-            Conclusion::NoCulprit { confidence } => Err(Stop::AlwaysBad(format!(
-                "the crash seems to happen at the old end {} too (confidence {confidence:.2})",
-                olds.join(" ")
-            ))),
-        }
-    }
-
-    fn first_word(&self) -> &'static str {
-        match self.bisection.direction {
-            Direction::Cause => "bad",
-            Direction::Fix => "fixed",
+            Conclusion::NoCulprit { confidence } => Err(Stop::AlwaysBad(AlwaysBad::AtOldEnd {
+                olds: olds.to_vec(),
+                confidence,
+            })),
         }
     }
 
@@ -69,51 +60,47 @@ impl Engine<'_> {
         confidence: f64,
     ) -> Result<Outcome, Stop> {
         let commit = self.commit_info(hash)?;
-        let word = self.first_word();
-        self.say(&format!("{hash} is the first {word} commit"));
         let show = self
             .repo
             .show_stat(hash)
             .map_err(|e| Stop::Error(format!("cannot show {hash}: {e}")))?;
-        self.say(show.trim_end());
-        if self.bisection.show_diff {
-            let patch = self
-                .repo
-                .patch(hash)
-                .map_err(|e| Stop::Error(format!("cannot show the patch of {hash}: {e}")))?;
-            self.say("");
-            self.say(patch.trim_end());
-        }
-        self.say("");
+        let patch = match self.bisection.show_diff {
+            true => Some(
+                self.repo
+                    .patch(hash)
+                    .map_err(|e| Stop::Error(format!("cannot show the patch of {hash}: {e}")))?,
+            ),
+            false => None,
+        };
+        self.emit(Event::Culprit {
+            direction: self.bisection.direction,
+            commit: hash.to_owned(),
+            show,
+            patch,
+        });
         let mut flags = self.flags(&commit)?;
         self.say_title_changes();
         if self.changed_title_only(&commit) {
-            flags.push("title-changed".into());
+            flags.push(Flag::TitleChanged);
         }
         let mut confidence = confidence;
         let mut verification = None;
         if self.bisection.verify {
             if let Some(v) = self.verify(strategy, &commit, confidence)? {
-                flags.extend(v.flag.map(str::to_owned));
+                flags.extend(v.flag);
                 confidence = v.confidence;
                 verification = Some(v.verification);
             }
         }
         self.say_totals();
-        self.say(&format!(
-            "first {word} commit: {hash} {} (confidence {:.1}%)",
-            commit.title,
-            confidence * 100.0
-        ));
+        self.emit(Event::Summary {
+            direction: self.bisection.direction,
+            commit: hash.to_owned(),
+            title: commit.title.clone(),
+            confidence,
+        });
         let recipients = self.exec.recipients(&commit);
-        self.say(&format!(
-            "recipients (to): {}",
-            go_quoted_list(&recipients.to)
-        ));
-        self.say(&format!(
-            "recipients (cc): {}",
-            go_quoted_list(&recipients.cc)
-        ));
+        self.emit(Event::Recipients(recipients.clone()));
         let crash = self.crash();
         self.say_crash(&crash);
         let mut outcome = self.base_outcome(OutcomeKind::Culprit);
@@ -139,18 +126,17 @@ impl Engine<'_> {
                 continue;
             };
             for run in &tested.runs {
-                if let RunOutcome::Crashed { title, .. } = run {
-                    let counted = self.ledger.classify(run) == RunClass::Crash;
-                    if counted && *title != target && !seen.iter().any(|(t, _)| t == title) {
-                        seen.push((title.clone(), step.commit.clone()));
-                    }
+                let Some(title) = run.crash_title() else {
+                    continue;
+                };
+                let counted = self.ledger.classify(run) == RunClass::Crash;
+                if counted && title != target.as_str() && !seen.iter().any(|(t, _)| *t == title) {
+                    seen.push((title.into_owned(), step.commit.clone()));
                 }
             }
         }
         for (title, at) in seen {
-            self.say(&format!(
-                "the bug also went by the title {title:?} (at {at}): the title changed between there and the crashing end"
-            ));
+            self.emit(Event::TitleAlso { title, at });
         }
     }
 
@@ -188,9 +174,10 @@ impl Engine<'_> {
         let Some(function) = functions.iter().find(|f| removed(f)) else {
             return false;
         };
-        self.say(&format!(
-            "the culprit's parent {parent} crashes in {function}, which the culprit takes away: it may have changed the crash rather than brought the bug in"
-        ));
+        self.emit(Event::TitleChangedOnly {
+            parent: parent.clone(),
+            function: function.clone(),
+        });
         true
     }
 
@@ -202,47 +189,45 @@ impl Engine<'_> {
             .collect()
     }
 
-    /// Signature lines and the `noop`, `merge`, `release` flags.
-    fn flags(&mut self, commit: &Commit) -> Result<Vec<String>, Stop> {
+    /// The signatures of the culprit and its parent, and the `noop`,
+    /// `merge`, `release` flags.
+    fn flags(&mut self, commit: &Commit) -> Result<Vec<Flag>, Stop> {
         let mut flags = Vec::new();
-        let kind = self.exec.kind();
+        let kind = self.exec.capabilities().builds;
         let own = self.build_only(&commit.hash)?.ok().map(|b| b.signature);
         if let (Some(own), Some(parent)) = (own, commit.parents.first()) {
-            self.say(&format!("culprit signature: {own}"));
             let known = self.steps.iter().any(|s| s.commit == *parent);
             let parent_build = self.build_only(parent)?;
             if !known {
                 self.push_parent_step(parent, &parent_build);
             }
-            match parent_build {
+            let parent = match parent_build {
                 Ok(p) => {
-                    self.say(&format!("parent  signature: {}", p.signature));
                     if p.signature == own {
-                        flags.push("noop".into());
-                        self.say(&format!("the culprit does not change the {kind}: its signature equals its parent's"));
+                        flags.push(Flag::Noop);
                     }
+                    ParentBuild::Signature(p.signature)
                 }
-                Err(reason) => {
-                    self.say(&format!("parent  signature: none (build failed: {reason})"))
-                }
-            }
+                Err(reason) => ParentBuild::Failed(reason),
+            };
+            self.emit(Event::Signatures { kind, own, parent });
         }
         if commit.parents.len() > 1 {
-            flags.push("merge".into());
+            flags.push(Flag::Merge);
         }
         let tags = self
             .repo
             .release_tags()
             .map_err(|e| Stop::Error(format!("cannot list release tags: {e}")))?;
         if tags.iter().any(|t| t.commit == commit.hash) {
-            flags.push("release".into());
+            flags.push(Flag::Release);
         }
         Ok(flags)
     }
 
     fn push_parent_step(&mut self, parent: &str, build: &Result<crate::exec::Built, String>) {
         let time = StepTime {
-            started: crate::format::utc_timestamp(std::time::SystemTime::now()),
+            started: crate::clock::utc_timestamp(std::time::SystemTime::now()),
             build: self.ledger.tested.get(parent).map_or(0.0, |t| t.build_secs),
             test: 0.0,
         };
@@ -262,15 +247,9 @@ impl Engine<'_> {
     }
 
     fn inconclusive(&mut self, hashes: &[String]) -> Result<Outcome, Stop> {
-        self.say("There are only 'skip'ped commits left to test.");
-        self.say(&format!(
-            "The first {} commit could be any of:",
-            self.first_word()
-        ));
         let mut candidates = Vec::new();
         for hash in hashes {
             let commit = self.commit_info(hash)?;
-            self.say(&format!("{hash} {}", commit.title));
             candidates.push(CommitSummary {
                 hash: hash.clone(),
                 title: commit.title,
@@ -278,7 +257,13 @@ impl Engine<'_> {
                 date: String::new(),
             });
         }
-        self.say("We cannot bisect more!");
+        self.emit(Event::Inconclusive {
+            direction: self.bisection.direction,
+            candidates: candidates
+                .iter()
+                .map(|c| (c.hash.clone(), c.title.clone()))
+                .collect(),
+        });
         self.say_totals();
         let crash = self.crash();
         self.say_crash(&crash);
@@ -288,37 +273,30 @@ impl Engine<'_> {
         Ok(outcome)
     }
 
-    /// `revisions tested: N, total time: T (build: B, test: X)`.
+    /// Tells the revisions tested and the time spent.
     pub(super) fn say_totals(&mut self) {
-        let d = |secs: f64| go_duration(Duration::from_secs_f64(secs.max(0.0)));
-        let t = self.ledger.times;
-        let line = format!(
-            "revisions tested: {}, total time: {} (build: {}, test: {})",
-            self.revisions_tested(),
-            d(t.total),
-            d(t.build),
-            d(t.test)
-        );
-        self.say(&line);
+        self.emit(Event::Totals {
+            revisions: self.revisions_tested(),
+            time: self.ledger.times,
+        });
     }
 
     /// The crash bisected and one report of it, from the bad end.
     pub(super) fn crash(&self) -> Option<Crash> {
         let target = self.ledger.target.as_ref()?;
         let runs = &self.ledger.tested.get(&self.bisection.bad)?.runs;
-        runs.iter().find_map(|r| match r {
-            RunOutcome::Crashed { title, report } if title == target => Some(Crash {
-                title: title.clone(),
-                report: report.clone(),
-            }),
-            _ => None,
+        let run = runs
+            .iter()
+            .find(|r| r.crash_title().as_deref() == Some(target.as_str()))?;
+        Some(Crash {
+            title: target.clone(),
+            report: run.report().unwrap_or_default().to_owned(),
         })
     }
 
     fn say_crash(&mut self, crash: &Option<Crash>) {
         if let Some(crash) = crash {
-            self.say(&format!("crash: {}", crash.title));
-            self.say(crash.report.trim_end());
+            self.emit(Event::Crash(crash.clone()));
         }
     }
 }

@@ -92,10 +92,13 @@ impl<'a> Ledger<'a> {
     pub fn classify(&self, run: &RunOutcome) -> RunClass {
         match run {
             RunOutcome::Ok => RunClass::Ok,
-            RunOutcome::Crashed { title, report } => match self.relation(title, report) {
-                Some(_) => RunClass::Crash,
-                None => RunClass::OtherCrash,
-            },
+            RunOutcome::Crashed { .. } | RunOutcome::Failed { .. } => {
+                let title = run.crash_title().unwrap_or_default();
+                match self.relation(&title, run.report().unwrap_or_default()) {
+                    Some(_) => RunClass::Crash,
+                    None => RunClass::OtherCrash,
+                }
+            }
             RunOutcome::Invalid { .. } => RunClass::Invalid,
             RunOutcome::Infra { .. } => RunClass::Infra,
         }

@@ -10,6 +10,7 @@
 use culprit_git::CommitGraph;
 
 use super::{Engine, Stop};
+use crate::event::{Event, MergedFix};
 use crate::outcome::{StepKind, StepVerdict};
 use crate::strategy::{Conclusion, End, EndReading, Strategy};
 
@@ -52,26 +53,28 @@ impl Engine<'_> {
             let Some(base) = self.repo.merge_base(first, side).map_err(git)? else {
                 continue;
             };
-            self.say(&format!(
-                "the fix came in with merge {hash}: its branch {side} forked at {base}"
-            ));
+            self.emit(Event::MergedFix(MergedFix::Found {
+                merge: hash.clone(),
+                side: side.clone(),
+                base: base.clone(),
+            }));
             if self.crashes_at(strategy, side, End::Fixed)? {
-                self.say("the branch's tip still crashes: the merge itself fixed it");
+                self.emit(Event::MergedFix(MergedFix::MergeItself));
                 return Ok(None);
             }
             if !self.crashes_at(strategy, &base, End::Check)? {
                 let commits = self.repo.only_in(side, first).map_err(git)?;
-                self.say(&format!(
-                    "the branch forked before the bug came in ({base} does not crash): the fix came with its {} commit(s)",
-                    commits.len()
-                ));
-                for c in &commits {
-                    let title = self.title_of(c)?;
-                    self.say(&format!("  {c} {title}"));
-                }
+                let titled = commits
+                    .iter()
+                    .map(|c| Ok((c.clone(), self.title_of(c)?)))
+                    .collect::<Result<Vec<_>, Stop>>()?;
+                self.emit(Event::MergedFix(MergedFix::FromBranch {
+                    base: base.clone(),
+                    commits: titled,
+                }));
                 return Ok(Some(Branch::Merged(commits)));
             }
-            self.say("the branch carried the bug: bisecting inside it");
+            self.emit(Event::MergedFix(MergedFix::Inside));
             let inside = CommitGraph::load_ancestry_path(self.repo, side, &base)
                 .map_err(|e| Stop::Error(format!("cannot load the branch: {e}")))?;
             let olds = vec![base];

@@ -14,19 +14,16 @@ mod prune;
 mod verify;
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use culprit_git::{CommitGraph, Repo};
 
 use self::ledger::Ledger;
+use crate::event::{self, Event, EventSink};
 use crate::evidence::Direction;
 use crate::exec::{Capacity, Executor};
 use crate::journal::Journal;
 use crate::outcome::{Outcome, OutcomeKind, Step, StepKind, StepVerdict, Suspect};
-
-/// How many likely culprits each step records.
-const TOP_SUSPECTS: usize = 5;
-use crate::strategy::range::{bisecting_line, estimate_steps, suspects};
+use crate::strategy::range::{estimate_steps, suspects};
 use crate::strategy::{Conclusion, Context, NextStep, Request, Strategy, Verdict};
 
 /// What to bisect. Revisions are full hashes (see [`crate::input::check`]).
@@ -50,32 +47,35 @@ pub struct Bisection {
     pub paths: Vec<String>,
 }
 
+/// How many likely culprits each step records.
+const TOP_SUSPECTS: usize = 5;
+
 /// Why the bisection stopped early.
 #[derive(Debug)]
 enum Stop {
     /// Outcome `error`.
     Error(String),
     /// Outcome `always-bad`.
-    AlwaysBad(String),
+    AlwaysBad(event::AlwaysBad),
 }
 
-/// Runs a bisection to its end and returns what it found. The human log
-/// goes to `out`; builds and runs go through `exec`, each journaled in
-/// `journal` as it ends.
+/// Runs a bisection to its end and returns what it found. What happens
+/// goes to `events` as it happens, ending with [`Event::Finished`]; builds
+/// and runs go through `exec`, each journaled in `journal` as it ends.
 pub fn run(
     repo: &Repo,
     bisection: &Bisection,
     strategy: &mut dyn Strategy,
     exec: &mut dyn Executor,
     journal: &mut Journal,
-    out: &mut dyn Write,
+    events: &mut dyn EventSink,
 ) -> Outcome {
     let capacity = exec.capacity();
     let same_bug = exec.same_bug();
     let mut engine = Engine {
         repo,
         exec,
-        out,
+        events,
         bisection,
         strategy_name: strategy.name(),
         capacity,
@@ -86,20 +86,19 @@ pub fn run(
         shown_left: None,
         target_follows_bad: false,
         olds: Vec::new(),
-        open_batch: None,
         fix_from: Vec::new(),
         pruned: Vec::new(),
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
-    engine.flush_batch();
+    engine.emit(Event::Finished(Box::new(outcome.clone())));
     outcome
 }
 
 struct Engine<'a> {
     repo: &'a Repo,
     exec: &'a mut dyn Executor,
-    out: &'a mut dyn Write,
+    events: &'a mut dyn EventSink,
     bisection: &'a Bisection,
     strategy_name: &'static str,
     capacity: Capacity,
@@ -117,9 +116,6 @@ struct Engine<'a> {
     target_follows_bad: bool,
     /// The old end(s) of the range, once known.
     olds: Vec<String>,
-    /// Later runs at one commit, gathered into one line until something
-    /// else is logged.
-    open_batch: Option<evaluate::Batch>,
     /// The commits a fix came in with, when it is a merge of a branch that
     /// never had the bug.
     fix_from: Vec<String>,
@@ -128,23 +124,9 @@ struct Engine<'a> {
 }
 
 impl Engine<'_> {
-    /// Writes one line of the human log. A closed stdout must not stop the
-    /// bisection (the journal and the JSON still record everything).
-    fn say(&mut self, line: &str) {
-        self.flush_batch();
-        self.write_line(line);
-    }
-
-    fn write_line(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
-        let _ = self.out.flush();
-    }
-
-    /// Writes the line of the runs still being gathered at one commit.
-    fn flush_batch(&mut self) {
-        if let Some(batch) = self.open_batch.take() {
-            self.write_line(&batch.line());
-        }
+    /// Tells what happened.
+    fn emit(&mut self, event: Event) {
+        self.events.event(&event);
     }
 
     fn bisect(&mut self, strategy: &mut dyn Strategy) -> Result<Outcome, Stop> {
@@ -180,21 +162,17 @@ impl Engine<'_> {
         self.finish(strategy, &graph, &olds, conclusion)
     }
 
-    /// Logs `# git bisect start` and starts keeping the knowledge of a
-    /// range.
+    /// Tells the range (`# git bisect start`) and starts keeping the
+    /// knowledge of it.
     fn start_range(&mut self, graph: &CommitGraph, new: &str, olds: &[String]) {
-        self.say(&self.start_line(new, olds));
+        self.emit(Event::RangeStart {
+            direction: self.bisection.direction,
+            new: new.to_owned(),
+            olds: olds.to_vec(),
+        });
         self.ledger.enter_range(graph, olds);
         self.olds = olds.to_vec();
         self.shown_left = None;
-    }
-
-    fn start_line(&self, new: &str, olds: &[String]) -> String {
-        let terms = match self.bisection.direction {
-            Direction::Cause => "",
-            Direction::Fix => " --term-old=crashing --term-new=fixed",
-        };
-        format!("# git bisect start{terms} {new} {}", olds.join(" "))
     }
 
     fn strategy_loop(
@@ -295,7 +273,10 @@ impl Engine<'_> {
             .collect();
         for (hash, verdict) in changed {
             let word = self.verdict_of(verdict);
-            self.say(&format!("# git bisect {} {hash}", word.word()));
+            self.emit(Event::Verdict {
+                commit: hash.clone(),
+                verdict: word,
+            });
             self.set_step_verdict(&hash, word);
             self.logged.insert(hash, verdict);
         }
@@ -389,9 +370,12 @@ impl Engine<'_> {
         self.shown_left = Some(shown);
         let hash = graph.id(commit).to_owned();
         let title = self.title_of(&hash)?;
-        self.say(&bisecting_line(shown.0, shown.1));
-        self.say(&format!("[{hash}] {title}"));
-        self.say("");
+        self.emit(Event::Next {
+            left: shown.0,
+            steps: shown.1,
+            commit: hash,
+            title,
+        });
         Ok(())
     }
 
@@ -423,13 +407,15 @@ impl Engine<'_> {
         let mut outcome = match result {
             Ok(outcome) => outcome,
             Err(Stop::Error(error)) => {
-                self.say(&format!("bisection failed: {error}"));
+                self.emit(Event::Failed {
+                    error: error.clone(),
+                });
                 let mut o = self.base_outcome(OutcomeKind::Error);
                 o.error = Some(error);
                 o
             }
             Err(Stop::AlwaysBad(why)) => {
-                self.say(&why);
+                self.emit(Event::AlwaysBad(why));
                 self.say_totals();
                 let mut o = self.base_outcome(OutcomeKind::AlwaysBad);
                 o.crash = self.crash();

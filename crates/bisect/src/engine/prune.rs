@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use culprit_git::CommitGraph;
 
 use super::{Engine, Stop};
-
-/// Skipped commits logged one line each; more are counted in one line.
-const LOGGED: usize = 100;
+use crate::event::{Event, PruneReason};
 
 impl Engine<'_> {
     /// `graph` without the commits that cannot matter (never its new end).
@@ -44,17 +42,14 @@ impl Engine<'_> {
         if dropped.is_empty() {
             return Ok(graph);
         }
-        let why = match paths.is_empty() {
-            true => format!("changes no file this {} is built from", self.exec.kind()),
-            false => "changes nothing under --paths".to_owned(),
+        let reason = match paths.is_empty() {
+            true => PruneReason::NotBuiltFrom(self.exec.capabilities().builds),
+            false => PruneReason::OutsidePaths,
         };
-        for hash in dropped.iter().take(LOGGED) {
-            self.say(&format!("skipping commit {hash}: {why}"));
-        }
-        if dropped.len() > LOGGED {
-            let more = dropped.len() - LOGGED;
-            self.say(&format!("skipping {more} more commits: {why}"));
-        }
+        self.emit(Event::Pruned {
+            commits: dropped.clone(),
+            reason,
+        });
         self.pruned = dropped;
         Ok(graph.without(&unable).0)
     }

@@ -7,9 +7,10 @@
 use culprit_git::Commit;
 
 use super::{Engine, Stop};
+use crate::event::Event;
 use crate::evidence::Direction;
 use crate::exec::RevertOutcome;
-use crate::outcome::{StepKind, Verification};
+use crate::outcome::{Flag, StepKind, Verification, VerificationKind, VerificationVerdict};
 use crate::strategy::{End, EndReading, Strategy};
 
 /// Chance that the revert of a wrong culprit still passes the check (the
@@ -26,17 +27,8 @@ const MOST_TRUSTED: f64 = 0.99;
 /// A verification, the flag it gives and the confidence it leaves.
 pub(super) struct Verified {
     pub verification: Verification,
-    pub flag: Option<&'static str>,
+    pub flag: Option<Flag>,
     pub confidence: f64,
-}
-
-/// What the check showed, with the flag it gives.
-struct Checked {
-    verification: Verification,
-    flag: Option<&'static str>,
-    /// Whether the check speaks for the culprit (`Some(true)`), against it
-    /// (`Some(false)`), or neither.
-    passed: Option<bool>,
 }
 
 impl Engine<'_> {
@@ -54,29 +46,24 @@ impl Engine<'_> {
             Direction::Cause => self.bisection.bad.clone(),
             Direction::Fix => self.good.first().cloned().unwrap_or_default(),
         };
-        let what = match direction {
-            Direction::Cause => "culprit",
-            Direction::Fix => "fix",
-        };
-        self.say(&format!("verifying {what}"));
         let hash = culprit.hash.clone();
-        self.say(&format!("reverting commit {hash} on top of {base}"));
+        self.emit(Event::Verifying {
+            direction,
+            commit: hash.clone(),
+            base: base.clone(),
+        });
         let checked = match self.exec.revert(&base, &hash) {
             RevertOutcome::Unsupported => {
-                self.say("this executor cannot revert commits: not verified");
+                self.emit(Event::RevertUnsupported);
                 return Ok(None);
             }
             RevertOutcome::Infra { reason } => {
                 return Err(Stop::Error(format!("cannot revert {hash}: {reason}")))
             }
-            RevertOutcome::Conflicts => Checked {
-                verification: verification(&base, None, "conflicts"),
-                flag: Some("revert-conflicts"),
-                passed: None,
-            },
+            RevertOutcome::Conflicts => verification(&base, None, VerificationVerdict::Conflicts),
             RevertOutcome::Applied { commit } => self.test_revert(strategy, &base, &commit)?,
         };
-        let confidence = match checked.passed {
+        let confidence = match checked.verdict.passed() {
             Some(true) => confidence / (confidence + (1.0 - confidence) * WRONG_BUT_PASSES),
             Some(false) => {
                 let prior = confidence.min(MOST_TRUSTED);
@@ -85,10 +72,15 @@ impl Engine<'_> {
             }
             None => confidence,
         };
-        self.say(&conclusion(direction, &checked, &hash, confidence));
+        self.emit(Event::Verified {
+            direction,
+            commit: hash,
+            verdict: checked.verdict,
+            confidence,
+        });
         Ok(Some(Verified {
-            verification: checked.verification,
-            flag: checked.flag,
+            flag: checked.verdict.flag(),
+            verification: checked,
             confidence,
         }))
     }
@@ -99,7 +91,7 @@ impl Engine<'_> {
         strategy: &mut dyn Strategy,
         base: &str,
         commit: &str,
-    ) -> Result<Checked, Stop> {
+    ) -> Result<Verification, Stop> {
         let reading = self.check_end(strategy, commit, End::Check, StepKind::Verify, None)?;
         let tested = self.ledger.tested.get(commit);
         let built = tested.is_some_and(|t| t.build.is_ok());
@@ -110,57 +102,29 @@ impl Engine<'_> {
             .map(|s| s.runs.clone())
             .unwrap_or_default();
         let cause = self.bisection.direction == Direction::Cause;
-        let (verdict, flag, passed) = match (reading, cause) {
-            _ if !built => ("build-failed", Some("revert-build-failed"), None),
-            (EndReading::Clean, true) => ("fixes", Some("revert-fixes"), Some(true)),
-            (EndReading::Crashes, true) => {
-                ("still-crashes", Some("revert-still-crashes"), Some(false))
-            }
-            (EndReading::Crashes, false) => ("crashes", Some("revert-crashes"), Some(true)),
-            (EndReading::Clean, false) => ("still-fixed", Some("revert-still-fixed"), Some(false)),
-            _ => ("unclear", None, None),
+        let verdict = match (reading, cause) {
+            _ if !built => VerificationVerdict::BuildFailed,
+            (EndReading::Clean, true) => VerificationVerdict::Fixes,
+            (EndReading::Crashes, true) => VerificationVerdict::StillCrashes,
+            (EndReading::Crashes, false) => VerificationVerdict::Crashes,
+            (EndReading::Clean, false) => VerificationVerdict::StillFixed,
+            _ => VerificationVerdict::Unclear,
         };
         let mut v = verification(base, Some(commit), verdict);
         v.built = built;
         v.runs = runs;
-        Ok(Checked {
-            verification: v,
-            flag,
-            passed,
-        })
+        Ok(v)
     }
 }
 
-fn verification(base: &str, commit: Option<&str>, verdict: &str) -> Verification {
+fn verification(base: &str, commit: Option<&str>, verdict: VerificationVerdict) -> Verification {
     Verification {
-        kind: "revert".into(),
+        kind: VerificationKind::Revert,
         base: base.to_owned(),
         commit: commit.map(str::to_owned),
         applied: commit.is_some(),
         built: false,
         runs: Vec::new(),
-        verdict: verdict.to_owned(),
-    }
-}
-
-/// What the check means, in plain words.
-fn conclusion(direction: Direction, checked: &Checked, hash: &str, confidence: f64) -> String {
-    let pct = confidence * 100.0;
-    match (direction, checked.verification.verdict.as_str()) {
-        (_, "conflicts") => format!("the revert of {hash} does not apply cleanly: not verified"),
-        (_, "build-failed") => format!("the revert of {hash} does not build: not verified"),
-        (Direction::Cause, "fixes") => {
-            format!("reverting {hash} removes the crash: culprit confirmed (confidence {pct:.1}%)")
-        }
-        (Direction::Cause, "still-crashes") => format!(
-            "reverting {hash} does not remove the crash: it may not be the culprit (it may only have made the crash reachable); confidence lowered to {pct:.1}%"
-        ),
-        (Direction::Fix, "crashes") => {
-            format!("reverting {hash} brings the crash back: fix confirmed (confidence {pct:.1}%)")
-        }
-        (Direction::Fix, "still-fixed") => format!(
-            "reverting {hash} does not bring the crash back: it may not be the fix; confidence lowered to {pct:.1}%"
-        ),
-        _ => format!("the runs of the revert of {hash} tell nothing: not verified"),
+        verdict,
     }
 }

@@ -58,15 +58,6 @@ pub fn estimate_steps(all: usize) -> usize {
     culprit_git::estimate_steps(u32::try_from(all).unwrap_or(u32::MAX)) as usize
 }
 
-/// git's "Bisecting: N revisions left to test after this (roughly K steps)".
-pub fn bisecting_line(left: usize, steps: usize) -> String {
-    format!(
-        "Bisecting: {left} revision{} left to test after this (roughly {steps} step{})",
-        if left == 1 { "" } else { "s" },
-        if steps == 1 { "" } else { "s" }
-    )
-}
-
 /// A linear history of `n` commits (full-length hex ids), for the
 /// strategies' tests.
 #[cfg(test)]
@@ -119,13 +110,5 @@ mod tests {
         assert_eq!(estimate_steps(2), 0);
         assert_eq!(estimate_steps(3), 1);
         assert_eq!(estimate_steps(13831), 13);
-        assert_eq!(
-            bisecting_line(0, 0),
-            "Bisecting: 0 revisions left to test after this (roughly 0 steps)"
-        );
-        assert_eq!(
-            bisecting_line(1, 1),
-            "Bisecting: 1 revision left to test after this (roughly 1 step)"
-        );
     }
 }

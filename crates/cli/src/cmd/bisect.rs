@@ -17,7 +17,8 @@ use culprit_bisect::{
 use culprit_exec::job::Job;
 use culprit_exec::progress::Progress;
 use culprit_exec::shell::{ShellConfig, ShellExecutor};
-use culprit_service::page::{write_standalone, Tee};
+use culprit_render::page::{write_standalone, Tee};
+use culprit_render::TextLog;
 
 /// Arguments of `culprit bisect`.
 #[derive(clap::Args)]
@@ -223,8 +224,9 @@ fn bisect(
     };
     let mut exec = Progress::new(inner.as_mut());
     let repo = setup.repo.clone();
-    let mut stdout = Tee::new(std::io::stdout().lock(), html.is_some());
-    let (outcome, code) = setup.run(&mut exec, &mut stdout, &mut stderr);
+    let mut text = TextLog::new(Tee::new(std::io::stdout().lock(), html.is_some()));
+    let (outcome, code) = setup.run(&mut exec, &mut text, &mut stderr);
+    let stdout = text.into_inner();
     let Some(path) = html else { return code };
     let tree = request.repo.display().to_string();
     match write_standalone(path, &outcome, stdout.copy(), Some(&repo), &tree) {

@@ -106,5 +106,5 @@ fn human(bytes: u64) -> String {
 
 /// A moment as UTC (`2026-12-01T08:06:32Z`).
 fn ago(at: SystemTime) -> String {
-    culprit_bisect::format::utc_timestamp(at)
+    culprit_bisect::clock::utc_timestamp(at)
 }

@@ -109,7 +109,7 @@ impl Helper {
         let built = match &task.build {
             Some(built) => {
                 // A kernel must be there to boot: built (or found) here.
-                if exec.kind() == "kernel" {
+                if exec.capabilities().runs_need_local_build {
                     let _ = exec.build(&task.commit);
                 }
                 built.clone()

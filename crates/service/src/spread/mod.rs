@@ -318,8 +318,8 @@ fn follow_prefetch(
 }
 
 impl Executor for Spread {
-    fn kind(&self) -> &'static str {
-        self.local.kind()
+    fn capabilities(&self) -> culprit_bisect::Capabilities {
+        self.local.capabilities()
     }
 
     fn capacity(&self) -> Capacity {
@@ -595,7 +595,10 @@ fn evaluate_local<E: Executor + ?Sized>(
     evaluation: Evaluation,
     sink: &mut dyn EvaluationSink,
 ) -> bool {
-    if exec.kind() == "kernel" && evaluation.build.is_some() && !evaluation.runs.is_empty() {
+    if exec.capabilities().runs_need_local_build
+        && evaluation.build.is_some()
+        && !evaluation.runs.is_empty()
+    {
         let _ = exec.build(&evaluation.commit);
     }
     evaluate_here(exec, evaluation, sink)

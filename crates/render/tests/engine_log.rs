@@ -1,5 +1,6 @@
-//! The engine on real git repositories with a scripted executor: each
-//! commit's builds and runs are decided by its title.
+//! The engine on real git repositories with a scripted executor (each
+//! commit's builds and runs are decided by its title), told through the
+//! text log.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -9,9 +10,10 @@ use culprit_bisect::exec::{
     BuildOutcome, Built, Capacity, Evaluation, EvaluationSink, Executor, RunOutcome,
 };
 use culprit_bisect::strategy::Classic;
-use culprit_bisect::{input, Direction, Journal, Outcome, OutcomeKind, StepKind};
+use culprit_bisect::{input, Direction, Flag, Journal, Outcome, OutcomeKind, StepKind};
 use culprit_git::fixture::RepoBuilder;
 use culprit_git::Repo;
+use culprit_render::TextLog;
 
 /// What a scripted commit does.
 #[derive(Clone)]
@@ -81,10 +83,6 @@ impl Fake {
 }
 
 impl Executor for Fake {
-    fn kind(&self) -> &'static str {
-        "build"
-    }
-
     fn build(&mut self, commit: &str) -> BuildOutcome {
         self.builds.push(commit.to_owned());
         match self.script(commit) {
@@ -166,7 +164,7 @@ fn bisect(
 ) -> Run {
     let bisection: Bisection = input::check(repo, direction, bad, good).unwrap();
     let mut journal = Journal::in_memory();
-    let mut out = Vec::new();
+    let mut text = TextLog::new(Vec::new());
     let mut strategy = Classic::new(runs);
     let outcome = run(
         repo,
@@ -174,11 +172,11 @@ fn bisect(
         &mut strategy,
         &mut fake,
         &mut journal,
-        &mut out,
+        &mut text,
     );
     Run {
         outcome,
-        log: String::from_utf8(out).unwrap(),
+        log: String::from_utf8(text.into_inner()).unwrap(),
         fake,
     }
 }
@@ -479,7 +477,7 @@ fn culprit_building_the_same_program_as_its_parent_is_flagged_noop() {
     });
     let r = bisect(&repo, Direction::Cause, &bad, &[good], 10, fake);
     assert_eq!(culprit_title(&r.outcome), "side", "{}", r.log);
-    assert_eq!(r.outcome.flags, ["noop"]);
+    assert_eq!(r.outcome.flags, [Flag::Noop]);
     assert!(
         r.log
             .contains("culprit signature: same\nparent  signature: same\n"),
@@ -527,7 +525,7 @@ fn a_journal_replays_instead_of_rebuilding() {
     let bisection = input::check(&repo, Direction::Cause, &h[11], &[h[0].clone()]).unwrap();
     let go = |fake: &mut Fake| {
         let mut journal = Journal::open(dir.path(), "params").unwrap();
-        let mut out = Vec::new();
+        let mut out = TextLog::new(Vec::new());
         let outcome = run(
             &repo,
             &bisection,
@@ -536,7 +534,7 @@ fn a_journal_replays_instead_of_rebuilding() {
             &mut journal,
             &mut out,
         );
-        (outcome, String::from_utf8(out).unwrap())
+        (outcome, String::from_utf8(out.into_inner()).unwrap())
     };
     let mut first = Fake::new(&repo, &h, script);
     let (o1, log1) = go(&mut first);
@@ -604,7 +602,7 @@ fn merge_and_release_flags() {
     });
     let r = bisect(&repo, Direction::Cause, &bad, &[base], 10, fake);
     assert_eq!(culprit_title(&r.outcome), "Merge left", "{}", r.log);
-    assert_eq!(r.outcome.flags, ["merge", "release"]);
+    assert_eq!(r.outcome.flags, [Flag::Merge, Flag::Release]);
 }
 
 #[test]
@@ -623,7 +621,7 @@ fn three_builders_get_three_commits_at_once_each_journaled() {
     let bisection = input::check(&repo, Direction::Cause, &h[39], &[h[0].clone()]).unwrap();
     let mut journal = Journal::open(dir.path(), "params").unwrap();
     let mut strategy = culprit_bisect::strategy::bayes::Bayes::new(0.99);
-    let mut out = Vec::new();
+    let mut out = TextLog::new(Vec::new());
     let outcome = run(
         &repo,
         &bisection,
@@ -632,7 +630,7 @@ fn three_builders_get_three_commits_at_once_each_journaled() {
         &mut journal,
         &mut out,
     );
-    let log = String::from_utf8(out).unwrap();
+    let log = String::from_utf8(out.into_inner()).unwrap();
     assert_eq!(culprit_title(&outcome), "c23", "{log}");
     assert!(fake.batches.contains(&3), "{:?}", fake.batches);
     // Every commit the executor built is in the journal, runs included.
@@ -684,10 +682,6 @@ fn revisions_left_never_go_up_after_a_skip() {
 struct Swapping(Fake);
 
 impl Executor for Swapping {
-    fn kind(&self) -> &'static str {
-        "build"
-    }
-
     fn capacity(&self) -> Capacity {
         Capacity {
             builders: 1,
@@ -730,7 +724,7 @@ fn runs_that_end_out_of_order_are_journaled_and_read_in_order() {
     let bisection = input::check(&repo, Direction::Cause, &h[11], &[h[0].clone()]).unwrap();
     let mut journal = Journal::open(dir.path(), "params").unwrap();
     let mut exec = Swapping(Fake::new(&repo, &h, script));
-    let mut out = Vec::new();
+    let mut out = TextLog::new(Vec::new());
     let outcome = run(
         &repo,
         &bisection,
@@ -739,7 +733,7 @@ fn runs_that_end_out_of_order_are_journaled_and_read_in_order() {
         &mut journal,
         &mut out,
     );
-    let log = String::from_utf8(out).unwrap();
+    let log = String::from_utf8(out.into_inner()).unwrap();
     assert_eq!(culprit_title(&outcome), "c7", "{log}");
     // Run 0 of a flaky commit crashes, run 1 does not: the order of the
     // log follows the run indices, not the order they ended in.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use culprit_bisect::journal::Record;
-use culprit_bisect::outcome::Step;
+use culprit_bisect::outcome::{Relation, RunLine, Step, StepKind, StepVerdict};
 use culprit_bisect::{Outcome, RunOutcome};
 use culprit_git::{CommitGraph, Repo};
 
@@ -50,14 +50,14 @@ pub struct PageData {
 pub struct StepRow {
     /// Full hash.
     pub commit: String,
-    /// Why it was tested (`bad`, `good`, `bisect`...), empty while running.
-    pub kind: String,
-    /// `good`, `bad`, `skip`... or `testing`.
-    pub verdict: String,
+    /// Why it was tested; `None` while running.
+    pub kind: Option<StepKind>,
+    /// Its verdict; `None` while it is being tested.
+    pub verdict: Option<StepVerdict>,
     /// Build signature, or the build failure.
     pub build: String,
     /// One line per run.
-    pub runs: Vec<String>,
+    pub runs: Vec<RunLine>,
     /// The top suspect after this step, with its probability.
     pub top: Option<(String, f64)>,
 }
@@ -68,8 +68,8 @@ pub struct RangePicture {
     /// Commits in the range (the new end included, the old ends not).
     pub len: usize,
     /// Tested commits: position (`None`: an old end, outside the range),
-    /// hash, verdict.
-    pub points: Vec<(Option<usize>, String, String)>,
+    /// hash, verdict (`None`: being tested).
+    pub points: Vec<(Option<usize>, String, Option<StepVerdict>)>,
     /// The culprit's position.
     pub culprit: Option<usize>,
 }
@@ -84,15 +84,15 @@ impl PageData {
     /// has them, runs as recorded, verdicts from the log's `# git bisect`
     /// lines.
     pub fn steps_from_journal(records: &[Record], log: &[String]) -> Vec<StepRow> {
-        let mut verdicts: HashMap<&str, &str> = HashMap::new();
+        let mut verdicts: HashMap<&str, StepVerdict> = HashMap::new();
         for line in log {
             let words: Vec<&str> = line.split_whitespace().collect();
             if let ["#", "git", "bisect", verdict, hash] = words[..] {
-                verdicts.insert(hash, verdict);
+                verdicts.extend(StepVerdict::from_word(verdict).map(|v| (hash, v)));
             }
         }
         let mut rows: Vec<StepRow> = Vec::new();
-        let mut runs: HashMap<String, Vec<(u32, String)>> = HashMap::new();
+        let mut runs: HashMap<String, Vec<(u32, RunLine)>> = HashMap::new();
         for record in records {
             match record {
                 Record::Build {
@@ -109,11 +109,8 @@ impl PageData {
                     if !rows.iter().any(|r| r.commit == *commit) {
                         rows.push(StepRow {
                             commit: commit.clone(),
-                            kind: String::new(),
-                            verdict: verdicts
-                                .get(commit.as_str())
-                                .unwrap_or(&"testing")
-                                .to_string(),
+                            kind: None,
+                            verdict: verdicts.get(commit.as_str()).copied(),
                             build,
                             runs: Vec::new(),
                             top: None,
@@ -128,7 +125,7 @@ impl PageData {
                 } => runs
                     .entry(commit.clone())
                     .or_default()
-                    .push((*index, describe_run(outcome))),
+                    .push((*index, run_line(outcome))),
                 Record::Header { .. } => {}
             }
         }
@@ -158,8 +155,8 @@ impl PageData {
             .iter()
             .filter_map(|s| {
                 let at = graph.index_of(&s.commit).map(|i| i as usize);
-                let old_end = matches!(s.kind.as_str(), "good" | "release" | "");
-                (at.is_some() || old_end).then(|| (at, s.commit.clone(), s.verdict.clone()))
+                let old_end = matches!(s.kind, Some(StepKind::Good | StepKind::Release) | None);
+                (at.is_some() || old_end).then(|| (at, s.commit.clone(), s.verdict))
             })
             .collect();
         let culprit = outcome
@@ -228,11 +225,8 @@ fn step_row(step: &Step) -> StepRow {
     };
     StepRow {
         commit: step.commit.clone(),
-        kind: serde_json::to_value(step.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        verdict: step.verdict.word().to_owned(),
+        kind: Some(step.kind),
+        verdict: Some(step.verdict),
         build,
         runs: step.runs.clone(),
         top: step
@@ -242,13 +236,20 @@ fn step_row(step: &Step) -> StepRow {
     }
 }
 
-/// A run in the log's words (without the crash-title comparison, which
-/// only the engine makes).
-fn describe_run(run: &RunOutcome) -> String {
+/// A run as recorded in the journal, before the engine compared it with
+/// the crash bisected (which only the engine does): every crash shown as
+/// it came.
+fn run_line(run: &RunOutcome) -> RunLine {
     match run {
-        RunOutcome::Ok => "OK".into(),
-        RunOutcome::Crashed { title, .. } => format!("crashed: {title}"),
-        RunOutcome::Invalid { reason } | RunOutcome::Infra { reason } => reason.clone(),
+        RunOutcome::Ok => RunLine::Ok,
+        RunOutcome::Crashed { .. } | RunOutcome::Failed { .. } => RunLine::Crash {
+            title: run.crash_title().unwrap_or_default().into_owned(),
+            failed: matches!(run, RunOutcome::Failed { .. }),
+            relation: Relation::Target,
+        },
+        RunOutcome::Invalid { reason } | RunOutcome::Infra { reason } => RunLine::NoVerdict {
+            reason: reason.clone(),
+        },
     }
 }
 
@@ -358,15 +359,20 @@ pub fn esc(text: &str) -> String {
     out
 }
 
-/// The colour of a verdict.
-fn colour(verdict: &str) -> &'static str {
+/// The colour of a verdict (`None`: being tested).
+fn colour(verdict: Option<StepVerdict>) -> &'static str {
     match verdict {
-        "good" | "fixed" => "#2e9d4a",
-        "bad" | "crashing" => "#d33a2c",
-        "skip" => "#9a9a9a",
-        "untested" => "#6b8fd6",
-        _ => "#e8a317",
+        Some(StepVerdict::Good | StepVerdict::Fixed) => "#2e9d4a",
+        Some(StepVerdict::Bad | StepVerdict::Crashing) => "#d33a2c",
+        Some(StepVerdict::Skip) => "#9a9a9a",
+        Some(StepVerdict::Untested) => "#6b8fd6",
+        Some(StepVerdict::Undecided) | None => "#e8a317",
     }
+}
+
+/// A verdict's word on the page (`testing` while it is being tested).
+fn verdict_word(verdict: Option<StepVerdict>) -> &'static str {
+    verdict.map_or("testing", StepVerdict::word)
 }
 
 /// The page's style: one block, no files to fetch.
@@ -463,20 +469,17 @@ pub fn render_live(data: &PageData) -> String {
 
 fn render_result(data: &PageData, outcome: &Outcome) -> String {
     let mut html = String::from("<h2>Result</h2>\n");
-    let kind = serde_json::to_value(outcome.outcome)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
     let _ = write!(
         html,
         "<p id=\"outcome\">outcome: <span class=\"v\">{}</span>",
-        esc(&kind)
+        outcome.outcome.word()
     );
     if let Some(confidence) = outcome.confidence {
         let _ = write!(html, ", confidence {:.3}", confidence);
     }
     if !outcome.flags.is_empty() {
-        let _ = write!(html, ", flags: {}", esc(&outcome.flags.join(", ")));
+        let flags: Vec<&str> = outcome.flags.iter().map(|f| f.name()).collect();
+        let _ = write!(html, ", flags: {}", flags.join(", "));
     }
     let _ = writeln!(
         html,
@@ -502,7 +505,7 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
             html,
             "<p id=\"verification\">checked by its revert on <code>{}</code>: <span class=\"v\">{}</span> ({})</p>",
             esc(email::short(&v.base)),
-            esc(&v.verdict),
+            v.verdict.word(),
             esc(&summarize_runs(&v.runs)),
         );
     }
@@ -547,9 +550,9 @@ fn render_steps(steps: &[StepRow]) -> String {
             i + 1,
             esc(&s.commit),
             esc(email::short(&s.commit)),
-            esc(&s.kind),
-            colour(&s.verdict),
-            esc(&s.verdict),
+            s.kind.map_or("", StepKind::word),
+            colour(s.verdict),
+            verdict_word(s.verdict),
             esc(email::short(&s.build)),
             esc(&summarize_runs(&s.runs)),
             esc(&top),
@@ -560,9 +563,9 @@ fn render_steps(steps: &[StepRow]) -> String {
 }
 
 /// `OK ×3, crashed: X ×2`, in the order first seen.
-pub fn summarize_runs(runs: &[String]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for run in runs {
+pub fn summarize_runs(runs: &[RunLine]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for run in runs.iter().map(RunLine::to_string) {
         match counts.iter_mut().find(|(r, _)| *r == run) {
             Some((_, n)) => *n += 1,
             None => counts.push((run, 1)),
@@ -613,9 +616,9 @@ fn range_svg(range: &RangePicture, steps: &[StepRow]) -> String {
             svg,
             "<circle class=\"point\" cx=\"{cx:.1}\" cy=\"50\" r=\"6\" fill=\"{}\"><title>{} {}</title></circle>\
 <text x=\"{cx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{order}</text>",
-            colour(verdict),
+            colour(*verdict),
             esc(hash),
-            esc(verdict),
+            verdict_word(*verdict),
             if n % 2 == 0 { 36 } else { 30 },
         );
     }
@@ -731,9 +734,10 @@ mod tests {
         let log = vec!["# git bisect bad aaa".to_owned()];
         let rows = PageData::steps_from_journal(&records, &log);
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].verdict, "bad");
-        assert_eq!(rows[0].runs, ["crashed: WARNING in f", "OK"]);
-        assert_eq!(rows[1].verdict, "testing");
+        assert_eq!(rows[0].verdict, Some(StepVerdict::Bad));
+        let runs: Vec<String> = rows[0].runs.iter().map(|r| r.to_string()).collect();
+        assert_eq!(runs, ["crashed: WARNING in f", "OK"]);
+        assert_eq!(rows[1].verdict, None);
         assert_eq!(rows[1].build, "failed: exit 2");
     }
 
@@ -752,9 +756,9 @@ mod tests {
 
     #[test]
     fn runs_are_summarized_in_order() {
-        let runs: Vec<String> = ["OK", "crashed: X", "OK"]
+        let runs: Vec<RunLine> = ["OK", "crashed: X", "OK"]
             .iter()
-            .map(|s| s.to_string())
+            .map(|s| s.parse().unwrap())
             .collect();
         assert_eq!(summarize_runs(&runs), "OK ×2, crashed: X");
     }
