@@ -47,9 +47,10 @@ pub struct SetupRequest {
     pub crash: Option<String>,
     /// The strategy and its settings.
     pub strategy: StrategyConfig,
-    /// The work directory; `None`: one per bisection under the user's
-    /// cache directory.
+    /// The work directory; `None`: one per bisection in `cache`.
     pub workdir: Option<PathBuf>,
+    /// culprit's cache directory, where work directories go by default.
+    pub cache: Option<PathBuf>,
     /// Where to write the outcome as JSON.
     pub json: Option<PathBuf>,
     /// What else makes two invocations the same bisection: the executor's
@@ -173,7 +174,11 @@ impl SetupRequest {
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {
             Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.clone()),
-            None => default_workdir(&key).ok_or(SetupError::NoCacheDir)?,
+            None => self
+                .cache
+                .as_ref()
+                .map(|cache| cache.join(&key))
+                .ok_or(SetupError::NoCacheDir)?,
         };
         refuse_inside_repository(&repo, &workdir)?;
         if let Some(json) = &self.json {
@@ -300,20 +305,6 @@ fn finish_json(json: Option<&Path>, outcome: &Outcome, code: i32, stderr: &mut d
             }
         }
     }
-}
-
-/// `$XDG_CACHE_HOME/culprit/<key>` or `~/.cache/culprit/<key>`: outside
-/// the user's repository, one directory per bisection.
-fn default_workdir(key: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| Path::new(&h).join(".cache"))
-        })?;
-    Some(cache.join("culprit").join(key))
 }
 
 /// The path with symbolic links resolved as far as it exists, and `..`

@@ -29,5 +29,5 @@ pub use reproducer::{PreparedReproducer, ReproducerKind, ReproducerSpec};
 pub use shell::{ShellBuild, ShellBuildError, ShellRecipe};
 pub use signature::{elf_signature, file_signature, SignatureError};
 pub use store::{
-    build_through, KernelStore, Restored, StoreError, StoreHit, StoreKey, ThroughStore,
+    build_through, cache_dir, KernelStore, Restored, StoreError, StoreHit, StoreKey, ThroughStore,
 };

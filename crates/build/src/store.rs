@@ -254,17 +254,9 @@ impl KernelStore {
         self
     }
 
-    /// `$XDG_CACHE_HOME/culprit/kernels`, else `~/.cache/culprit/kernels`.
+    /// `kernels` in culprit's cache directory (see [`cache_dir`]).
     pub fn default_dir() -> Option<PathBuf> {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|home| Path::new(&home).join(".cache"))
-            })?;
-        Some(cache.join("culprit").join("kernels"))
+        Some(cache_dir()?.join("kernels"))
     }
 
     /// The store's directory.
@@ -716,6 +708,21 @@ fn unique_suffix() -> String {
         .map_or(0, |d| d.as_nanos());
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{}-{nanos}-{n}", std::process::id())
+}
+
+/// Where culprit keeps what it may rebuild: `$XDG_CACHE_HOME/culprit`, else
+/// `~/.cache/culprit` (`None` with neither set). Work directories, the
+/// kernel store and workers' directories default to places in it.
+pub fn cache_dir() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| Path::new(&home).join(".cache"))
+        })?;
+    Some(cache.join("culprit"))
 }
 
 /// Parses a size for `--prune SIZE`: bytes, or with a suffix `K`, `M`,

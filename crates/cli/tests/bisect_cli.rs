@@ -488,11 +488,11 @@ fn bad_input_gets_one_line_and_exit_2() {
         ),
         (
             [bisect_args(&path, &workdir, "HEAD"), vec!["--runs", "0"]].concat(),
-            "--runs must be at least 1",
+            "--runs 0: expected a whole number from 1",
         ),
         (
             [bisect_args(&path, &workdir, "HEAD"), vec!["--crash", " "]].concat(),
-            "the crash title is empty",
+            "--crash \" \": expected a non-empty string",
         ),
         (
             [

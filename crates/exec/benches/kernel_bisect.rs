@@ -20,7 +20,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use culprit_bisect::OutcomeKind;
-use culprit_exec::job::Job;
+use culprit_exec::run::{self, RunPlace};
+use culprit_exec::settings::Settings;
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const CULPRIT_TITLE: &str = "prctl: factor out scratch value checking";
@@ -114,14 +115,18 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
     );
     let file = work.join("job.toml");
     std::fs::write(&file, &text).expect("job file");
-    let job = Job::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let settings = Settings::from_file(&file).unwrap_or_else(|e| panic!("{e}"));
     let log_path = work.join("bisect.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let mut out = log.try_clone().expect("log file");
+    let errors = log.try_clone().expect("log file");
     let start = Instant::now();
-    let outcome = job
-        .run(&mut out, Box::new(log))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let place = RunPlace {
+        log: Box::new(move || Box::new(log.try_clone().expect("log file"))),
+        errors: Box::new(errors),
+        journal: None,
+        wrap: None,
+    };
+    let outcome = run::bisect(&settings, place).outcome;
     let took = start.elapsed();
     let culprit = outcome.culprit.as_ref().map(|c| c.title.as_str());
     if outcome.outcome != OutcomeKind::Culprit || culprit != Some(CULPRIT_TITLE) {

@@ -29,8 +29,6 @@ use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelReci
 use culprit_git::{Commit, Repo, Worktree};
 use culprit_vm::{Accelerator, Initramfs, RunKind, VmConfig};
 
-use crate::job::Job;
-
 /// How to test a build in QEMU.
 #[derive(Debug, Clone)]
 pub struct VmSettings {
@@ -70,40 +68,6 @@ pub struct KernelSettings {
     /// The store of built kernels shared across bisections (`None`: none)
     /// and its size cap in bytes.
     pub store: Option<(PathBuf, Option<u64>)>,
-}
-
-impl KernelSettings {
-    /// The settings a job file describes; consoles go under `runs_dir`.
-    pub fn from_job(job: &Job, runs_dir: &Path) -> KernelSettings {
-        let mut recipe = KernelRecipe::new(&job.kernel.config, &job.kernel.compiler);
-        recipe.timeout = job.kernel.build_timeout;
-        recipe.clean = job.kernel.clean;
-        if let Some(jobs) = job.kernel.jobs {
-            recipe.jobs = jobs;
-        }
-        KernelSettings {
-            store: job
-                .kernel
-                .store
-                .clone()
-                .map(|dir| (dir, job.kernel.store_size)),
-            workdir: job.workdir.clone(),
-            consoles: runs_dir.join("consoles"),
-            recipe,
-            ccache: job.kernel.ccache,
-            reproducer: job.reproducer.spec.clone(),
-            vm: VmSettings {
-                qemu: job.vm.qemu.clone(),
-                cmdline: job.kernel.cmdline.clone(),
-                memory_mb: job.vm.memory_mb,
-                cpus: job.vm.cpus,
-                boot_timeout: job.reproducer.boot_timeout,
-                run_timeout: job.reproducer.run_timeout,
-                vms: job.vms,
-                accelerator: None,
-            },
-        }
-    }
 }
 
 /// What the first run prepares once: the initramfs and the accelerator.

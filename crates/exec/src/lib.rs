@@ -2,15 +2,18 @@
 //! engine, as child processes. Shell commands in a private checkout
 //! ([`shell::ShellExecutor`], generic mode), Linux kernels built with a
 //! recipe and booted in QEMU ([`kernel_executor::KernelExecutor`], kernel
-//! mode, described by a [`job::Job`] file), a progress line on a terminal
-//! ([`progress::Progress`]), and the kernel's maintainers of a culprit
-//! ([`maintainers`]).
+//! mode), a progress line on a terminal ([`progress::Progress`]), and the
+//! kernel's maintainers of a culprit ([`maintainers`]). Above them, every
+//! setting's one definition ([`settings`]) and the one run path
+//! ([`run::bisect`]) that the command line, job files and the service's
+//! workers share.
 #![deny(missing_docs)]
 
 pub mod capture;
 pub mod identity;
-pub mod job;
 pub mod kernel_executor;
 pub mod maintainers;
 pub mod progress;
+pub mod run;
+pub mod settings;
 pub mod shell;

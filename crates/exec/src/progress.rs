@@ -14,13 +14,13 @@ use culprit_bisect::{BuildOutcome, Built, Capacity, Executor, RunOutcome};
 
 /// Wraps an executor with a progress line on a terminal.
 pub struct Progress<'a> {
-    inner: &'a mut dyn Executor,
+    inner: Box<dyn Executor + Send + 'a>,
     enabled: bool,
 }
 
 impl<'a> Progress<'a> {
     /// Shows progress if standard error is a terminal.
-    pub fn new(inner: &'a mut dyn Executor) -> Self {
+    pub fn new(inner: Box<dyn Executor + Send + 'a>) -> Self {
         Progress {
             inner,
             enabled: std::io::stderr().is_terminal(),

@@ -325,11 +325,8 @@ fn job_text(server: &Server, id: i64, what: Text) -> Result<Response, DbError> {
 
 fn kernel_config(spec: Option<serde_json::Value>) -> Option<String> {
     let spec: JobSpec = serde_json::from_value(spec?).ok()?;
-    let JobSpec::Kernel(kernel) = spec else {
-        return None;
-    };
-    let job = kernel.job().ok()?;
-    std::fs::read_to_string(job.kernel.config).ok()
+    let settings = spec.settings().ok()?;
+    std::fs::read_to_string(&settings.kernel()?.config).ok()
 }
 
 /// Everything the page of job `id` shows; `token_query` is carried by the
@@ -356,7 +353,8 @@ fn page_data(server: &Server, id: i64, token_query: &str) -> Result<Option<PageD
         }
     };
     let spec: Option<JobSpec> = serde_json::from_value(job.spec.clone()).ok();
-    let repo_path = spec.as_ref().map(JobSpec::repo);
+    let settings = spec.as_ref().and_then(|s| s.settings().ok());
+    let repo_path = settings.as_ref().map(|s| s.repo.clone());
     let repo = repo_path
         .as_ref()
         .and_then(|p| culprit_git::Repo::open(p).ok());
@@ -364,12 +362,14 @@ fn page_data(server: &Server, id: i64, token_query: &str) -> Result<Option<PageD
     if let Some(p) = &repo_path {
         facts.push(("repository".into(), p.display().to_string()));
     }
-    if let Some(JobSpec::Generic(g)) = &spec {
-        facts.push(("bad".into(), g.bad.clone()));
-        facts.push(("good".into(), g.good.join(" ")));
-        facts.push(("build".into(), g.build.clone()));
-        facts.push(("test".into(), g.test.clone()));
-        facts.push(("strategy".into(), g.strategy.clone()));
+    if let Some(s) = &settings {
+        facts.push(("bad".into(), s.bad.clone()));
+        facts.push(("good".into(), s.good.join(" ")));
+        if let culprit_exec::settings::Recipe::Shell(shell) = &s.recipe {
+            facts.push(("build".into(), shell.build.clone()));
+            facts.push(("test".into(), shell.test.clone()));
+        }
+        facts.push(("strategy".into(), s.strategy.name.clone()));
     }
     facts.push(("worker".into(), job.owner.clone().unwrap_or_default()));
     facts.push(("attempts".into(), job.attempts.to_string()));

@@ -1,25 +1,28 @@
-//! Jobs as submitted to the service: a generic bisection (the fields of
-//! `culprit bisect`'s flags) or a kernel bisection (a job file), as TOML or
-//! as JSON of the same fields. Everything is checked before a job is
-//! stored: a bad job is refused with the field at fault and the reason.
+//! Jobs as submitted to the service: the same documents `culprit bisect
+//! JOB.toml` reads (a generic job, or a kernel job with a `[kernel]`
+//! table), as TOML or as JSON of the same fields, read by the same
+//! settings. Everything is checked before a job is stored: a bad job is
+//! refused with the field at fault, the value and the reason.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use culprit_bisect::input::InputError;
-use culprit_bisect::strategy::{self, StrategyConfig};
-use culprit_bisect::{Direction, Executor, Setup, SetupRequest};
-use culprit_exec::job::{Job, JobError};
-use culprit_exec::shell::{ShellConfig, ShellExecutor};
-use toml::{Table, Value};
+use culprit_bisect::Direction;
+use culprit_exec::settings::{table_of, Door, Scope, SettingError, Settings};
 
-/// A job that cannot be accepted: the field at fault and why.
+/// Fields the service sets itself.
+const SET_BY_THE_SERVICE: &[&str] = &["workdir", "json", "html"];
+
+/// A job that cannot be accepted: the field at fault, the value given and
+/// why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct SpecError {
     /// The field, dotted for tables (`kernel.config`); empty when the whole
     /// body is at fault.
     pub field: String,
+    /// The value given, as TOML writes it.
+    pub value: Option<String>,
     /// What is wrong with it.
     pub reason: String,
 }
@@ -28,416 +31,89 @@ impl SpecError {
     fn new(field: &str, reason: impl Into<String>) -> SpecError {
         SpecError {
             field: field.to_owned(),
+            value: None,
             reason: reason.into(),
         }
     }
 }
 
-/// A checked job, as stored in the database.
-// One per job, read once: the size of a generic job's fields costs nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum JobSpec {
-    /// Shell commands build and test each commit.
-    Generic(GenericSpec),
-    /// A kernel built and booted in QEMU, as a job file describes.
-    Kernel(KernelSpec),
+impl From<SettingError> for SpecError {
+    fn from(e: SettingError) -> SpecError {
+        SpecError {
+            field: e.name,
+            value: e.value,
+            reason: e.reason,
+        }
+    }
 }
 
-/// A generic bisection: the fields of `culprit bisect`'s flags.
+/// A checked job, as stored in the database: the document as TOML and the
+/// directory its relative paths start from.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GenericSpec {
-    /// The repository (a path that every worker sees).
-    pub repo: PathBuf,
-    /// The crashing commit.
-    pub bad: String,
-    /// Good commits (cause), or the newer good end (fix).
-    #[serde(default)]
-    pub good: Vec<String>,
-    /// Look for the fix.
-    #[serde(default)]
-    pub fix: bool,
-    /// The crash to bisect, by title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crash: Option<String>,
-    /// The build command.
-    pub build: String,
-    /// The test command.
-    pub test: String,
-    /// The artifact whose bytes make the build signature.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact: Option<PathBuf>,
-    /// Runs per commit.
-    pub runs: u32,
-    /// The strategy's name.
-    pub strategy: String,
-    /// Where bayes stops.
-    pub confidence: f64,
-    /// Bayes: the lowest reproduction rate worth bisecting.
-    #[serde(default = "default_min_rate")]
-    pub min_rate: f64,
-    /// Check the culprit by its revert.
-    #[serde(default = "default_verify")]
-    pub verify: bool,
-    /// Only commits touching these paths are suspects (`--paths`).
-    #[serde(default)]
-    pub paths: Vec<String>,
-    /// Time limit of one build, in seconds.
-    pub build_timeout: u64,
-    /// Time limit of one run, in seconds.
-    pub test_timeout: u64,
-}
-
-/// A kernel bisection: the job file's text and the directory its relative
-/// paths start from.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KernelSpec {
-    /// The job file, as TOML.
+pub struct JobSpec {
+    /// The job's settings, as a job file has them.
     pub toml: String,
     /// Where relative paths start.
     pub base: PathBuf,
 }
 
-fn default_min_rate() -> f64 {
-    strategy::bayes::DEFAULT_MIN_RATE
-}
-
-fn default_verify() -> bool {
-    true
-}
-
-/// Keys a generic job may have.
-const GENERIC_KEYS: &[&str] = &[
-    "repo",
-    "bad",
-    "good",
-    "fix",
-    "crash",
-    "build",
-    "test",
-    "artifact",
-    "runs",
-    "strategy",
-    "confidence",
-    "min_rate",
-    "verify",
-    "paths",
-    "build_timeout",
-    "test_timeout",
-];
-
-/// Defaults, as `culprit bisect` has them.
-const DEFAULT_RUNS: u32 = 10;
-const DEFAULT_BUILD_TIMEOUT: u64 = 4 * 3600;
-const DEFAULT_TEST_TIMEOUT: u64 = 3600;
-const MAX_LIMIT_SECS: u64 = 365 * 24 * 3600;
-
-/// Parses and checks a submitted job. `body` is TOML, or JSON when
-/// `json` (the request said so, or the body is a JSON object); relative
-/// paths start at `base`.
+/// Parses and checks a submitted job. `body` is TOML, or JSON when `json`
+/// (the request said so, or the body is a JSON object); relative paths
+/// start at `base`.
 pub fn parse(body: &str, json: bool, base: &Path) -> Result<JobSpec, SpecError> {
     let json = json || body.trim_start().starts_with('{');
-    let table = if json {
-        json_table(body)?
-    } else {
-        toml_table(body)?
+    let table = table_of(body, json, &Door::Service)?;
+    if let Some(key) = SET_BY_THE_SERVICE.iter().find(|k| table.contains_key(**k)) {
+        return Err(SpecError::new(
+            key,
+            "set by the service (each worker has its own work directory; results are in the database)",
+        ));
+    }
+    let toml = toml::to_string(&table).map_err(|e| SpecError::new("", e.to_string()))?;
+    let settings = Settings::from_table(table, Door::Service, base)?;
+    let spec = JobSpec {
+        toml,
+        base: base.to_owned(),
     };
-    let spec = if table.contains_key("kernel") || table.contains_key("reproducer") {
-        kernel_spec(table, base)?
-    } else {
-        JobSpec::Generic(generic_spec(&table, base)?)
-    };
-    spec.check()?;
+    check(&settings)?;
     Ok(spec)
 }
 
-fn toml_table(body: &str) -> Result<Table, SpecError> {
-    body.parse::<Table>().map_err(|e| {
-        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-        SpecError::new("", format!("not valid TOML: {message}"))
-    })
-}
-
-/// A JSON object as the TOML table of the same fields (nulls are refused:
-/// TOML has none).
-fn json_table(body: &str) -> Result<Table, SpecError> {
-    let value: serde_json::Value = serde_json::from_str(body)
-        .map_err(|e| SpecError::new("", format!("not valid JSON: {e}")))?;
-    let serde_json::Value::Object(object) = value else {
-        return Err(SpecError::new("", "expected a JSON object"));
-    };
-    let mut table = Table::new();
-    for (key, value) in object {
-        table.insert(key.clone(), toml_value(&key, value)?);
-    }
-    Ok(table)
-}
-
-fn toml_value(key: &str, value: serde_json::Value) -> Result<Value, SpecError> {
-    use serde_json::Value as J;
-    Ok(match value {
-        J::Null => {
-            return Err(SpecError::new(
-                key,
-                "null is not a value (leave the field out)",
-            ))
-        }
-        J::Bool(b) => Value::Boolean(b),
-        J::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Integer(i),
-            (None, Some(f)) => Value::Float(f),
-            _ => return Err(SpecError::new(key, format!("number {n} out of range"))),
-        },
-        J::String(s) => Value::String(s),
-        J::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|v| toml_value(key, v))
-                .collect::<Result<_, _>>()?,
-        ),
-        J::Object(object) => {
-            let mut table = Table::new();
-            for (k, v) in object {
-                let dotted = format!("{key}.{k}");
-                table.insert(k, toml_value(&dotted, v)?);
-            }
-            Value::Table(table)
-        }
-    })
-}
-
-fn kernel_spec(mut table: Table, base: &Path) -> Result<JobSpec, SpecError> {
-    for key in ["workdir", "json"] {
-        if table.contains_key(key) {
-            return Err(SpecError::new(
-                key,
-                "set by the service (each worker has its own work directory; results are in the database)",
-            ));
-        }
-    }
-    // A work directory the parser would default to: the worker picks its own.
-    table.remove("workdir");
-    let text = toml::to_string(&table).map_err(|e| SpecError::new("", e.to_string()))?;
-    let spec = KernelSpec {
-        toml: text,
-        base: base.to_owned(),
-    };
-    spec.job()?;
-    Ok(JobSpec::Kernel(spec))
-}
-
-impl KernelSpec {
-    /// The job file this spec holds, parsed.
-    pub fn job(&self) -> Result<Job, SpecError> {
-        Job::parse(&self.toml, &self.base.join("job.toml")).map_err(|e| match e {
-            JobError::Key { key, message, .. } => SpecError::new(&key, message),
-            JobError::Syntax { message, .. } => {
-                SpecError::new("", format!("not valid TOML: {message}"))
-            }
-            JobError::Read { source, .. } => SpecError::new("", source.to_string()),
-        })
-    }
-}
-
-/// Typed fields of a generic job, with errors naming the field.
-struct Fields<'a>(&'a Table);
-
-impl Fields<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, SpecError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-            Some(other) => Err(SpecError::new(
-                key,
-                format!("expected a non-empty string, got {other}"),
-            )),
-        }
-    }
-
-    fn required(&self, key: &str) -> Result<String, SpecError> {
-        self.string(key)?
-            .ok_or_else(|| SpecError::new(key, "missing"))
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>, SpecError> {
-        let bad = |v: &Value| SpecError::new(key, format!("expected a list of revisions, got {v}"));
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(vec![s.clone()]),
-            Some(v @ Value::Array(items)) => items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .filter(|s| !s.trim().is_empty())
-                        .map(str::to_owned)
-                        .ok_or_else(|| bad(v))
-                })
-                .collect(),
-            Some(v) => Err(bad(v)),
-        }
-    }
-
-    fn bool(&self, key: &str, default: bool) -> Result<bool, SpecError> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(Value::Boolean(b)) => Ok(*b),
-            Some(v) => Err(SpecError::new(
-                key,
-                format!("expected true or false, got {v}"),
-            )),
-        }
-    }
-
-    fn number(
-        &self,
-        key: &str,
-        range: std::ops::RangeInclusive<u64>,
-    ) -> Result<Option<u64>, SpecError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Integer(n)) if u64::try_from(*n).is_ok_and(|n| range.contains(&n)) => {
-                Ok(u64::try_from(*n).ok())
-            }
-            Some(v) => Err(SpecError::new(
-                key,
-                format!(
-                    "expected a whole number from {} to {}, got {v}",
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        }
-    }
-
-    fn min_rate(&self) -> Result<f64, SpecError> {
-        let bad = |v: &dyn std::fmt::Display| {
-            SpecError::new("min_rate", format!("expected a rate in (0, 1], got {v}"))
-        };
-        let value = match self.get("min_rate") {
-            None => return Ok(default_min_rate()),
-            Some(Value::Float(f)) => *f,
-            Some(Value::Integer(i)) => *i as f64,
-            Some(v) => return Err(bad(v)),
-        };
-        match value > 0.0 && value <= 1.0 {
-            true => Ok(value),
-            false => Err(bad(&value)),
-        }
-    }
-
-    fn confidence(&self) -> Result<f64, SpecError> {
-        let value = match self.get("confidence") {
-            None => return Ok(strategy::DEFAULT_CONFIDENCE),
-            Some(Value::Float(f)) => *f,
-            Some(Value::Integer(i)) => *i as f64,
-            Some(v) => {
-                return Err(SpecError::new(
-                    "confidence",
-                    format!("expected a probability in [0.5, 1), got {v}"),
-                ))
-            }
-        };
-        if (0.5..1.0).contains(&value) {
-            Ok(value)
-        } else {
-            Err(SpecError::new(
-                "confidence",
-                format!("expected a probability in [0.5, 1), got {value}"),
-            ))
-        }
-    }
-}
-
-fn generic_spec(table: &Table, base: &Path) -> Result<GenericSpec, SpecError> {
-    if let Some(unknown) = table.keys().find(|k| !GENERIC_KEYS.contains(&k.as_str())) {
-        return Err(SpecError::new(
-            unknown,
-            format!(
-                "unknown field (a generic job has: {}; a kernel job has a [kernel] table)",
-                GENERIC_KEYS.join(", ")
-            ),
-        ));
-    }
-    let f = Fields(table);
-    let runs = f.number("runs", 1..=u32::MAX as u64)?;
-    let strategy = f
-        .string("strategy")?
-        .unwrap_or_else(|| strategy::DEFAULT.to_owned());
-    if !strategy::NAMES.contains(&strategy.as_str()) {
-        return Err(SpecError::new(
-            "strategy",
-            format!(
-                "unknown strategy {strategy:?} (known: {})",
-                strategy::NAMES.join(", ")
-            ),
-        ));
-    }
-    Ok(GenericSpec {
-        repo: base.join(f.required("repo")?),
-        bad: f.required("bad")?,
-        good: f.strings("good")?,
-        fix: f.bool("fix", false)?,
-        crash: f.string("crash")?,
-        build: f.required("build")?,
-        test: f.required("test")?,
-        artifact: f.string("artifact")?.map(PathBuf::from),
-        runs: runs.map_or(DEFAULT_RUNS, |n| n as u32),
-        strategy,
-        confidence: f.confidence()?,
-        min_rate: f.min_rate()?,
-        verify: f.bool("verify", true)?,
-        paths: f.strings("paths")?,
-        build_timeout: f
-            .number("build_timeout", 1..=MAX_LIMIT_SECS)?
-            .unwrap_or(DEFAULT_BUILD_TIMEOUT),
-        test_timeout: f
-            .number("test_timeout", 1..=MAX_LIMIT_SECS)?
-            .unwrap_or(DEFAULT_TEST_TIMEOUT),
-    })
+/// Checks what can be checked before a worker takes the job: the
+/// repository opens, the revisions name commits in the right order.
+fn check(settings: &Settings) -> Result<(), SpecError> {
+    let repo = culprit_git::Repo::open(&settings.repo)
+        .map_err(|e| SpecError::new("repo", e.to_string()))?;
+    culprit_bisect::input::check(&repo, settings.direction, &settings.bad, &settings.good)
+        .map_err(input_error)?;
+    Ok(())
 }
 
 impl JobSpec {
-    /// Checks what can be checked before a worker takes the job: the
-    /// repository opens, the revisions name commits in the right order.
-    pub fn check(&self) -> Result<(), SpecError> {
-        let request = self.setup_request(Path::new("/nonexistent"))?;
-        let repo = culprit_git::Repo::open(&request.repo)
-            .map_err(|e| SpecError::new("repo", e.to_string()))?;
-        culprit_bisect::input::check(&repo, request.direction, &request.bad, &request.good)
-            .map_err(|e| input_error(self, request.direction, e))?;
-        Ok(())
+    /// The job's settings.
+    pub fn settings(&self) -> Result<Settings, SpecError> {
+        Ok(Settings::from_toml(&self.toml, Door::Service, &self.base)?)
     }
 
     /// A short description for the queue: the repository and the bad end.
     pub fn title(&self) -> String {
-        let (repo, bad, direction, crash) = match self {
-            JobSpec::Generic(g) => (g.repo.clone(), g.bad.clone(), g.fix, g.crash.clone()),
-            JobSpec::Kernel(k) => match k.job() {
-                Ok(job) => (
-                    job.repo,
-                    job.bad,
-                    job.direction == Direction::Fix,
-                    job.crash,
-                ),
-                Err(_) => (k.base.clone(), String::new(), false, None),
-            },
+        let Ok(s) = self.settings() else {
+            return format!("job in {}", self.base.display());
         };
-        let name = repo.file_name().map_or_else(
-            || repo.display().to_string(),
+        let name = s.repo.file_name().map_or_else(
+            || s.repo.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let what = if direction { "fix" } else { "cause" };
-        // A full hash is long for a title: its first 12 digits name it.
-        let bad = match bad.len() == 40 && bad.bytes().all(|b| b.is_ascii_hexdigit()) {
-            true => bad[..12].to_owned(),
-            false => bad,
+        let what = match s.direction {
+            Direction::Cause => "cause",
+            Direction::Fix => "fix",
         };
-        match crash {
+        // A full hash is long for a title: its first 12 digits name it.
+        let bad = match s.bad.len() == 40 && s.bad.bytes().all(|b| b.is_ascii_hexdigit()) {
+            true => s.bad[..12].to_owned(),
+            false => s.bad,
+        };
+        match s.crash {
             Some(crash) => format!("{what} of {crash:?} in {name} from {bad}"),
             None => format!("{what} in {name} from {bad}"),
         }
@@ -445,126 +121,34 @@ impl JobSpec {
 
     /// The kind, as the database stores it.
     pub fn kind(&self) -> &'static str {
-        match self {
-            JobSpec::Generic(_) => "generic",
-            JobSpec::Kernel(_) => "kernel",
+        match self.settings().map(|s| s.scope()) {
+            Ok(Scope::Kernel) => "kernel",
+            _ => "generic",
         }
     }
 
-    /// The bisection this job asks for, with its work directory at
-    /// `workdir` (the worker's) and no JSON file (results are stored).
-    pub fn setup_request(&self, workdir: &Path) -> Result<SetupRequest, SpecError> {
-        let mut request = match self {
-            JobSpec::Generic(g) => g.setup_request(),
-            JobSpec::Kernel(k) => k.job()?.setup_request(),
-        };
-        request.workdir = Some(workdir.to_owned());
-        request.json = None;
-        Ok(request)
-    }
-
-    /// The executor of this job on this worker, for a prepared bisection;
-    /// the executor's own lines go to `log`.
-    pub fn executor(
-        &self,
-        setup: &Setup,
-        log: Box<dyn std::io::Write + Send>,
-    ) -> Result<Box<dyn Executor + Send>, String> {
-        self.executor_at(&setup.repo, &setup.workdir, &setup.bisection_dir, log)
-    }
-
-    /// The executor of this job with its checkout and builds in `workdir`
-    /// and run logs in `runs_dir` (a worker helping another's bisection
-    /// has no setup of its own).
-    pub fn executor_at(
-        &self,
-        repo: &culprit_git::Repo,
-        workdir: &Path,
-        runs_dir: &Path,
-        log: Box<dyn std::io::Write + Send>,
-    ) -> Result<Box<dyn Executor + Send>, String> {
-        match self {
-            JobSpec::Generic(g) => {
-                let exec = ShellExecutor::new(repo, workdir, runs_dir, g.shell_config())
-                    .map_err(|e| e.to_string())?;
-                Ok(Box::new(exec))
-            }
-            JobSpec::Kernel(k) => {
-                let mut job = k.job().map_err(|e| e.to_string())?;
-                job.workdir = workdir.to_owned();
-                job.json = None;
-                let settings =
-                    culprit_exec::kernel_executor::KernelSettings::from_job(&job, runs_dir);
-                Ok(Box::new(
-                    culprit_exec::kernel_executor::KernelExecutor::new(repo.clone(), settings, log),
-                ))
-            }
-        }
+    /// The job's settings on a worker: its work directory at `workdir`,
+    /// and no JSON or page file (results are stored).
+    pub fn settings_at(&self, workdir: &Path) -> Result<Settings, SpecError> {
+        let mut settings = self.settings()?;
+        settings.workdir = Some(workdir.to_owned());
+        settings.json = None;
+        settings.html = None;
+        Ok(settings)
     }
 
     /// The repository, for pages and mails.
     pub fn repo(&self) -> PathBuf {
-        match self {
-            JobSpec::Generic(g) => g.repo.clone(),
-            JobSpec::Kernel(k) => k.job().map_or_else(|_| k.base.clone(), |j| j.repo),
-        }
-    }
-}
-
-impl GenericSpec {
-    fn shell_config(&self) -> ShellConfig {
-        ShellConfig {
-            build: self.build.clone(),
-            test: self.test.clone(),
-            artifact: self.artifact.clone(),
-            build_timeout: Duration::from_secs(self.build_timeout),
-            test_timeout: Duration::from_secs(self.test_timeout),
-        }
-    }
-
-    /// The same request `culprit bisect` makes from the same flags (so the
-    /// journal's parameters are the same too).
-    fn setup_request(&self) -> SetupRequest {
-        SetupRequest {
-            repo: self.repo.clone(),
-            direction: if self.fix {
-                Direction::Fix
-            } else {
-                Direction::Cause
-            },
-            bad: self.bad.clone(),
-            good: self.good.clone(),
-            crash: self.crash.clone(),
-            strategy: StrategyConfig {
-                name: self.strategy.clone(),
-                runs: self.runs,
-                confidence: self.confidence,
-                min_rate: self.min_rate,
-            },
-            workdir: None,
-            json: None,
-            show_diff: false,
-            verify: self.verify,
-            paths: self.paths.clone(),
-            executor_params: serde_json::json!({
-                "build": self.build,
-                "test": self.test,
-                "artifact": self.artifact,
-            }),
-        }
+        self.settings()
+            .map_or_else(|_| self.base.clone(), |s| s.repo)
     }
 }
 
 /// An input error of the engine, with the job's field named.
-fn input_error(spec: &JobSpec, direction: Direction, e: InputError) -> SpecError {
-    // A kernel fix job names its newer good end `good_end`.
-    let good = match (spec, direction) {
-        (JobSpec::Kernel(_), Direction::Fix) => "good_end",
-        _ => "good",
-    };
+fn input_error(e: InputError) -> SpecError {
     let field = match &e {
         InputError::Revision { flag: "--bad", .. } | InputError::BadNotAncestor { .. } => "bad",
-        _ => good,
+        _ => "good",
     };
     // The engine's messages speak of flags; a job has fields.
     let reason = e
@@ -622,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn a_generic_job_in_toml_or_json_gives_the_same_spec() {
+    fn a_generic_job_in_toml_or_json_gives_the_same_settings() {
         let (dir, h) = repo();
         let from_toml = parse(
             &generic(dir.path(), &h, "runs = 3\n"),
@@ -635,11 +219,10 @@ mod tests {
             "build": "true", "test": "true", "runs": 3
         });
         let from_json = parse(&json.to_string(), true, Path::new("/")).unwrap();
-        assert_eq!(from_toml, from_json);
-        let JobSpec::Generic(g) = from_toml else {
-            panic!("not generic")
-        };
-        assert_eq!((g.runs, g.strategy.as_str()), (3, "bayes"));
+        let (t, j) = (from_toml.settings().unwrap(), from_json.settings().unwrap());
+        assert_eq!(t, j);
+        assert_eq!((t.strategy.runs, t.strategy.name.as_str()), (3, "bayes"));
+        assert_eq!(from_toml.kind(), "generic");
     }
 
     #[test]
@@ -683,6 +266,11 @@ mod tests {
             ),
             ("repo = [".into(), "", "not valid TOML"),
             (generic(Path::new("/nonexistent"), &h, ""), "repo", ""),
+            (
+                generic(d, &h, "workdir = \"w\"\n"),
+                "workdir",
+                "set by the service",
+            ),
         ];
         for (text, field, reason) in cases {
             let e = parse(&text, false, Path::new("/")).unwrap_err();
@@ -696,9 +284,8 @@ mod tests {
     }
 
     #[test]
-    fn kernel_jobs_are_checked_by_the_job_file_parser() {
+    fn kernel_jobs_are_read_by_the_same_settings() {
         let (dir, h) = repo();
-        std::fs::write(dir.path().join("../config-x"), "").ok();
         let base = tempfile::tempdir().unwrap();
         std::fs::write(base.path().join("config"), "CONFIG_64BIT=y\n").unwrap();
         std::fs::write(base.path().join("repro.c"), "int main(){}\n").unwrap();

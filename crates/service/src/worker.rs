@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use culprit_bisect::journal::Journal;
 use culprit_bisect::setup::EXIT_BAD_INPUT;
-use culprit_bisect::SetupError;
+use culprit_exec::run::RunPlace;
 
 use crate::db::{Db, DbError};
 use crate::joblog::{JobLog, Step};
@@ -176,7 +176,7 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
     shared.set_step(format!("job {id}: starting"));
     let (log, log_thread) = JobLog::start(log_db, id, token, shared.step.clone());
     let workdir = shared.config.workdir.join("jobs").join(id.to_string());
-    if matches!(spec, crate::spec::JobSpec::Kernel(_)) {
+    if spec.kind() == "kernel" {
         if let Err(e) = link_kernel_store(&shared.config, id) {
             eprintln!("culprit worker: job {id}: kernel store not shared: {e}");
         }
@@ -190,8 +190,8 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
     record(db, id, token, &stops, outcome)
 }
 
-/// Runs the bisection of a job; `None` when it stopped without a result
-/// of its own (see [`Stops`]).
+/// Runs the bisection of a job through the one run path; `None` when it
+/// stopped without a result of its own (see [`Stops`]).
 #[allow(clippy::too_many_arguments)]
 fn bisect(
     db: &mut Db,
@@ -201,11 +201,10 @@ fn bisect(
     token: i64,
     workdir: &std::path::Path,
     stops: &Arc<Stops>,
-    mut log: JobLog,
+    log: JobLog,
 ) -> Option<(serde_json::Value, i32)> {
-    use std::io::Write;
-    let request = match spec.setup_request(workdir) {
-        Ok(request) => request,
+    let settings = match spec.settings_at(workdir) {
+        Ok(settings) => settings,
         Err(e) => return Some(failed(&format!("{e}"))),
     };
     let store_db = match db.another() {
@@ -216,51 +215,41 @@ fn bisect(
         }
     };
     let store = PgJournalStore::new(store_db, id, token, stops.clone());
-    let setup = match request.prepare_with(|_, params| Journal::with_store(Box::new(store), params))
-    {
-        Ok(setup) => setup,
-        Err(_) if stops.any() => return None,
-        Err(e) => {
-            let _ = writeln!(log, "culprit bisect: {e}");
-            let code = match e {
-                SetupError::Journal(_) => 3,
-                _ => EXIT_BAD_INPUT,
-            };
-            return Some((outcome_json(&request.failed(&e.to_string())), code));
-        }
-    };
-    let (builds, runs) = setup.resumed;
-    if builds + runs > 0 {
-        let _ = writeln!(log, "resuming job {id} ({builds} builds, {runs} runs done)");
-    }
-    let local = match spec.executor(&setup, Box::new(log.clone())) {
-        Ok(exec) => exec,
-        Err(e) => {
-            let _ = writeln!(log, "culprit bisect: {e}");
-            return Some((outcome_json(&request.failed(&e)), EXIT_BAD_INPUT));
-        }
-    };
     let helpers = match shared.config.spread {
         0 | 1 => 0,
         n => queue::idle_workers(db, &shared.config.id, shared.config.lease)
             .map_or(0, |idle| (idle as usize).min(n - 1)),
     };
-    let mut exec = Spread::new(local, db.another().ok(), shared.clone(), id, token, helpers);
-    // The good end is checked after the bad end: an idle worker can make
-    // it meanwhile, with the runs the engine asks of an end.
-    let good_end = match setup.bisection.direction {
-        culprit_bisect::Direction::Cause => setup.bisection.good.first().cloned(),
-        culprit_bisect::Direction::Fix => None,
+    let spread_db = db.another().ok();
+    let runs = settings.strategy.runs;
+    let wrap =
+        move |setup: &culprit_bisect::Setup, local| -> Box<dyn culprit_bisect::Executor + Send> {
+            let mut exec = Spread::new(local, spread_db, shared.clone(), id, token, helpers);
+            // The good end is checked after the bad end: an idle worker can
+            // make it meanwhile, with the runs the engine asks of an end.
+            let good_end = match setup.bisection.direction {
+                culprit_bisect::Direction::Cause => setup.bisection.good.first().cloned(),
+                culprit_bisect::Direction::Fix => None,
+            };
+            if let Some(good) = good_end.filter(|g| setup.journal.build(g).is_none()) {
+                exec.prefetch(&good, runs);
+            }
+            Box::new(exec)
+        };
+    let log_for = log.clone();
+    let place = RunPlace {
+        log: Box::new(move || Box::new(log_for.clone())),
+        errors: Box::new(log),
+        journal: Some(Box::new(|_, params| {
+            Journal::with_store(Box::new(store), params)
+        })),
+        wrap: Some(Box::new(wrap)),
     };
-    if let Some(good) = good_end.filter(|g| setup.journal.build(g).is_none()) {
-        exec.prefetch(&good, request.strategy.runs);
-    }
-    let mut text = culprit_render::TextLog::new(log.clone());
-    let (outcome, code) = setup.run(&mut exec, &mut text, &mut std::io::sink());
+    let ran = culprit_exec::run::bisect(&settings, place);
     if stops.any() {
         return None;
     }
-    Some((outcome_json(&outcome), code))
+    Some((outcome_json(&ran.outcome), ran.code))
 }
 
 fn failed(message: &str) -> (serde_json::Value, i32) {

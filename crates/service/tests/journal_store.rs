@@ -11,7 +11,7 @@ use culprit_bisect::{Built, RunOutcome};
 use culprit_service::db::Db;
 use culprit_service::local::{postgres_bin, LocalPostgres};
 use culprit_service::queue;
-use culprit_service::spec::{GenericSpec, JobSpec};
+use culprit_service::spec::JobSpec;
 use culprit_service::store::{PgJournalStore, Stops};
 
 fn run(commit: &str, index: u32) -> culprit_bisect::journal::Record {
@@ -25,24 +25,11 @@ fn run(commit: &str, index: u32) -> culprit_bisect::journal::Record {
 }
 
 fn spec() -> JobSpec {
-    JobSpec::Generic(GenericSpec {
-        repo: "/nonexistent".into(),
-        bad: "b".into(),
-        good: vec!["g".into()],
-        fix: false,
-        crash: None,
-        build: "true".into(),
-        test: "true".into(),
-        artifact: None,
-        runs: 1,
-        strategy: "bayes".into(),
-        confidence: 0.99,
-        min_rate: 0.05,
-        verify: true,
-        paths: Vec::new(),
-        build_timeout: 1,
-        test_timeout: 1,
-    })
+    JobSpec {
+        toml: "repo = \"/nonexistent\"\nbad = \"b\"\ngood = [\"g\"]\nbuild = \"true\"\ntest = \"true\"\n"
+            .into(),
+        base: "/".into(),
+    }
 }
 
 /// PostgreSQL with the schema, and a database connection.

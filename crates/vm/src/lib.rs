@@ -44,6 +44,6 @@ pub use error::{InitramfsError, VmError};
 pub use initramfs::{
     init_script, Initramfs, DONE_MARKER, START_MARKER, STATUS_MARKER, TIME_LIMIT_PARAM,
 };
-pub use many::{console_path, default_vms, run_many};
+pub use many::{console_path, default_vms, most_vms, run_many, MostVms};
 pub use run::{run_once, RunOutput, VmConfig, DEFAULT_CMDLINE};
 pub use tools::{find_busybox, find_in_path, is_static_elf};

@@ -12,6 +12,53 @@ pub fn default_vms() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// How many test machines this machine can run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MostVms {
+    /// The most at once.
+    pub vms: usize,
+    /// Each guest's memory in MiB.
+    pub guest_mib: u32,
+    /// This machine's cores.
+    pub cpus: usize,
+    /// This machine's memory in MiB.
+    pub memory_mib: u64,
+}
+
+impl std::fmt::Display for MostVms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} VMs of {} MiB ({} cores, {} MiB of memory: two guests per core, three quarters of the memory)",
+            self.vms, self.guest_mib, self.cpus, self.memory_mib
+        )
+    }
+}
+
+/// The most test machines of `guest_mib` MiB this machine runs at once:
+/// two per core (a guest waits on its console as often as it computes),
+/// and no more than three quarters of the memory.
+pub fn most_vms(guest_mib: u32) -> MostVms {
+    let cpus = default_vms();
+    let memory_mib = total_memory_mib().unwrap_or(1024);
+    let by_memory = (memory_mib * 3 / 4) / u64::from(guest_mib.max(1));
+    let vms = (cpus * 2).min(by_memory as usize).max(1);
+    MostVms {
+        vms,
+        guest_mib,
+        cpus,
+        memory_mib,
+    }
+}
+
+/// `MemTotal` of `/proc/meminfo`, in MiB.
+fn total_memory_mib() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 /// Where run `index` of a batch saves its console: `console-<index>.log`.
 pub fn console_path(console_dir: &Path, index: usize) -> PathBuf {
     console_dir.join(format!("console-{index}.log"))

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 mod bisect;
 mod cache;
 mod doctor;
+mod flags;
 mod report;
 mod serve;
 mod sim;

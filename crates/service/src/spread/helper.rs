@@ -66,7 +66,8 @@ impl Helper {
             if self.executors.len() >= 4 {
                 self.executors.clear();
             }
-            if matches!(spec, JobSpec::Kernel(_)) {
+            let settings = spec.settings().map_err(|e| e.to_string())?;
+            if settings.kernel().is_some() {
                 crate::worker::link_kernel_store(&shared.config, task.job)
                     .map_err(|e| format!("kernel store: {e}"))?;
             }
@@ -75,9 +76,14 @@ impl Helper {
                 .workdir
                 .join("help")
                 .join(task.job.to_string());
-            let repo = culprit_git::Repo::open(spec.repo()).map_err(|e| e.to_string())?;
-            let exec =
-                spec.executor_at(&repo, &dir, &dir.join("runs"), Box::new(std::io::sink()))?;
+            let repo = culprit_git::Repo::open(&settings.repo).map_err(|e| e.to_string())?;
+            let exec = culprit_exec::run::executor(
+                &settings,
+                &repo,
+                &dir,
+                &dir.join("runs"),
+                Box::new(std::io::sink()),
+            )?;
             self.executors.insert(task.job, exec);
         }
         self.executors

@@ -1,0 +1,218 @@
+//! One run path for every way in: settings → prepared bisection →
+//! executor → engine → outputs (the text log, the JSON, the page). The
+//! command line, job files and the service's workers all call
+//! [`bisect`]; what differs is where the journal lives, where the log goes
+//! and what wraps the executor (a progress line, other workers).
+
+use std::io::Write;
+use std::path::Path;
+
+use culprit_bisect::journal::{Journal, JournalError};
+use culprit_bisect::setup::{EXIT_BAD_INPUT, EXIT_FAILED};
+use culprit_bisect::{Executor, Outcome, Setup, SetupError};
+use culprit_git::Repo;
+use culprit_render::page::{write_standalone, Tee};
+use culprit_render::TextLog;
+
+use crate::kernel_executor::{KernelExecutor, KernelSettings, VmSettings};
+use crate::settings::{KernelJob, Recipe, Settings};
+use crate::shell::{ShellConfig, ShellExecutor};
+
+/// Makes a writer for log lines (the engine's and the executor's go to
+/// the same place).
+pub type LogSink = Box<dyn Fn() -> Box<dyn Write + Send> + Send>;
+
+/// Opens a bisection's journal, given its directory and parameters.
+pub type JournalOpener<'a> = Box<dyn FnOnce(&Path, &str) -> Result<Journal, JournalError> + 'a>;
+
+/// Wraps the executor once the bisection is prepared.
+pub type Wrap<'a> =
+    Box<dyn FnOnce(&Setup, Box<dyn Executor + Send>) -> Box<dyn Executor + Send + 'a> + 'a>;
+
+/// What differs between the ways in.
+pub struct RunPlace<'a> {
+    /// Where log lines go.
+    pub log: LogSink,
+    /// Where a bad input's one line goes (the log, for the service).
+    pub errors: Box<dyn Write + 'a>,
+    /// The journal; `None`: a file in the bisection's directory.
+    pub journal: Option<JournalOpener<'a>>,
+    /// What wraps the executor (`None`: nothing).
+    pub wrap: Option<Wrap<'a>>,
+}
+
+/// How a bisection ended.
+#[derive(Debug)]
+pub struct Ran {
+    /// What it found (an error outcome when it could not start).
+    pub outcome: Outcome,
+    /// The exit status (see the README's table).
+    pub code: i32,
+    /// Why it could not start, when it could not.
+    pub setup_error: Option<SetupError>,
+}
+
+/// Prepares, runs and reports the bisection `settings` ask for.
+pub fn bisect(settings: &Settings, mut place: RunPlace<'_>) -> Ran {
+    let request = settings.setup_request();
+    let failed = |message: String, code: i32, errors: &mut dyn Write, e: Option<SetupError>| {
+        let _ = writeln!(errors, "culprit bisect: {message}");
+        let outcome = request.failed(&message);
+        let code = match &e {
+            // The JSON file is the problem: no use trying to write it.
+            Some(SetupError::Json { .. }) => code,
+            _ => request.finish(&outcome, code, errors),
+        };
+        Ran {
+            outcome,
+            code,
+            setup_error: e,
+        }
+    };
+    if let Some(path) = settings.html.as_deref().filter(|p| unwritable(p)) {
+        let message = format!("--html {}: cannot be written", path.display());
+        return failed(message, EXIT_BAD_INPUT, place.errors.as_mut(), None);
+    }
+    let prepared = match place.journal.take() {
+        Some(open) => request.prepare_with(open),
+        None => request.prepare(),
+    };
+    let setup = match prepared {
+        Ok(setup) => setup,
+        Err(e) => {
+            let code = match e {
+                SetupError::Journal(_) => EXIT_FAILED,
+                _ => EXIT_BAD_INPUT,
+            };
+            return failed(e.to_string(), code, place.errors.as_mut(), Some(e));
+        }
+    };
+    let (builds, runs) = setup.resumed;
+    if builds + runs > 0 {
+        let _ = writeln!(
+            place.errors,
+            "culprit bisect: resuming from {} ({builds} builds, {runs} runs done)",
+            setup.workdir.display()
+        );
+    }
+    let local = match executor(
+        settings,
+        &setup.repo,
+        &setup.workdir,
+        &setup.bisection_dir,
+        (place.log)(),
+    ) {
+        Ok(exec) => exec,
+        Err(e) => return failed(e, EXIT_BAD_INPUT, place.errors.as_mut(), None),
+    };
+    let mut exec = match place.wrap.take() {
+        Some(wrap) => wrap(&setup, local),
+        None => local,
+    };
+    let repo = setup.repo.clone();
+    let mut text = TextLog::new(Tee::new((place.log)(), settings.html.is_some()));
+    let (outcome, code) = setup.run(exec.as_mut(), &mut text, place.errors.as_mut());
+    drop(exec);
+    let log = text.into_inner();
+    let Some(path) = &settings.html else {
+        return Ran {
+            outcome,
+            code,
+            setup_error: None,
+        };
+    };
+    let tree = settings.repo.display().to_string();
+    let code = match write_standalone(path, &outcome, log.copy(), Some(&repo), &tree) {
+        Ok(()) => code,
+        Err(e) => {
+            let _ = writeln!(
+                place.errors,
+                "culprit bisect: --html {}: {e}",
+                path.display()
+            );
+            if code == 0 {
+                EXIT_FAILED
+            } else {
+                code
+            }
+        }
+    };
+    Ran {
+        outcome,
+        code,
+        setup_error: None,
+    }
+}
+
+/// The executor `settings` describe, with its checkout and builds in
+/// `workdir` and run logs in `runs_dir`; its own lines (the reproducer,
+/// the accelerator) go to `log`. A worker helping another's bisection
+/// makes one without a prepared bisection.
+pub fn executor(
+    settings: &Settings,
+    repo: &Repo,
+    workdir: &Path,
+    runs_dir: &Path,
+    log: Box<dyn Write + Send>,
+) -> Result<Box<dyn Executor + Send>, String> {
+    match &settings.recipe {
+        Recipe::Shell(shell) => {
+            let config = ShellConfig {
+                build: shell.build.clone(),
+                test: shell.test.clone(),
+                artifact: shell.artifact.clone(),
+                build_timeout: settings.build_timeout,
+                test_timeout: settings.test_timeout,
+            };
+            let exec =
+                ShellExecutor::new(repo, workdir, runs_dir, config).map_err(|e| e.to_string())?;
+            Ok(Box::new(exec))
+        }
+        Recipe::Kernel(job) => {
+            let kernel = kernel_settings(settings, job, workdir, runs_dir);
+            Ok(Box::new(KernelExecutor::new(repo.clone(), kernel, log)))
+        }
+    }
+}
+
+/// The kernel executor's settings for a kernel job working in `workdir`.
+fn kernel_settings(
+    settings: &Settings,
+    job: &KernelJob,
+    workdir: &Path,
+    runs_dir: &Path,
+) -> KernelSettings {
+    let mut recipe = culprit_build::KernelRecipe::new(&job.config, &job.compiler);
+    recipe.timeout = settings.build_timeout;
+    recipe.clean = job.clean;
+    if let Some(jobs) = job.jobs {
+        recipe.jobs = jobs;
+    }
+    KernelSettings {
+        store: job.store.clone().map(|dir| (dir, job.store_size)),
+        workdir: workdir.to_owned(),
+        consoles: runs_dir.join("consoles"),
+        recipe,
+        ccache: job.ccache,
+        reproducer: job.reproducer.clone(),
+        vm: VmSettings {
+            qemu: job.qemu.clone(),
+            cmdline: job.cmdline.clone(),
+            memory_mb: job.memory_mb,
+            cpus: job.cpus,
+            boot_timeout: job.boot_timeout,
+            run_timeout: settings.test_timeout,
+            vms: job.vms,
+            accelerator: None,
+        },
+    }
+}
+
+/// Found out now, not after hours of bisection: a page that cannot be
+/// written (a directory, or in a directory that does not exist).
+fn unwritable(path: &Path) -> bool {
+    path.is_dir()
+        || path
+            .parent()
+            .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir())
+}
