@@ -699,6 +699,9 @@ impl Values {
 /// Whether a flag's text names a path relative to the current directory
 /// (a program's bare name is looked up in `PATH`; `none` is no store).
 fn from_cwd(kind: Kind, text: &str) -> bool {
+    if text.trim().is_empty() {
+        return false;
+    }
     match kind {
         Kind::Path | Kind::Dir | Kind::File => true,
         Kind::Program => text.contains('/'),

@@ -331,3 +331,42 @@ pub(crate) fn get(key: &str) -> &'static Def {
         None => unreachable!("setting {key} is not in the table"),
     }
 }
+
+/// The table as the README shows it: one row per setting, with its key in
+/// a job file, its flag, the jobs that have it, its default and its help.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "| key | flag | jobs | default | meaning |\n|---|---|---|---|---|\n",
+    );
+    for def in TABLE {
+        let mut key = format!("`{}`", def.key);
+        for alias in def.aliases {
+            key.push_str(&format!(" (or `{alias}`)"));
+        }
+        let flag = match (def.flag, def.kind) {
+            (Some(f), Kind::Bool) => format!("`--{f}`, `--no-{f}`"),
+            (Some(f), _) => format!("`--{f} {}`", def.value_name),
+            (None, _) => String::new(),
+        };
+        let jobs = match def.scope {
+            Scope::Both => "all",
+            Scope::Generic => "generic",
+            Scope::Kernel => "kernel",
+        };
+        let shown = |lit: Lit| format!("`{}`", lit.to_toml());
+        let default = match def.default {
+            Default::Required => "required".to_owned(),
+            Default::Absent => "none".to_owned(),
+            Default::Value(v) => shown(v),
+            Default::PerScope { generic, kernel } => {
+                format!("{} (kernel: {})", shown(generic), shown(kernel))
+            }
+            Default::Computed(words) => words.to_owned(),
+        };
+        out.push_str(&format!(
+            "| {key} | {flag} | {jobs} | {default} | {} |\n",
+            def.help.replace('|', "\\|")
+        ));
+    }
+    out
+}
