@@ -3,9 +3,11 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::{bisect_args, culprit, TestRepo};
 
-fn s(p: &std::path::Path) -> String {
+fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
@@ -842,4 +844,85 @@ fn show_diff_prints_the_culprits_patch() {
     let stat = r.stdout.find(" 1 file changed").unwrap();
     let diff = r.stdout.find("diff --git").unwrap();
     assert!(stat < diff, "the patch comes after the stat");
+}
+
+/// A generic job file: the keys of the flags.
+fn generic_job(
+    dir: &Path,
+    repo: &Path,
+    workdir: &Path,
+    bad: &str,
+    good: &str,
+    extra: &str,
+) -> PathBuf {
+    let file = dir.join("job.toml");
+    let text = format!(
+        "repo = {repo:?}\nbad = {bad:?}\ngood = [{good:?}]\nbuild = \"sh build.sh\"\n\
+         test = \"sh test.sh\"\nartifact = \"out.bin\"\nworkdir = {workdir:?}\nverify = false\n{extra}"
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+#[test]
+fn a_generic_job_file_bisects_and_flags_override_it() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(12, 7, "BUG");
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let file = generic_job(
+        dir.path(),
+        repo.path(),
+        work.path(),
+        &h[11],
+        &h[0],
+        "confidence = 0.6\n",
+    );
+    let job = s(&file);
+    let from_file = culprit(repo.home.path(), &["bisect", &job]);
+    assert_eq!(
+        from_file.code, 0,
+        "{}{}",
+        from_file.stdout, from_file.stderr
+    );
+    assert_eq!(from_file.json()["culprit"]["hash"], h[7].as_str());
+    let sure = culprit(repo.home.path(), &["bisect", &job, "--confidence", "0.999"]);
+    assert_eq!(sure.code, 0, "{}{}", sure.stdout, sure.stderr);
+    assert_eq!(sure.json()["culprit"]["hash"], h[7].as_str());
+    let confidence = |r: &common::Run| r.json()["confidence"].as_f64().unwrap();
+    assert!(confidence(&sure) >= 0.999, "{}", sure.stdout);
+    // More certainty costs runs: the flag was not ignored.
+    let runs =
+        |r: &common::Run| r.stdout.matches("OK").count() + r.stdout.matches("crashed").count();
+    assert!(
+        runs(&sure) > runs(&from_file),
+        "{}\n---\n{}",
+        from_file.stdout,
+        sure.stdout
+    );
+}
+
+#[test]
+fn a_flag_a_kernel_job_lacks_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("linux")).unwrap();
+    std::fs::write(dir.path().join("config"), "CONFIG_64BIT=y\n").unwrap();
+    std::fs::write(dir.path().join("repro.c"), "int main(){}\n").unwrap();
+    let file = dir.path().join("job.toml");
+    std::fs::write(
+        &file,
+        "repo = \"linux\"\nbad = \"HEAD\"\n[kernel]\nconfig = \"config\"\n[reproducer]\nc = \"repro.c\"\n",
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let r = culprit(home.path(), &["bisect", &s(&file), "--build", "make"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--build make: not a setting of kernel jobs"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()["outcome"], "error");
 }

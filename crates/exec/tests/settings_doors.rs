@@ -71,7 +71,9 @@ impl Place {
                 let default = def.default.value(def.scope) == Some(Lit::Bool(true));
                 (Value::Boolean(!default), Some(s("yes")))
             }
-            Kind::Int { min, .. } if key == "vms" => (Value::Integer(min + 1), Some(Value::Integer(1 << 30))),
+            Kind::Int { min, .. } if key == "vms" => {
+                (Value::Integer(min + 1), Some(Value::Integer(1 << 30)))
+            }
             Kind::Int { min, .. } => (Value::Integer(min + 1), Some(Value::Integer(min - 1))),
             Kind::Float { .. } => (Value::Float(0.75), Some(Value::Float(1.5))),
             Kind::Text | Kind::CheckoutPath => (s("some text"), Some(s(""))),
@@ -175,15 +177,21 @@ fn every_setting_reads_the_same_through_every_door() {
         }
         with.push((def.key, good.clone()));
         let read = doors(&with);
-        let first = read[0].as_ref().unwrap_or_else(|e| panic!("{}: {e}", def.key));
+        let first = read[0]
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: {e}", def.key));
         for other in &read[1..] {
-            let other = other.as_ref().unwrap_or_else(|e| panic!("{}: {e}", def.key));
+            let other = other
+                .as_ref()
+                .unwrap_or_else(|e| panic!("{}: {e}", def.key));
             assert_eq!(first, other, "{} = {good}", def.key);
         }
         // A job needs one reproducer: those have no default alone.
         let one_of_a_group = def.key.starts_with("reproducer.") && def.kind == Kind::File;
-        if !matches!(def.default, culprit_exec::settings::table::Default::Required)
-            && !one_of_a_group
+        if !matches!(
+            def.default,
+            culprit_exec::settings::table::Default::Required
+        ) && !one_of_a_group
         {
             let defaults = doors(&without);
             let first = defaults[0].as_ref().unwrap();
@@ -192,7 +200,8 @@ fn every_setting_reads_the_same_through_every_door() {
             }
             if def.default.value(scope).is_some() {
                 assert_ne!(
-                    first, read[0].as_ref().unwrap(),
+                    first,
+                    read[0].as_ref().unwrap(),
                     "{}: the test's value equals the default",
                     def.key
                 );
@@ -247,7 +256,10 @@ fn a_flag_overrides_the_job_file_and_one_of_the_other_kind_is_refused() {
     assert!(e.reason.contains("not a setting of kernel jobs"), "{e}");
     let bad = flag_values(&[("confidence", &["1.5"])]);
     let e = Settings::from_flags(&bad, Some(&file)).unwrap_err();
-    assert_eq!(e.to_string(), "--confidence 1.5: expected a probability in [0.5, 1)");
+    assert_eq!(
+        e.to_string(),
+        "--confidence 1.5: expected a probability in [0.5, 1)"
+    );
 }
 
 #[test]

@@ -335,9 +335,8 @@ pub(crate) fn get(key: &str) -> &'static Def {
 /// The table as the README shows it: one row per setting, with its key in
 /// a job file, its flag, the jobs that have it, its default and its help.
 pub fn markdown() -> String {
-    let mut out = String::from(
-        "| key | flag | jobs | default | meaning |\n|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| key | flag | jobs | default | meaning |\n|---|---|---|---|---|\n");
     for def in TABLE {
         let mut key = format!("`{}`", def.key);
         for alias in def.aliases {
