@@ -250,6 +250,10 @@ static void check_flags(void)
 		       flag_named("fault_nth")->ival);
 	if (flag_named("cover")->ival)
 		fatalf("coverage is not supported by this syz-execprog");
+}
+
+static void check_executor(void)
+{
 	const char* executor = flag_named("executor")->sval;
 	if (access(executor, X_OK))
 		fatalf("failed to create execution environment: %s: %s", executor, strerror(errno));
@@ -574,7 +578,14 @@ static void stop_executor(struct executor* ex, int pid_index, char* why, size_t 
 	close(ex->to);
 	close(ex->from);
 	int status = 0;
-	if (waitpid(ex->pid, &status, WNOHANG) == 0) {
+	// After an EOF it is on its way out: give it a moment to say how.
+	pid_t got = 0;
+	for (int i = 0; i < 100 && got == 0; i++) {
+		got = waitpid(ex->pid, &status, WNOHANG);
+		if (got == 0)
+			usleep(10 * 1000);
+	}
+	if (got == 0) {
 		kill(ex->pid, SIGKILL);
 		waitpid(ex->pid, &status, 0);
 		snprintf(why, size, "executor %d: EOF", pid_index);
@@ -642,17 +653,18 @@ int main(int argc, char** argv)
 {
 	int first = parse_flags(argc, argv);
 	apply_optional(flag_named("optional")->sval);
-	check_flags();
 	if (first >= argc) {
 		usage();
 		exit(1);
 	}
+	check_flags();
 	signal(SIGPIPE, SIG_IGN);
 	nprograms = argc - first;
 	programs = calloc((size_t)nprograms, sizeof(struct program));
 	for (int i = 0; i < nprograms; i++)
 		programs[i] = load_program(argv[first + i]);
 	logf_to(2, "parsed %d programs", nprograms);
+	check_executor();
 	long long fault_call = flag_named("fault_call")->ival;
 	if (fault_call >= 0)
 		logf_to(2, "fault injection into call %lld (nth %lld) is not supported: calls run without it",
