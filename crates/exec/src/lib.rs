@@ -14,3 +14,4 @@ pub mod kernel_executor;
 pub mod maintainers;
 pub mod progress;
 pub mod shell;
+pub mod syzbot;
