@@ -125,7 +125,8 @@ fn basic_failure(
     tool_lines: &[(usize, String)],
     basic_end: usize,
 ) -> Option<String> {
-    let during = |at: usize| at >= phases.basic && at < basic_end;
+    // From the start marker on (boot crashes are already out of the way).
+    let during = |at: usize| at < basic_end;
     if let Some(crash) = kernel.iter().find(|r| during(r.start)) {
         return Some(crash.title.clone());
     }
