@@ -14,4 +14,5 @@ pub mod kernel_executor;
 pub mod maintainers;
 pub mod progress;
 pub mod shell;
+pub mod syz_reproducer;
 pub mod syzbot;
