@@ -164,11 +164,9 @@ mod tests {
         assert!(prepared.options.repeat && prepared.options.threaded);
         assert_eq!(
             prepared.log,
-            [format!(
-                "syz-execprog -executor=/syz-executor -arch=amd64 -sandbox=none -procs=1 -repeat=0 \
-                 -threaded=true -collide=false -cover=0 -optional=slowdown=31:sandbox_arg=30 \
-                 /repro.syz (options from the program)"
-            )]
+            ["syz-execprog -executor=/syz-executor -arch=amd64 -sandbox=none -procs=1 -repeat=0 \
+              -threaded=true -collide=false -cover=0 -optional=slowdown=31:sandbox_arg=30 \
+              /repro.syz (options from the program)"]
         );
         let mut config = VmConfig::new(Path::new("bzImage"), Path::new("initramfs"));
         config.run_timeout = run;
