@@ -140,6 +140,8 @@ fn unknown_commit_and_failed_build_are_clear_errors() {
     let err = builder.build(&repo, "no-such-commit").unwrap_err();
     assert!(matches!(err, SyzkallerError::Commit { .. }), "{err}");
     assert!(err.to_string().contains("no-such-commit"), "{err}");
+    let err = builder.build(&repo, "--help").unwrap_err();
+    assert!(err.to_string().ends_with("not a revision"), "{err}");
 
     let err = builder.build(&repo, "broken").unwrap_err();
     let SyzkallerError::Build { log, .. } = &err else {

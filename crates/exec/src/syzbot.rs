@@ -372,12 +372,13 @@ fn check_commit(linux: &Path, commit: &str, tree: &str, missing: &mut Vec<Missin
         });
         return;
     }
-    let known = Command::new("git")
-        .arg("-C")
-        .arg(linux)
-        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let known = !commit.starts_with('-')
+        && Command::new("git")
+            .arg("-C")
+            .arg(linux)
+            .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
     if !known {
         let from = match tree.trim() {
             "" => String::new(),

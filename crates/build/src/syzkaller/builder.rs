@@ -297,6 +297,10 @@ fn resolve(repo: &Path, commit: &str) -> Result<String, SyzkallerError> {
         commit: commit.to_owned(),
         message,
     };
+    // Never an option to git.
+    if commit.starts_with('-') || commit.trim().is_empty() {
+        return Err(error("not a revision".into()));
+    }
     let output = Command::new("git")
         .arg("-C")
         .arg(repo)
