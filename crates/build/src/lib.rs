@@ -11,6 +11,8 @@
 //!   keyed by tree, configured `.config`, toolchain and recipe.
 //! - [`BuildDeps`]: the files a kernel build read, and whether a commit's
 //!   changes can change the kernel.
+//! - [`syzkaller`]: syz programs' options, syz-execprog's command line, and
+//!   syzkaller built per commit.
 #![deny(missing_docs)]
 
 pub mod cache;
@@ -21,6 +23,7 @@ pub mod run;
 pub mod shell;
 pub mod signature;
 pub mod store;
+pub mod syzkaller;
 
 pub use cache::{BuildCache, CachedBuild};
 pub use deps::{BuildDeps, DepsError, DepsShare};

@@ -17,3 +17,5 @@ pub mod progress;
 pub mod run;
 pub mod settings;
 pub mod shell;
+pub mod syz_reproducer;
+pub mod syzbot;

@@ -2,6 +2,7 @@
 use std::time::Duration;
 
 use crate::initramfs::{DONE_MARKER, START_MARKER, STATUS_MARKER};
+use crate::syz_console::{classify_syz, ExecutorFailures, Phases, BASIC_FAILED};
 
 /// The outcome of one run of the reproducer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +16,9 @@ pub enum RunKind {
     },
     /// The reproducer ended (or hit its time limit) and the kernel reported nothing.
     Ok,
-    /// The kernel never got to run the reproducer; the reason or crash title.
+    /// The kernel never got to run the reproducer; the reason or crash
+    /// title. Also a syz run whose basic kernel test failed (the reason
+    /// then starts `basic kernel testing failed: `): neither good nor bad.
     BootFailed(String),
     /// The test machine printed nothing at all (or nothing after the
     /// reproducer started) and had to be stopped.
@@ -33,6 +36,7 @@ impl RunKind {
         match self {
             RunKind::Crashed { title, .. } => format!("crashed: {title}"),
             RunKind::Ok => "OK".to_string(),
+            RunKind::BootFailed(why) if why.starts_with(BASIC_FAILED) => why.clone(),
             RunKind::BootFailed(why) => format!("boot failed: {why}"),
             RunKind::NoOutput => "no output from test machine".to_string(),
             RunKind::LostConnection => "lost connection to test machine".to_string(),
@@ -59,7 +63,13 @@ pub(crate) struct Ending {
 /// A crash printed before the start marker is a boot failure with that title.
 /// A reproducer stopped by its time limit is OK unless the kernel reported a
 /// crash (a hung task report, for instance, is a crash like any other).
-pub(crate) fn classify(console: &[u8], ending: &Ending) -> (RunKind, Option<i32>) {
+/// A syz run is read by its phases (see [`crate::syz_console`]).
+/// `failures` says whether a machine that stops talking is the bug.
+pub(crate) fn classify(
+    console: &[u8],
+    ending: &Ending,
+    failures: ExecutorFailures,
+) -> (RunKind, Option<i32>) {
     let status = repro_status(console);
     // Kernel reports only: the reproducer's own messages (a segfault, say)
     // are not a kernel crash.
@@ -73,7 +83,13 @@ pub(crate) fn classify(console: &[u8], ending: &Ending) -> (RunKind, Option<i32>
     if let Some(boot_crash) = reports.iter().find(|r| r.start < start) {
         return (RunKind::BootFailed(boot_crash.title.clone()), status);
     }
-    if let Some(crash) = reports.first() {
+    let phases = Phases::find(console, start);
+    if let Some(phases) = &phases {
+        if let Some(kind) = classify_syz(console, phases, &reports, failures) {
+            return (kind, status);
+        }
+    }
+    if let (None, Some(crash)) = (&phases, reports.first()) {
         let kind = RunKind::Crashed {
             title: crash.title.clone(),
             report: crash.text.clone(),
@@ -83,7 +99,23 @@ pub(crate) fn classify(console: &[u8], ending: &Ending) -> (RunKind, Option<i32>
     if find(console, DONE_MARKER).is_some() {
         return (RunKind::Ok, status);
     }
-    (after_start(console, start, ending), status)
+    let kind = after_start(console, start, ending);
+    (machine_failure(kind, console, failures), status)
+}
+
+/// A machine that stopped talking or went silent: a crash with syzbot's
+/// title when that is the bug being bisected.
+fn machine_failure(kind: RunKind, console: &[u8], failures: ExecutorFailures) -> RunKind {
+    let is_machine = matches!(kind, RunKind::LostConnection | RunKind::NoOutput);
+    if !is_machine || failures != ExecutorFailures::AreTheBug {
+        return kind;
+    }
+    let text = String::from_utf8_lossy(console);
+    let lines: Vec<&str> = text.lines().collect();
+    RunKind::Crashed {
+        title: kind.describe(),
+        report: lines[lines.len().saturating_sub(50)..].join("\n"),
+    }
 }
 
 /// The kernel never printed the start marker.
@@ -168,6 +200,11 @@ pub(crate) fn find_from(haystack: &[u8], needle: &str, from: usize) -> Option<us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs of C reproducers and scripts, with the default setting.
+    fn classify(console: &[u8], ending: &Ending) -> (RunKind, Option<i32>) {
+        super::classify(console, ending, ExecutorFailures::AreInfrastructure)
+    }
 
     const BOOT: &str = "Linux version 6.1.0\nRun /init as init process\n";
     const WARNING: &str = "------------[ cut here ]------------\nWARNING: CPU: 0 PID: 1 at fs/foo.c:12 foo_write+0x10/0x20\nModules linked in:\nCPU: 0 PID: 1 Comm: repro Not tainted 6.1.0 #1\nRIP: 0010:foo_write+0x10/0x20\nCall Trace:\n <TASK>\n vfs_write+0x1/0x2\n ksys_write+0x1/0x2\n do_syscall_64+0x1/0x2\n entry_SYSCALL_64_after_hwframe+0x1/0x2\n </TASK>\n---[ end trace 0000000000000000 ]---\n";

@@ -18,6 +18,9 @@ pub enum InitramfsError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A binary for the guest needs a C library (the guest has none).
+    #[error("{} is not statically linked: the guest has no C library", .0.display())]
+    NotStatic(PathBuf),
     /// The archive could not be written (e.g. the disk is full).
     #[error("cannot write initramfs {path}: {source}")]
     Write {

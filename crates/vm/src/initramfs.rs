@@ -1,10 +1,15 @@
 //! The initramfs culprit boots: busybox, the reproducer, and an `/init` that
 //! runs the reproducer under a time limit, reports how it ended, and powers off.
+//! With a syz reproducer, also syz-execprog, syz-executor and the program
+//! (see [`crate::syz`]); without one, the archive is what it always was.
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cpio::CpioWriter;
 use crate::error::InitramfsError;
+use crate::syz::{
+    syz_init_script, SyzGuest, GUEST_BASIC_PROGRAM, GUEST_EXECPROG, GUEST_EXECUTOR, GUEST_PROGRAM,
+};
 
 /// Printed by `/init` just before it starts the reproducer: the kernel booted.
 pub const START_MARKER: &str = "culprit: running reproducer";
@@ -23,9 +28,12 @@ pub const TIME_LIMIT_PARAM: &str = "culprit.timeout";
 /// inputs (fixed mtimes, owners and inode numbers).
 #[derive(Debug, Clone)]
 pub struct Initramfs {
+    /// The C (or other) reproducer; with a syz program, the one run after
+    /// it (empty: none).
     reproducer: Vec<u8>,
     busybox: Option<PathBuf>,
     default_time_limit: Duration,
+    syz: Option<SyzGuest>,
 }
 
 impl Initramfs {
@@ -35,6 +43,26 @@ impl Initramfs {
             reproducer,
             busybox: None,
             default_time_limit: Duration::from_secs(60),
+            syz: None,
+        }
+    }
+
+    /// An initramfs running a syz program with syz-execprog after a basic
+    /// kernel test, then `c_reproducer` (a static binary) if given; see
+    /// [`crate::syz`].
+    pub fn syz(syz: SyzGuest, c_reproducer: Option<Vec<u8>>) -> Self {
+        Initramfs {
+            syz: Some(syz),
+            ..Self::new(c_reproducer.unwrap_or_default())
+        }
+    }
+
+    /// How long the guest works after its start marker when each program
+    /// has `run_timeout` (for `VmConfig::guest_time`).
+    pub fn guest_time(&self, run_timeout: Duration) -> Duration {
+        match &self.syz {
+            Some(_) => SyzGuest::guest_time(run_timeout, !self.reproducer.is_empty()),
+            None => run_timeout,
         }
     }
 
@@ -70,8 +98,15 @@ impl Initramfs {
             path: busybox_path,
             source,
         })?;
-        let script = init_script(self.default_time_limit);
-        archive(&busybox, &script, &self.reproducer).map_err(|source| InitramfsError::Write {
+        let bytes = match &self.syz {
+            None => archive(
+                &busybox,
+                &init_script(self.default_time_limit),
+                &self.reproducer,
+            ),
+            Some(syz) => syz_archive(&busybox, syz, &self.reproducer, self.default_time_limit),
+        };
+        bytes.map_err(|source| InitramfsError::Write {
             path: PathBuf::from("<memory>"),
             source,
         })
@@ -96,6 +131,36 @@ impl Initramfs {
 }
 
 fn archive(busybox: &[u8], init: &str, reproducer: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut w = base_archive(busybox, init)?;
+    w.file("repro", 0o755, reproducer)?;
+    w.finish()
+}
+
+/// The archive of a syz reproducer: the base, the syzkaller binaries, the
+/// programs and the C reproducer (if any).
+fn syz_archive(
+    busybox: &[u8],
+    syz: &SyzGuest,
+    c_reproducer: &[u8],
+    time_limit: Duration,
+) -> std::io::Result<Vec<u8>> {
+    let with_c = !c_reproducer.is_empty();
+    let init = syz_init_script(time_limit, &syz.commands, with_c);
+    let mut w = base_archive(busybox, &init)?;
+    let name = |guest_path: &'static str| &guest_path[1..];
+    w.file(name(GUEST_EXECPROG), 0o755, &syz.execprog)?;
+    w.file(name(GUEST_EXECUTOR), 0o755, &syz.executor)?;
+    w.file(name(GUEST_PROGRAM), 0o644, &syz.program)?;
+    let basic = syz.commands.basic_program.as_bytes();
+    w.file(name(GUEST_BASIC_PROGRAM), 0o644, basic)?;
+    if with_c {
+        w.file("repro", 0o755, c_reproducer)?;
+    }
+    w.finish()
+}
+
+/// Directories, the console node, busybox and `/init`.
+fn base_archive(busybox: &[u8], init: &str) -> std::io::Result<CpioWriter<Vec<u8>>> {
     let mut w = CpioWriter::new(Vec::new());
     for dir in [
         "bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
@@ -109,8 +174,7 @@ fn archive(busybox: &[u8], init: &str, reproducer: &[u8]) -> std::io::Result<Vec
     // `sh` is needed to start /init; /init installs the other applets itself.
     w.symlink("bin/sh", "busybox")?;
     w.file("init", 0o755, init.as_bytes())?;
-    w.file("repro", 0o755, reproducer)?;
-    w.finish()
+    Ok(w)
 }
 
 /// The `/init` script. Power-off is `reboot -f` because small kernels have no
@@ -224,6 +288,87 @@ mod tests {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("(time limit 1s)"), "{stdout}");
         assert!(stdout.contains(&format!("{STATUS_MARKER}137")), "{stdout}");
+    }
+
+    #[test]
+    fn without_a_syz_program_the_archive_keeps_its_bytes() {
+        use sha2::Digest;
+        let bb = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(bb.path(), b"\x7fELF fake busybox").unwrap();
+        let bytes = Initramfs::new(b"#!/bin/sh\necho x\n".to_vec())
+            .busybox(bb.path())
+            .default_time_limit(Duration::from_secs(33))
+            .to_bytes()
+            .unwrap();
+        let digest: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // The archive before syz reproducers existed, byte for byte.
+        assert_eq!(
+            digest,
+            "3a5d649fa0efd1dd7f53b84e737062c57b828e2b5419745b6e12eac689980d08"
+        );
+    }
+
+    fn syz_guest(dir: &Path) -> SyzGuest {
+        // An ELF header without program headers: static, and enough here.
+        let mut elf = b"\x7fELF\x02\x01".to_vec();
+        elf.resize(64, 0);
+        let bb = dir.join("static-elf");
+        std::fs::write(&bb, elf).unwrap();
+        let program = dir.join("repro.syz");
+        std::fs::write(&program, "getpid()\n").unwrap();
+        let commands = crate::syz::SyzCommands {
+            program_args: vec!["-repeat=0".into(), GUEST_PROGRAM.into()],
+            basic_args: vec!["-repeat=1".into(), GUEST_BASIC_PROGRAM.into()],
+            basic_program: "getpid()\n".into(),
+        };
+        SyzGuest::read(&bb, &bb, &program, commands).unwrap()
+    }
+
+    #[test]
+    fn syz_archive_holds_the_tools_the_programs_and_the_c_reproducer() {
+        let dir = tempfile::tempdir().unwrap();
+        let bb = fake_busybox();
+        let with_c = Initramfs::syz(syz_guest(dir.path()), Some(b"\x7fELF c".to_vec()))
+            .busybox(bb.path())
+            .to_bytes()
+            .unwrap();
+        let entries = read_all(&with_c);
+        let get = |name: &str| entries.iter().find(|e| e.name == name);
+        assert_eq!(get("syz-execprog").unwrap().mode & 0o777, 0o755);
+        assert_eq!(get("syz-executor").unwrap().mode & 0o777, 0o755);
+        assert_eq!(get("repro.syz").unwrap().data, b"getpid()\n");
+        assert_eq!(get("basic.syz").unwrap().data, b"getpid()\n");
+        assert_eq!(get("repro").unwrap().data, b"\x7fELF c");
+        let init = String::from_utf8(get("init").unwrap().data.clone()).unwrap();
+        assert!(init.contains(crate::syz::C_MARKER), "{init}");
+        assert!(
+            init.contains("/syz-execprog '-repeat=0' '/repro.syz'"),
+            "{init}"
+        );
+
+        let without_c = Initramfs::syz(syz_guest(dir.path()), None)
+            .busybox(bb.path())
+            .to_bytes()
+            .unwrap();
+        let entries = read_all(&without_c);
+        assert!(entries.iter().all(|e| e.name != "repro"));
+        let init = entries.iter().find(|e| e.name == "init").unwrap();
+        assert!(!String::from_utf8_lossy(&init.data).contains(crate::syz::C_MARKER));
+    }
+
+    #[test]
+    fn guest_time_counts_every_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = Duration::from_secs(30);
+        let basic = crate::syz::BASIC_TEST_LIMIT;
+        assert_eq!(Initramfs::new(vec![1]).guest_time(run), run);
+        let syz_only = Initramfs::syz(syz_guest(dir.path()), None);
+        assert_eq!(syz_only.guest_time(run), basic + run);
+        let with_c = Initramfs::syz(syz_guest(dir.path()), Some(vec![1]));
+        assert_eq!(with_c.guest_time(run), basic + run * 2);
     }
 
     #[test]

@@ -24,6 +24,13 @@
 //! - QEMU could not start, or exited with an error or by a foreign signal:
 //!   `infrastructure problem: ...` (QEMU's own message).
 //!
+//! A syz reproducer ([`Initramfs::syz`], [`SyzGuest`]) runs as syzbot runs
+//! it: basic kernel testing first (a failure there is `basic kernel
+//! testing failed: TITLE`, neither good nor bad), then the program under
+//! syz-execprog, then the C reproducer if there is one; failures of
+//! syzkaller's tools are infrastructure problems unless they are the bug
+//! ([`ExecutorFailures`]). See the `syz` and `syz_console` modules.
+//!
 //! Host problems (console file unwritable, disk full) are [`VmError`]s: the
 //! run is not recorded rather than recorded wrongly.
 #![deny(missing_docs)]
@@ -36,6 +43,8 @@ mod initramfs;
 mod many;
 mod process;
 mod run;
+mod syz;
+mod syz_console;
 mod tools;
 
 pub use accel::{probe_accelerator, probe_uncached, Accelerator, Probe, PROBE_TIMEOUT};
@@ -46,4 +55,10 @@ pub use initramfs::{
 };
 pub use many::{console_path, default_vms, most_vms, run_many, MostVms};
 pub use run::{run_once, RunOutput, VmConfig, DEFAULT_CMDLINE};
+pub use syz::{
+    syz_init_script, SyzCommands, SyzGuest, BASIC_MARKER, BASIC_STATUS_MARKER, BASIC_TEST_LIMIT,
+    C_MARKER, GUEST_BASIC_PROGRAM, GUEST_C_REPRODUCER, GUEST_EXECPROG, GUEST_EXECUTOR,
+    GUEST_PROGRAM, SYZ_MARKER, SYZ_STATUS_MARKER,
+};
+pub use syz_console::ExecutorFailures;
 pub use tools::{find_busybox, find_in_path, is_static_elf};

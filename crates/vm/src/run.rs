@@ -8,6 +8,7 @@ use crate::classify::{classify, Ending, RunKind};
 use crate::error::VmError;
 use crate::initramfs::{DONE_MARKER, START_MARKER, TIME_LIMIT_PARAM};
 use crate::process::{run_captured, Launch, Limits};
+use crate::syz_console::ExecutorFailures;
 
 /// The default kernel command line: serial console, and every oops or
 /// warning turned into a panic that ends the VM at once (`panic=-1` reboots,
@@ -42,6 +43,13 @@ pub struct VmConfig {
     pub grace: Duration,
     /// Extra QEMU arguments, appended last.
     pub extra_args: Vec<String>,
+    /// How long the guest may work after its start marker (before
+    /// `grace`); `None`: `run_timeout`. A syz reproducer needs more (see
+    /// [`crate::Initramfs::guest_time`]).
+    pub guest_time: Option<Duration>,
+    /// Whether tool and machine failures are the bug being bisected
+    /// (default: infrastructure; see [`ExecutorFailures::for_crash`]).
+    pub executor_failures: ExecutorFailures,
 }
 
 impl VmConfig {
@@ -60,6 +68,8 @@ impl VmConfig {
             run_timeout: Duration::from_secs(60),
             grace: Duration::from_secs(10),
             extra_args: Vec::new(),
+            guest_time: None,
+            executor_failures: ExecutorFailures::default(),
         }
     }
 
@@ -117,7 +127,7 @@ pub fn run_once(cfg: &VmConfig, console_out: &Path) -> Result<RunOutput, VmError
     let file = std::fs::File::create(console_out).map_err(console_err)?;
     let limits = Limits {
         boot: cfg.boot_timeout,
-        after_start: cfg.run_timeout + cfg.grace,
+        after_start: cfg.guest_time.unwrap_or(cfg.run_timeout) + cfg.grace,
         grace: cfg.grace,
         start_marker: START_MARKER,
         done_marker: Some(DONE_MARKER),
@@ -136,7 +146,7 @@ pub fn run_once(cfg: &VmConfig, console_out: &Path) -> Result<RunOutput, VmError
                 exit_code: captured.exit_code,
                 stderr: captured.stderr,
             };
-            classify(&captured.console, &ending)
+            classify(&captured.console, &ending, cfg.executor_failures)
         }
     };
     Ok(RunOutput {

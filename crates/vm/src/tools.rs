@@ -32,7 +32,7 @@ pub fn is_static_elf(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|bytes| elf_is_static(&bytes))
 }
 
-fn elf_is_static(b: &[u8]) -> bool {
+pub(crate) fn elf_is_static(b: &[u8]) -> bool {
     const PT_INTERP: u32 = 3;
     // Only 64-bit little-endian ELF matters here (x86_64 hosts and guests).
     if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
