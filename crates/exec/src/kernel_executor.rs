@@ -61,8 +61,14 @@ pub struct KernelSettings {
     pub recipe: KernelRecipe,
     /// Use ccache (if installed).
     pub ccache: bool,
-    /// The reproducer.
-    pub reproducer: ReproducerSpec,
+    /// The reproducer (with a syz program: the one run when the program
+    /// did not crash; `None`: the syz program alone).
+    pub reproducer: Option<ReproducerSpec>,
+    /// A syz program and the syzkaller that runs it.
+    pub syz: Option<crate::syz_reproducer::SyzSettings>,
+    /// The title of the crash bisected, when the job names it (syz
+    /// executor failures are the bug only when it is one of them).
+    pub crash: Option<String>,
     /// How to run.
     pub vm: VmSettings,
     /// The store of built kernels shared across bisections (`None`: none)
@@ -75,6 +81,8 @@ pub struct KernelSettings {
 struct Prepared {
     initramfs: PathBuf,
     accelerator: Accelerator,
+    /// A syz reproducer's initramfs: its programs' time decides the VM's.
+    syz: Option<Initramfs>,
 }
 
 /// Builds kernels and runs the reproducer on them in QEMU.
@@ -298,21 +306,46 @@ impl KernelExecutor {
     fn prepare_now(&mut self, bzimage: &Path) -> Result<Prepared, String> {
         let dir = self.dir("reproducer");
         let compiler = self.settings.recipe.compiler.clone();
-        let spec = self.settings.reproducer.clone();
-        if let ReproducerSpec::CSource(source) = &spec {
-            let line = culprit_build::run::first_version_line(&compiler)
-                .unwrap_or_else(|| compiler.display().to_string());
-            self.say(&format!(
-                "building reproducer {} on {line}",
-                source.display()
-            ));
-        }
-        let prepared = reproducer::prepare(&spec, &dir, &compiler).map_err(|e| e.to_string())?;
+        let program = match self.settings.reproducer.clone() {
+            Some(spec) => {
+                if let ReproducerSpec::CSource(source) = &spec {
+                    let line = culprit_build::run::first_version_line(&compiler)
+                        .unwrap_or_else(|| compiler.display().to_string());
+                    self.say(&format!(
+                        "building reproducer {} on {line}",
+                        source.display()
+                    ));
+                }
+                Some(reproducer::prepare(&spec, &dir, &compiler).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
         let initramfs = dir.join("initramfs.cpio");
-        Initramfs::from_file(&prepared.path)
-            .map(|i| i.default_time_limit(self.settings.vm.run_timeout))
-            .and_then(|i| i.write(&initramfs))
-            .map_err(|e| e.to_string())?;
+        let run_timeout = self.settings.vm.run_timeout;
+        let syz = match self.settings.syz.clone() {
+            Some(syz) => {
+                let c = program.as_ref().map(|p| p.path.as_path());
+                let prepared = crate::syz_reproducer::prepare_syz(&syz, c, run_timeout)?;
+                for line in &prepared.log {
+                    self.say(line);
+                }
+                prepared
+                    .initramfs
+                    .write(&initramfs)
+                    .map_err(|e| e.to_string())?;
+                Some(prepared.initramfs)
+            }
+            None => {
+                let Some(program) = &program else {
+                    return Err("no reproducer".into());
+                };
+                Initramfs::from_file(&program.path)
+                    .map(|i| i.default_time_limit(run_timeout))
+                    .and_then(|i| i.write(&initramfs))
+                    .map_err(|e| e.to_string())?;
+                None
+            }
+        };
         let accelerator = match self.settings.vm.accelerator {
             Some(forced) => {
                 self.say(&format!(
@@ -331,6 +364,7 @@ impl KernelExecutor {
         Ok(Prepared {
             initramfs,
             accelerator,
+            syz,
         })
     }
 
@@ -346,6 +380,10 @@ impl KernelExecutor {
         config.accelerator = prepared.accelerator;
         config.boot_timeout = vm.boot_timeout;
         config.run_timeout = vm.run_timeout;
+        if let Some(initramfs) = &prepared.syz {
+            let crash = self.settings.crash.as_deref();
+            crate::syz_reproducer::configure_vm(&mut config, initramfs, crash);
+        }
         config
     }
 
@@ -622,7 +660,9 @@ mod tests {
             consoles: dir.join("work/consoles"),
             recipe: KernelRecipe::new(dir.join("config"), "gcc"),
             ccache: false,
-            reproducer: ReproducerSpec::Script(script),
+            reproducer: Some(ReproducerSpec::Script(script)),
+            syz: None,
+            crash: None,
             vm: VmSettings {
                 qemu: PathBuf::from(qemu),
                 cmdline: None,

@@ -195,6 +195,17 @@ fn kernel_settings(
         recipe,
         ccache: job.ccache,
         reproducer: job.reproducer.clone(),
+        syz: job
+            .syz
+            .as_ref()
+            .map(|syz| crate::syz_reproducer::SyzSettings {
+                program: syz.program.clone(),
+                options_file: syz.options_file.clone(),
+                syzkaller: syz.syzkaller.clone(),
+                cache: culprit_build::syzkaller::SyzkallerBuilder::default_dir()
+                    .unwrap_or_else(|| workdir.join("syzkaller")),
+            }),
+        crash: settings.crash.clone(),
         vm: VmSettings {
             qemu: job.qemu.clone(),
             cmdline: job.cmdline.clone(),

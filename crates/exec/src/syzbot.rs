@@ -512,6 +512,8 @@ impl SyzbotJob {
         out.push_str(&format!("repo = {}\n", path(&self.repo)));
         out.push_str(&format!("bad = {}\n", quote(&self.bad)));
         out.push_str(&format!("crash = {}\n", quote(&self.crash)));
+        let minutes = self.run_timeout.as_secs() / 60;
+        out.push_str(&format!("test_timeout = \"{minutes}m\"\n"));
         out.push_str("\n[kernel]\n");
         out.push_str(&format!("config = {}\n", path(&self.config)));
         out.push_str(&format!("compiler = {}\n", quote(&self.compiler)));
@@ -525,8 +527,6 @@ impl SyzbotJob {
                 out.push_str(&format!("{key} = {}\n", path(file)));
             }
         }
-        let minutes = self.run_timeout.as_secs() / 60;
-        out.push_str(&format!("run_timeout = \"{minutes}m\"\n"));
         match &self.syzkaller {
             None => {}
             Some(SyzkallerJob::Checkout { repo, commit }) => out.push_str(&format!(

@@ -176,20 +176,33 @@ fn the_job_file_has_the_agreed_keys() {
     let text = job.to_toml(json.parent().unwrap());
     let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"));
     let keys = |t: &toml::Table| t.keys().cloned().collect::<Vec<_>>().join(",");
-    assert_eq!(keys(&table), "bad,crash,kernel,repo,reproducer,syzkaller");
+    assert_eq!(
+        keys(&table),
+        "bad,crash,kernel,repo,reproducer,syzkaller,test_timeout"
+    );
     assert_eq!(table["repo"].as_str(), Some(linux.to_str().unwrap()));
     assert_eq!(table["bad"].as_str(), Some(head.as_str()));
     let kernel = table["kernel"].as_table().unwrap();
     assert_eq!(keys(kernel), "compiler,config");
     assert_eq!(kernel["config"].as_str(), Some("config"));
     let reproducer = table["reproducer"].as_table().unwrap();
-    assert_eq!(keys(reproducer), "c,run_timeout,syz,syz_options");
+    assert_eq!(keys(reproducer), "c,syz,syz_options");
     assert_eq!(
         reproducer["syz"].as_str(),
         Some("text?tag=ReproSyz&x=14b6d8e4b00000")
     );
     assert_eq!(reproducer["syz_options"].as_str(), Some("repro-opts"));
-    assert_eq!(reproducer["run_timeout"].as_str(), Some("6m"));
+    assert_eq!(table["test_timeout"].as_str(), Some("6m"));
+    // The settings read it: the job runs as written.
+    let settings = crate::settings::Settings::from_toml(
+        &text,
+        crate::settings::Door::Service,
+        json.parent().unwrap(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let kernel_job = settings.kernel().unwrap();
+    assert!(kernel_job.syz.is_some() && kernel_job.reproducer.is_some());
+    assert_eq!(settings.test_timeout.as_secs(), 360);
     let syz = table["syzkaller"].as_table().unwrap();
     assert_eq!(
         syz["commit"].as_str(),

@@ -61,6 +61,25 @@ impl Place {
         keys
     }
 
+    /// What a setting needs beside it: a syz program goes with a syzkaller
+    /// and the other way round.
+    fn companions(&self, key: &str) -> Vec<(&'static str, Value)> {
+        let program = ("reproducer.syz", self.path(&self.other_file));
+        let dir = ("syzkaller.dir", self.path(&self.dir));
+        let repo = ("syzkaller.repo", self.path(&self.dir));
+        let commit = ("syzkaller.commit", Value::String("abc".into()));
+        match key {
+            "reproducer.syz" => vec![dir],
+            "reproducer.syz_options" | "syzkaller.dir" => vec![program, dir],
+            "syzkaller.repo" => vec![program, commit],
+            "syzkaller.commit" => vec![program, repo],
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .filter(|(k, _)| *k != key)
+        .collect()
+    }
+
     /// A right value and a wrong one (`None`: a flag cannot say it) for
     /// each kind of setting.
     fn values(&self, def: &Def) -> (Value, Option<Value>) {
@@ -163,7 +182,10 @@ fn every_setting_reads_the_same_through_every_door() {
             Scope::Both => Scope::Generic,
             s => s,
         };
-        let base = place.base(scope);
+        let mut base = place.base(scope);
+        let companions = place.companions(def.key);
+        let in_a_group = !companions.is_empty();
+        base.extend(companions);
         // The default: the document without the setting.
         let without: Vec<_> = base
             .iter()
@@ -172,8 +194,9 @@ fn every_setting_reads_the_same_through_every_door() {
             .collect();
         let (good, bad) = place.values(def);
         let mut with = without.clone();
-        if def.key.starts_with("reproducer.") && def.kind == Kind::File {
-            with.retain(|(k, _)| !k.starts_with("reproducer."));
+        let programs = ["reproducer.c", "reproducer.binary", "reproducer.script"];
+        if programs.contains(&def.key) {
+            with.retain(|(k, _)| !programs.contains(k));
         }
         with.push((def.key, good.clone()));
         let read = doors(&with);
@@ -187,7 +210,7 @@ fn every_setting_reads_the_same_through_every_door() {
             assert_eq!(first, other, "{} = {good}", def.key);
         }
         // A job needs one reproducer: those have no default alone.
-        let one_of_a_group = def.key.starts_with("reproducer.") && def.kind == Kind::File;
+        let one_of_a_group = in_a_group || programs.contains(&def.key);
         if !matches!(
             def.default,
             culprit_exec::settings::table::Default::Required

@@ -128,18 +128,10 @@ impl SyzkallerBuilder {
         }
     }
 
-    /// The per-user cache: `$XDG_CACHE_HOME/culprit/syzkaller`, else
-    /// `~/.cache/culprit/syzkaller`.
+    /// `syzkaller` in culprit's cache directory (see
+    /// [`crate::store::cache_dir`]).
     pub fn default_dir() -> Option<PathBuf> {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|home| Path::new(&home).join(".cache"))
-            })?;
-        Some(cache.join("culprit").join("syzkaller"))
+        Some(crate::store::cache_dir()?.join("syzkaller"))
     }
 
     /// Sets the time limit of one build (default one hour).

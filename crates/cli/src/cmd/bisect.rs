@@ -6,20 +6,24 @@
 //! Exit status: 0 culprit found; 1 no culprit (inconclusive, always-bad);
 //! 2 bad input; 3 the bisection failed (does not reproduce, infrastructure).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgMatches, Command};
 use culprit_bisect::setup::EXIT_BAD_INPUT;
 use culprit_bisect::{Direction, Outcome};
 use culprit_exec::progress::Progress;
 use culprit_exec::run::{self, RunPlace};
-use culprit_exec::settings::{FlagValues, Outline, Settings};
+use culprit_exec::settings::{Door, FlagValues, Outline, SettingError, Settings};
+use culprit_exec::syzbot;
 
 use super::flags;
 
-/// Arguments of `culprit bisect`: a job file and the flags given.
+/// Arguments of `culprit bisect`: a job file (or a syzbot bug) and the
+/// flags given.
 pub struct Args {
     job: Option<PathBuf>,
+    syzbot: Option<PathBuf>,
+    syzkaller: Option<PathBuf>,
     flags: FlagValues,
 }
 
@@ -27,6 +31,8 @@ impl clap::FromArgMatches for Args {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         Ok(Args {
             job: matches.get_one::<PathBuf>("job").cloned(),
+            syzbot: matches.get_one::<PathBuf>("syzbot").cloned(),
+            syzkaller: matches.get_one::<PathBuf>("syzkaller").cloned(),
             flags: flags::values(matches),
         })
     }
@@ -43,7 +49,19 @@ impl clap::Args for Args {
             .value_name("JOB.toml")
             .value_parser(clap::value_parser!(PathBuf))
             .help("A job file (TOML): the settings below as keys; flags override its values");
-        flags::augment(cmd.arg(job))
+        let syzbot = Arg::new("syzbot")
+            .long("syzbot")
+            .value_name("BUG.json")
+            .value_parser(clap::value_parser!(PathBuf))
+            .conflicts_with("job")
+            .help("A syzbot bug's JSON (its files saved beside it): the job is made from it, in the kernel repository --repo (see culprit job --from-syzbot)");
+        let syzkaller = Arg::new("syzkaller")
+            .long("syzkaller")
+            .value_name("DIR")
+            .value_parser(clap::value_parser!(PathBuf))
+            .requires("syzbot")
+            .help("With --syzbot: a syzkaller checkout (built at the crash's commit) or a directory of built binaries");
+        flags::augment(cmd.arg(job).arg(syzbot).arg(syzkaller))
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -53,7 +71,11 @@ impl clap::Args for Args {
 
 /// Runs `culprit bisect`; returns the exit code.
 pub fn run(args: Args) -> i32 {
-    let settings = match Settings::from_flags(&args.flags, args.job.as_deref()) {
+    let read = match &args.syzbot {
+        Some(bug) => from_syzbot(bug, args.syzkaller.as_deref(), &args.flags),
+        None => Settings::from_flags(&args.flags, args.job.as_deref()),
+    };
+    let settings = match read {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("culprit bisect: {e}");
@@ -71,6 +93,39 @@ pub fn run(args: Args) -> i32 {
         wrap: Some(Box::new(|_, exec| Box::new(Progress::new(exec)))),
     };
     run::bisect(&settings, place).code
+}
+
+/// The settings of a job made from a syzbot bug (what is missing is said
+/// on standard error), with the flags over them.
+fn from_syzbot(
+    bug: &Path,
+    syzkaller: Option<&Path>,
+    flags: &FlagValues,
+) -> Result<Settings, SettingError> {
+    let door = Door::File(bug.to_owned());
+    let Some(linux) = flags.get("repo") else {
+        return Err(SettingError {
+            door: Door::Flags,
+            name: "--repo".into(),
+            value: None,
+            reason: "missing: the kernel repository to bisect the bug in".into(),
+        });
+    };
+    let linux = std::path::absolute(linux).unwrap_or_else(|_| PathBuf::from(linux));
+    let job = syzbot::job_from_bug(bug, &linux, syzkaller).map_err(|e| SettingError {
+        door: door.clone(),
+        name: String::new(),
+        value: None,
+        reason: e.to_string(),
+    })?;
+    let base = bug
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    for line in super::job::account(&job) {
+        eprintln!("culprit bisect: {line}");
+    }
+    Settings::from_flags_over(flags, &job.to_toml(base), door, base)
 }
 
 /// The JSON of a bisection whose settings could not be read, when the

@@ -5,6 +5,7 @@ mod bisect;
 mod cache;
 mod doctor;
 mod flags;
+mod job;
 mod report;
 mod serve;
 mod sim;
@@ -34,6 +35,8 @@ enum Command {
     Serve(serve::Args),
     /// Run bisections from the service's queue.
     Worker(worker::Args),
+    /// Write the job file of a syzbot bug (its JSON and files).
+    Job(job::Args),
 }
 
 /// Parses the command line and runs the subcommand; returns the exit code.
@@ -64,5 +67,6 @@ pub fn main() -> i32 {
         Command::Cache(args) => cache::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Worker(args) => worker::run(args),
+        Command::Job(args) => job::run(args),
     }
 }

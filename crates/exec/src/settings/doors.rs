@@ -26,6 +26,16 @@ impl FlagValues {
         self.0.iter()
     }
 
+    /// The last text given for the setting `key`, if it was given.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(def, _)| def.key == key)
+            .and_then(|(_, texts)| texts.last())
+            .map(String::as_str)
+    }
+
     /// Whether no flag was given.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use culprit_bisect::strategy::StrategyConfig;
 use culprit_bisect::{Direction, SetupRequest};
+use culprit_build::syzkaller::SyzkallerSource;
 use culprit_build::ReproducerSpec;
 use toml::{Table, Value};
 
@@ -123,6 +124,17 @@ pub struct ShellJob {
     pub artifact: Option<PathBuf>,
 }
 
+/// A syz reproducer and its syzkaller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyzJob {
+    /// The syz program.
+    pub program: PathBuf,
+    /// Its options apart from it.
+    pub options_file: Option<PathBuf>,
+    /// Where syz-execprog and syz-executor come from.
+    pub syzkaller: SyzkallerSource,
+}
+
 /// A kernel job: how to build, boot and test.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KernelJob {
@@ -144,8 +156,12 @@ pub struct KernelJob {
     pub store: Option<PathBuf>,
     /// The store's size cap in bytes.
     pub store_size: Option<u64>,
-    /// The reproducer.
-    pub reproducer: ReproducerSpec,
+    /// The reproducer: a C program, a binary or a script; with a syz
+    /// program, the one run when the program did not crash (`None`: the
+    /// syz program alone).
+    pub reproducer: Option<ReproducerSpec>,
+    /// A syz program and the syzkaller that runs it.
+    pub syz: Option<SyzJob>,
     /// From QEMU's start to the reproducer's start.
     pub boot_timeout: Duration,
     /// Guest memory in MiB.
@@ -182,23 +198,32 @@ impl Settings {
     /// Reads the flags, over the job file when one is given: a flag
     /// overrides the file's value; a flag its kind of job lacks is refused.
     pub fn from_flags(flags: &FlagValues, job: Option<&Path>) -> Result<Settings, SettingError> {
-        let (mut document, cwd) = match job {
+        let cwd = current_dir();
+        let mut document = match job {
             Some(file) => {
                 let door = Door::File(file.to_owned());
                 let text =
                     std::fs::read_to_string(file).map_err(|e| whole(&door, e.to_string()))?;
                 let table = doors::toml_table(&text).map_err(|reason| whole(&door, reason))?;
-                (
-                    Document::new(table, door, &directory_of(file)),
-                    current_dir(),
-                )
+                Document::new(table, door, &directory_of(file))
             }
-            None => {
-                let cwd = current_dir();
-                (Document::new(Table::new(), Door::Flags, &cwd), cwd)
-            }
+            None => Document::new(Table::new(), Door::Flags, &cwd),
         };
         document.overlay(flags, &cwd);
+        document.read()
+    }
+
+    /// Reads the flags over a job file's text that is not in a file (one
+    /// made from a syzbot bug, say) whose relative paths start at `base`.
+    pub fn from_flags_over(
+        flags: &FlagValues,
+        text: &str,
+        door: Door,
+        base: &Path,
+    ) -> Result<Settings, SettingError> {
+        let table = doors::toml_table(text).map_err(|reason| whole(&door, reason))?;
+        let mut document = Document::new(table, door, base);
+        document.overlay(flags, &current_dir());
         document.read()
     }
 
@@ -228,13 +253,23 @@ impl Settings {
                 "test": s.test,
                 "artifact": s.artifact,
             }),
-            Recipe::Kernel(k) => serde_json::json!({
-                "config": k.config,
-                "compiler": k.compiler,
-                "cmdline": k.cmdline,
-                "clean": k.clean,
-                "reproducer": format!("{:?}", k.reproducer),
-            }),
+            Recipe::Kernel(k) => {
+                let mut params = serde_json::json!({
+                    "config": k.config,
+                    "compiler": k.compiler,
+                    "cmdline": k.cmdline,
+                    "clean": k.clean,
+                    "reproducer": match &k.reproducer {
+                        Some(r) => format!("{r:?}"),
+                        None => String::new(),
+                    },
+                });
+                // Only when there is one: other jobs keep their keys.
+                if let Some(syz) = &k.syz {
+                    params["syz"] = format!("{syz:?}").into();
+                }
+                params
+            }
         };
         SetupRequest {
             repo: self.repo.clone(),
@@ -576,10 +611,21 @@ impl Document {
             v.path("reproducer.script").map(ReproducerSpec::Script),
         ];
         let mut given = reproducers.into_iter().flatten();
-        let (Some(reproducer), None) = (given.next(), given.next()) else {
-            let reason = "give exactly one of c, binary, script".to_owned();
-            return Err(self.error(None, "[reproducer]", None, reason));
+        let (reproducer, None) = (given.next(), given.next()) else {
+            let reason = "give one of c, binary, script (a syz program may go with c or binary)";
+            return Err(self.error(None, "[reproducer]", None, reason.into()));
         };
+        let syz = self.syz(v)?;
+        let reason = match (&reproducer, &syz) {
+            (None, None) => Some("give exactly one of c, binary, script, or syz"),
+            (Some(ReproducerSpec::Script(_)), Some(_)) => {
+                Some("a syz program goes with c or binary, not a script")
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(self.error(None, "[reproducer]", None, reason.into()));
+        }
         let memory_mb = v.int("vm.memory") as u32;
         let vms = v.int("vms") as usize;
         let most = culprit_vm::most_vms(memory_mb);
@@ -606,11 +652,43 @@ impl Document {
                 _ => None,
             },
             reproducer,
+            syz,
             boot_timeout: v.duration("reproducer.boot_timeout"),
             memory_mb,
             cpus: v.int("vm.cpus") as u32,
             qemu: v.path("vm.qemu").unwrap_or_default(),
         })
+    }
+}
+
+impl Document {
+    /// The syz program and its syzkaller, when the job has one.
+    fn syz(&self, v: &Values) -> Result<Option<SyzJob>, SettingError> {
+        let (repo, commit, dir) = (
+            v.path("syzkaller.repo"),
+            v.text("syzkaller.commit"),
+            v.path("syzkaller.dir"),
+        );
+        let Some(program) = v.path("reproducer.syz") else {
+            if repo.is_some() || commit.is_some() || dir.is_some() {
+                let reason = "a syzkaller without a syz program ([reproducer] syz)";
+                return Err(self.error(None, "[syzkaller]", None, reason.into()));
+            }
+            return Ok(None);
+        };
+        let syzkaller = match (repo, commit, dir) {
+            (Some(repo), Some(commit), None) => SyzkallerSource::Checkout { repo, commit },
+            (None, None, Some(dir)) => SyzkallerSource::Prebuilt { dir },
+            _ => {
+                let reason = "a syz program needs a syzkaller: repo and commit, or dir";
+                return Err(self.error(None, "[syzkaller]", None, reason.into()));
+            }
+        };
+        Ok(Some(SyzJob {
+            program,
+            options_file: v.path("reproducer.syz_options"),
+            syzkaller,
+        }))
     }
 }
 

@@ -296,6 +296,21 @@ pub static TABLE: &[Def] = &[
     def("reproducer.script", "reproducer-script", Kind::File, "The reproducer: a shell script, run by the guest's sh.")
         .scope(Scope::Kernel)
         .value("FILE"),
+    def("reproducer.syz", "reproducer-syz", Kind::File, "The reproducer: a syz program, run by syz-execprog (with c or binary: that one runs too when the program did not crash).")
+        .scope(Scope::Kernel)
+        .value("FILE"),
+    def("reproducer.syz_options", "syz-options", Kind::File, "The syz program's options apart from it (the dashboard's repro-opts); default: the program's own.")
+        .scope(Scope::Kernel)
+        .value("FILE"),
+    def("syzkaller.repo", "syzkaller-repo", Kind::Dir, "A syzkaller checkout to build syz-execprog and syz-executor in (never modified).")
+        .scope(Scope::Kernel)
+        .value("DIR"),
+    def("syzkaller.commit", "syzkaller-commit", Kind::Text, "The syzkaller commit to build (the crash's: old programs need old descriptions).")
+        .scope(Scope::Kernel)
+        .value("REV"),
+    def("syzkaller.dir", "syzkaller-dir", Kind::Dir, "A directory with built syz-execprog and syz-executor (instead of repo and commit).")
+        .scope(Scope::Kernel)
+        .value("DIR"),
     def("reproducer.boot_timeout", "boot-timeout", Kind::Duration, "From QEMU's start to the reproducer's start.")
         .scope(Scope::Kernel)
         .default(Default::Value(Lit::Int(120)))
@@ -315,7 +330,7 @@ pub static TABLE: &[Def] = &[
 ];
 
 /// The tables a job file may have (`[kernel]`...).
-pub const TABLES: &[&str] = &["kernel", "reproducer", "vm"];
+pub const TABLES: &[&str] = &["kernel", "reproducer", "syzkaller", "vm"];
 
 /// The setting with this key or alias.
 pub fn find(key: &str) -> Option<&'static Def> {
