@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let found = common::testdata("linux-reports");
-    let dir = found.as_deref().unwrap_or(Path::new("shared/testdata/linux-reports"));
+    let dir = found
+        .as_deref()
+        .unwrap_or(Path::new("shared/testdata/linux-reports"));
     match test_logs(dir) {
         Some(logs) => {
             let bytes: usize = logs.iter().map(Vec::len).sum();

@@ -450,6 +450,11 @@ fn unsourced(func: &str) -> Option<GenericClass> {
         .map(|(_, class)| *class)
 }
 
+/// Whether `func` matches one of `patterns` (see [`matches`]).
+pub(crate) fn matches_any(func: &str, patterns: &[&str]) -> bool {
+    patterns.iter().any(|p| matches(func, p))
+}
+
 /// `prefix*`, `*suffix`, `*inner*` or an exact name.
 fn matches(func: &str, pattern: &str) -> bool {
     match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {

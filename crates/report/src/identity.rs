@@ -31,10 +31,10 @@
 //! (`lib/refcount.c` for every refcount bug) identifies nothing and is
 //! not kept.
 
+use crate::crash::{CrashType, Report};
 use crate::generic::is_generic;
-use crate::oops::extract::{pc_func, trace_span};
+use crate::oops::trace::{pc_func, trace_span};
 use crate::title::canonical_frame;
-use crate::{CrashType, Report};
 use serde::{Deserialize, Serialize};
 
 /// Frames in a row that make two stacks the same.

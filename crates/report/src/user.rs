@@ -6,10 +6,10 @@
 //! Titles have the kernel's shape ("<kind> in <function>") and hold nothing
 //! that changes between runs: no addresses, pids or line numbers.
 
+use crate::crash::{CrashType, Report};
 use crate::frames::clean_func;
 use crate::lines::{self, Line};
 use crate::title::normalize;
-use crate::{CrashType, Report};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 

@@ -1,12 +1,13 @@
 //! Kernel console output: finding oopses, cutting them out, naming them.
 
-pub(crate) mod extract;
+mod extract;
 mod oopses;
 mod stall;
+pub(crate) mod trace;
 
+use crate::crash::{CrashType, Report};
 use crate::lines::{self, Line};
 use crate::title;
-use crate::{CrashType, Report};
 use aho_corasick::AhoCorasick;
 use oopses::{Format, Oops};
 use std::sync::OnceLock;

@@ -5,7 +5,7 @@
 //! (header line first), its title template expands the regex's groups and
 //! `{FRAME}`, and its parts say where to look for the frame.
 
-use crate::CrashType::{self, *};
+use crate::crash::CrashType::{self, *};
 use regex::bytes::{Captures, Regex as BytesRegex};
 use regex::Regex;
 use std::sync::OnceLock;
