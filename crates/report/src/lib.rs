@@ -15,6 +15,7 @@ mod guilty;
 pub mod identity;
 mod lines;
 mod oops;
+mod recognise;
 mod title;
 mod user;
 
@@ -22,6 +23,7 @@ pub use crash::{CrashType, Report};
 pub use generic::{generic_class, is_generic, GenericClass};
 pub use guilty::guilty_file;
 pub use identity::{relate, Identity, Relation};
+pub use recognise::{recognise, Recognition};
 
 /// Every crash report in `log`, in the order they appear.
 ///

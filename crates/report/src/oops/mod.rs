@@ -2,6 +2,7 @@
 
 mod extract;
 mod oopses;
+mod shapes;
 mod stall;
 pub(crate) mod trace;
 
@@ -11,6 +12,8 @@ use crate::title;
 use aho_corasick::AhoCorasick;
 use oopses::{Format, Oops};
 use std::sync::OnceLock;
+
+pub(crate) use shapes::title_kind;
 
 /// Lines looked at after an oops header; reports are much shorter.
 const MAX_REPORT_LINES: usize = 2000;

@@ -92,7 +92,7 @@ pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Opt
 }
 
 /// Headings after which stacks describe other events than the crash.
-fn is_other_section(line: &str) -> bool {
+pub(crate) fn is_other_section(line: &str) -> bool {
     let l = line.trim_start();
     [
         "Allocated by",
