@@ -140,8 +140,8 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     }
 
     Report {
-        title: named.title,
-        alt_titles: named.alt_titles,
+        title: title::finish(&named.title),
+        alt_titles: named.alt_titles.iter().map(|t| title::finish(t)).collect(),
         kind: named.kind,
         corrupted: named.corrupted_reason.is_some(),
         corrupted_reason: named.corrupted_reason,
