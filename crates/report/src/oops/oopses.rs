@@ -343,29 +343,26 @@ const LEAK_SKIP: &[&str] = &[
 const BAD_ACCESS: &str = "bad-access in {FRAME}";
 const STACK: &[Part] = &[Trace];
 const PC_FIRST: &[Part] = &[PcThenTrace];
-/// Functions a hang or stall title never names: the waiting itself.
+/// Functions a hang title never names: the waiting itself. Any function
+/// whose name says it waits (`wait` anywhere: `wait_for_completion`,
+/// `folio_wait_bit_common`, `wb_wait_for_completion`) or waits with a
+/// timeout (`tty_ldisc_lock_pair_timeout`), and the waits that do not say
+/// so: locks taken on behalf of the caller, the freezer, RCU barriers.
 const WAITING: &[&str] = &[
+    "*wait*",
+    "*_timeout",
+    "*_timeout_*",
     "console_lock",
     "synchronize_rcu_tasks*",
-    "wait_*",
-    "__wait_*",
     "rcu_barrier*",
     "__flush_work*",
     "__lock_sock",
     "lock_sock_nested",
-    "do_wait*",
     "io_wq_*",
     "rtnl_lock_killable",
     "__rtnl_lock",
-    "folio_wait*",
     "__folio_lock*",
-    "__bio_wait*",
-    "bit_wait*",
-    "out_of_line_wait_on_bit*",
-    "__wait_on_bit*",
-    "wb_wait_for_completion",
     "__refrigerator",
-    "futex_wait*",
 ];
 
 fn build() -> Vec<Oops> {
