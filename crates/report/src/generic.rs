@@ -282,8 +282,24 @@ const UNSOURCED: &[(&[&str], GenericClass)] = &[
         ],
         GenericClass::Report,
     ),
-    // Older kernels' allocator entry points (`kmem_cache_alloc_trace`).
-    (&["kmem_cache_alloc_*"], GenericClass::Alloc),
+    // The network twins of dev_err and friends, which a macro generates.
+    (
+        &[
+            "netdev_emerg",
+            "netdev_alert",
+            "netdev_crit",
+            "netdev_err",
+            "netdev_warn",
+            "netdev_notice",
+            "netdev_info",
+        ],
+        GenericClass::Report,
+    ),
+    // Older kernels' allocator entry points (`kmem_cache_alloc_trace`),
+    // and kfree_sensitive's old name.
+    (&["kmem_cache_alloc_*", "kzfree"], GenericClass::Alloc),
+    // Newer kernels' names of string helpers (strscpy since 6.9).
+    (&["sized_strscpy"], GenericClass::String),
     // Older kernels' RCU flavours and net device unregistration, newer
     // kernels' fortify reports.
     (&["call_rcu_sched", "call_rcu_bh"], GenericClass::Locking),
@@ -507,6 +523,16 @@ mod tests {
             ("destroy_workqueue", Workqueue),
             ("entry_SYSCALL_64_after_hwframe", Entry),
             ("__x86_indirect_thunk_rax", Compiler),
+            // Helpers some other tree copies (a decompressor's memmove, a
+            // host tool's list.h) or that a macro or another kernel names.
+            ("memmove", String),
+            ("__list_add", Collections),
+            ("list_add_tail", Collections),
+            ("__rcu_read_unlock", Locking),
+            ("kzfree", Alloc),
+            ("sized_strscpy", String),
+            ("netdev_warn", Report),
+            ("netdev_printk", Report),
         ] {
             assert_eq!(generic_class(func), Some(class), "{func}");
         }

@@ -249,6 +249,17 @@ fn has_timestamp(s: &str) -> bool {
     })
 }
 
+/// A `[ T123]` or `[ C1]` console context tag anywhere in `s`.
+fn has_context_tag(s: &str) -> bool {
+    s.match_indices('[').any(|(i, _)| {
+        let inner = s[i + 1..].split(']').next().unwrap_or("").trim_start();
+        s[i + 1..].contains(']')
+            && inner.len() > 1
+            && inner.starts_with(['T', 'C'])
+            && inner[1..].bytes().all(|c| c.is_ascii_digit())
+    })
+}
+
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -344,9 +355,10 @@ fn name(oops: &Oops, text: &[String]) -> Named {
 fn name_with(format: &Format, caps: &regex::bytes::Captures<'_>, text: &[String]) -> Named {
     let head = expand_raw(format.title, caps);
     let mut corrupted_reason = format.corrupted.map(str::to_string);
-    // Another line's timestamp glued into the header: the text is mixed.
-    if corrupted_reason.is_none() && has_timestamp(&head) {
-        corrupted_reason = Some("the title holds a console timestamp".into());
+    // Another line's timestamp or task tag glued into the header: the text
+    // is mixed.
+    if corrupted_reason.is_none() && (has_timestamp(&head) || has_context_tag(&head)) {
+        corrupted_reason = Some("the title holds a console prefix".into());
     }
     let head = title::normalize(&head);
     let found = if format.frame.is_empty() {
@@ -446,5 +458,11 @@ mod tests {
             "BUG: using __this_cpu_read() [00000000] code"
         ));
         assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
+        assert!(has_context_tag("WARNING in foo[ T1234] bar"));
+        assert!(has_context_tag("INFO: task hung [C0] in foo"));
+        assert!(!has_context_tag(
+            "BUG: Dentry still in use [unmount of proc proc]"
+        ));
+        assert!(!has_context_tag("INFO: [T] x"));
     }
 }
