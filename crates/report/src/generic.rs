@@ -7,7 +7,7 @@
 //! why each directory class is generic); `scripts/check-generic-frames.sh`
 //! proves it current. Names the source cannot classify (assembly entry
 //! points, compiler-generated symbols, functions of older kernels) are in
-//! [`UNSOURCED`] below.
+//! `UNSOURCED` below.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

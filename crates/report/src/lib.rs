@@ -5,6 +5,10 @@
 //! report in order. Kernel oopses are titled with syzbot's conventions
 //! ("KASAN: use-after-free Read in ip6_send_skb"); user-space crashes
 //! (sanitizers, Rust and Go panics, aborts) get titles of the same shape.
+//!
+//! [`relate`] says whether two reports are one bug; [`recognise`] whether a
+//! report is the crash a syzbot title names, where culprit titles it
+//! differently.
 #![deny(missing_docs)]
 
 mod crash;

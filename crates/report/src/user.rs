@@ -3,7 +3,7 @@
 //! (Go panics start with `panic: ` like syzkaller's own and are found by the
 //! kernel table.)
 //!
-//! Titles have the kernel's shape ("<kind> in <function>") and hold nothing
+//! Titles have the kernel's shape (`<kind> in <function>`) and hold nothing
 //! that changes between runs: no addresses, pids or line numbers.
 
 use crate::crash::{CrashType, Report};
