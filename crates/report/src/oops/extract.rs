@@ -2,9 +2,10 @@
 
 use super::oopses::{Format, Part};
 use super::stall::stall_frame;
-use super::trace::{pc, trace, trace_frames};
+use super::trace::{pc, pc_func, trace, trace_frames};
 use crate::frames::{clean_func, is_frame, is_generic, parse_frame};
 use crate::generic::{generic_class, matches_any};
+use crate::title::canonical_frame;
 
 /// The function a title should name, following the format's parts in order.
 ///
@@ -117,4 +118,54 @@ pub fn damage(text: &[String], format: &Format) -> Option<String> {
 
 fn is_address(s: &str) -> bool {
     s.len() >= 8 && s.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Whether a fault injection frame (`should_fail`, `should_failslab`, as
+/// the unwinder is sure of them) comes before the first line naming
+/// `frame`: the injection prints its own stack, often into a crash's.
+pub fn fault_injection_before(text: &[String], frame: &str) -> bool {
+    let injected = text.iter().position(|l| {
+        parse_frame(l).is_some_and(|f| {
+            f.reliable && matches!(f.func.as_str(), "should_fail" | "should_failslab")
+        })
+    });
+    let Some(injected) = injected else {
+        return false;
+    };
+    let named = text.iter().position(|l| {
+        parse_frame(l).is_some_and(|f| f.func == frame || canonical_frame(&f.func) == frame)
+            || pc_func(l).is_some_and(|f| f == frame)
+            || l.contains(&format!(" {frame}+0x"))
+    });
+    named.is_none_or(|named| injected < named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn fault_injection_before_the_frame_mixes_stacks() {
+        let mixed = lines(
+            "WARNING: CPU: 0 PID: 1 at mm/slab_common.c:1 kmalloc_slab+0x5d/0x70\n \
+             should_fail+0x914/0xae0\nCall Trace:\n should_failslab+0xec/0x120\n \
+             bfs_fill_super+0x1/0x2\n",
+        );
+        assert!(fault_injection_before(&mixed, "bfs_fill_super"));
+        // The frame first (the RIP), the injection after: the crash's own.
+        let after = lines(
+            "WARNING: CPU: 1 PID: 2 at x.c:21 vkms_vblank_simulate+0x209/0x220\n\
+             RIP: 0010:vkms_vblank_simulate+0x209/0x220\nCall Trace:\n \
+             should_fail+0x231/0x240\n",
+        );
+        assert!(!fault_injection_before(&after, "vkms_vblank_simulate"));
+        // The unwinder's guesses are not the injection's stack.
+        let guessed =
+            lines("INFO: x\nCall Trace:\n ? should_fail+0x1de/0x852\n drm_ioctl+0x1/0x2\n");
+        assert!(!fault_injection_before(&guessed, "drm_ioctl"));
+    }
 }

@@ -361,11 +361,20 @@ fn name_with(format: &Format, caps: &regex::bytes::Captures<'_>, text: &[String]
         corrupted_reason = Some("the title holds a console prefix".into());
     }
     let head = title::normalize(&head);
-    let found = if format.frame.is_empty() {
+    let mut found = if format.frame.is_empty() {
         None
     } else {
         extract::frame(&format.frame, caps, text, format.skip)
     };
+    // A fault injection's stack printed into the report before its frame:
+    // the stack read may be the injection's, not the crash's.
+    if found
+        .as_deref()
+        .is_some_and(|f| extract::fault_injection_before(text, f))
+    {
+        found = None;
+        corrupted_reason = Some("a fault injection stack is mixed in".into());
+    }
     // Cut before its first section: only the header can name the report.
     if let Some((marker, within, fallback)) = format.truncated {
         // Each lockdep report prints its sections in a fixed order near the top.
