@@ -175,8 +175,10 @@ RULES = [
     ("locking", ASM + r"(?:qspinlock[^/]*|qrwlock[^/]*|spinlock[^/]*|rwlock[^/]*"
                 r"|mcs_spinlock|ticket_spinlock|rwonce|preempt)\.h$", None, None),
     ("locking", r"^kernel/rcu/update\.c$", r"lock|lockdep", None),
-    # The RCU read side's out-of-line lock and unlock (rcu_read_lock's body).
-    ("locking", r"^kernel/rcu/tree_plugin\.h$", r"^_*rcu_read_(?:un)?lock$", None),
+    # The RCU and SRCU read sides' out-of-line lock and unlock (the bodies
+    # of rcu_read_lock and srcu_read_lock).
+    ("locking", r"^kernel/rcu/(?:tree_plugin\.h|srcutree\.c|srcutiny\.c)$",
+     r"^_*s?rcu_read_(?:un)?lock(?:_nmisafe)?$", None),
     ("locking", r"^kernel/rcu/(?:tree|tiny)\.c$", r"^_*(?:call_rcu|kvfree_call_rcu|kfree_rcu)", None),
     ("locking", r"^net/core/sock\.c$", r"^_*(?:lock_sock|release_sock)", None),
     ("locking", r"^kernel/sched/(?:core\.c|sched\.h)$", r"rq_(?:un)?lock", None),

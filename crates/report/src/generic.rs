@@ -346,7 +346,23 @@ fn classify(func: &str) -> Option<GenericClass> {
     if let Some(class) = unsourced(func).or_else(by_kind) {
         return Some(class);
     }
-    variant(func, 0)
+    variant(func, 0).or_else(|| underscored(func))
+}
+
+/// A helper's name with leading underscores added (`__srcu_read_lock`,
+/// `__kasan_report`, `__kobject_del`) is the helper's inner half: the
+/// class of the bare name, however that is known (its family, its kind).
+fn underscored(func: &str) -> Option<GenericClass> {
+    let bare = func.trim_start_matches('_');
+    if bare.len() == func.len() || bare.is_empty() {
+        return None;
+    }
+    match lookup(bare) {
+        Some(known) => known,
+        None => unsourced(bare)
+            .or_else(|| lock_wrapper(bare))
+            .or_else(|| named_helper(bare)),
+    }
 }
 
 /// The class of the helper `func` is a variant of: a suffix of the data's
@@ -533,6 +549,11 @@ mod tests {
             ("sized_strscpy", String),
             ("netdev_warn", Report),
             ("netdev_printk", Report),
+            // A helper's inner half, with leading underscores.
+            ("__kcsan_check_watchpoint", Sanitizer),
+            ("__exc_invalid_op", Entry),
+            ("__kobject_del", DriverCore),
+            ("__srcu_read_lock", Locking),
         ] {
             assert_eq!(generic_class(func), Some(class), "{func}");
         }
@@ -551,6 +572,10 @@ mod tests {
             "__fput",
             "console_lock",
             "kunit_try_run_case",
+            // Leading underscores on a caller make no helper.
+            "__sys_sendmsg",
+            "__netif_receive_skb",
+            "__ext4_journal_stop",
             "",
         ] {
             assert_eq!(generic_class(func), None, "{func}");
