@@ -51,7 +51,9 @@ NOT_KERNEL = re.compile(
     r"(?:^|/)(?:tools|samples|scripts|Documentation)/|^usr/|^arch/[^/]+/boot/"
     r"|/selftests?/|^arch/[^/]+/(?:purgatory|realmode|vdso|kernel/vdso)"
     r"|^arch/[^/]+/kvm/hyp/|^lib/vdso/|^arch/um/os-Linux/|^arch/um/include/shared/"
-    r"|^drivers/firmware/efi/libstub/|^arch/[^/]+/decompress/|asm-offsets[^/]*\.c$")
+    r"|^drivers/firmware/efi/libstub/|^arch/[^/]+/decompress/|asm-offsets[^/]*\.c$"
+    # Programs the build runs on the host to generate tables.
+    r"|/(?:mkregtable|mktables|mkcpustr|mkpiggy|mktree|conmakehash|gen_crc(?:32|64)table)\.c$")
 
 # Tests call helpers; their own names (kasan_test_...) say nothing about
 # what the kernel's functions are, so their definitions are left out.
@@ -173,6 +175,10 @@ RULES = [
     ("locking", ASM + r"(?:qspinlock[^/]*|qrwlock[^/]*|spinlock[^/]*|rwlock[^/]*"
                 r"|mcs_spinlock|ticket_spinlock|rwonce|preempt)\.h$", None, None),
     ("locking", r"^kernel/rcu/update\.c$", r"lock|lockdep", None),
+    # The RCU and SRCU read sides' out-of-line lock and unlock (the bodies
+    # of rcu_read_lock and srcu_read_lock).
+    ("locking", r"^kernel/rcu/(?:tree_plugin\.h|srcutree\.c|srcutiny\.c)$",
+     r"^_*s?rcu_read_(?:un)?lock(?:_nmisafe)?$", None),
     ("locking", r"^kernel/rcu/(?:tree|tiny)\.c$", r"^_*(?:call_rcu|kvfree_call_rcu|kfree_rcu)", None),
     ("locking", r"^net/core/sock\.c$", r"^_*(?:lock_sock|release_sock)", None),
     ("locking", r"^kernel/sched/(?:core\.c|sched\.h)$", r"rq_(?:un)?lock", None),
@@ -512,13 +518,15 @@ def prefixes(name):
 
 def verdict(defs):
     """The class of a name from all its (file, class) definitions: generic
-    when every definition is, or when the others are drivers' or
-    architectures' own copies (a static vsnprintf in ACPICA, crc16 in a
-    driver) of a helper the core really defines (not only a header stub)."""
+    when every definition is, or when the others are drivers',
+    architectures' or decompressors' own copies (a static vsnprintf in
+    ACPICA, crc16 in a driver, memmove in lib/decompress_unxz.c) of a
+    helper the core really defines (not only a header stub)."""
     classes = [c for _, c in defs if c]
     if len(classes) == len(defs):
         return classes[0]
-    copies = all(c or re.match(r"(?:drivers|sound|arch)/", rel) for rel, c in defs)
+    # The decompressors carry their own memmove and friends too.
+    copies = all(c or re.match(r"(?:drivers|sound|arch)/|lib/decompress_", rel) for rel, c in defs)
     real = any(c and not rel.startswith("include/") for rel, c in defs)
     return classes[0] if copies and real else None
 

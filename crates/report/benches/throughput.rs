@@ -7,14 +7,17 @@
 //! Run with `cargo build --release -p culprit && cargo bench -p
 //! culprit-report --bench throughput` (`CULPRIT_BIN` names another binary).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/linux-reports"
-    ));
+    let found = common::testdata("linux-reports");
+    let dir = found
+        .as_deref()
+        .unwrap_or(Path::new("shared/testdata/linux-reports"));
     match test_logs(dir) {
         Some(logs) => {
             let bytes: usize = logs.iter().map(Vec::len).sum();

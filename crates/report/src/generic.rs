@@ -7,7 +7,7 @@
 //! why each directory class is generic); `scripts/check-generic-frames.sh`
 //! proves it current. Names the source cannot classify (assembly entry
 //! points, compiler-generated symbols, functions of older kernels) are in
-//! [`UNSOURCED`] below.
+//! `UNSOURCED` below.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -282,8 +282,24 @@ const UNSOURCED: &[(&[&str], GenericClass)] = &[
         ],
         GenericClass::Report,
     ),
-    // Older kernels' allocator entry points (`kmem_cache_alloc_trace`).
-    (&["kmem_cache_alloc_*"], GenericClass::Alloc),
+    // The network twins of dev_err and friends, which a macro generates.
+    (
+        &[
+            "netdev_emerg",
+            "netdev_alert",
+            "netdev_crit",
+            "netdev_err",
+            "netdev_warn",
+            "netdev_notice",
+            "netdev_info",
+        ],
+        GenericClass::Report,
+    ),
+    // Older kernels' allocator entry points (`kmem_cache_alloc_trace`),
+    // and kfree_sensitive's old name.
+    (&["kmem_cache_alloc_*", "kzfree"], GenericClass::Alloc),
+    // Newer kernels' names of string helpers (strscpy since 6.9).
+    (&["sized_strscpy"], GenericClass::String),
     // Older kernels' RCU flavours and net device unregistration, newer
     // kernels' fortify reports.
     (&["call_rcu_sched", "call_rcu_bh"], GenericClass::Locking),
@@ -330,7 +346,23 @@ fn classify(func: &str) -> Option<GenericClass> {
     if let Some(class) = unsourced(func).or_else(by_kind) {
         return Some(class);
     }
-    variant(func, 0)
+    variant(func, 0).or_else(|| underscored(func))
+}
+
+/// A helper's name with leading underscores added (`__srcu_read_lock`,
+/// `__kasan_report`, `__kobject_del`) is the helper's inner half: the
+/// class of the bare name, however that is known (its family, its kind).
+fn underscored(func: &str) -> Option<GenericClass> {
+    let bare = func.trim_start_matches('_');
+    if bare.len() == func.len() || bare.is_empty() {
+        return None;
+    }
+    match lookup(bare) {
+        Some(known) => known,
+        None => unsourced(bare)
+            .or_else(|| lock_wrapper(bare))
+            .or_else(|| named_helper(bare)),
+    }
 }
 
 /// The class of the helper `func` is a variant of: a suffix of the data's
@@ -450,6 +482,11 @@ fn unsourced(func: &str) -> Option<GenericClass> {
         .map(|(_, class)| *class)
 }
 
+/// Whether `func` matches one of `patterns` (see [`matches`]).
+pub(crate) fn matches_any(func: &str, patterns: &[&str]) -> bool {
+    patterns.iter().any(|p| matches(func, p))
+}
+
 /// `prefix*`, `*suffix`, `*inner*` or an exact name.
 fn matches(func: &str, pattern: &str) -> bool {
     match (pattern.strip_prefix('*'), pattern.strip_suffix('*')) {
@@ -502,6 +539,21 @@ mod tests {
             ("destroy_workqueue", Workqueue),
             ("entry_SYSCALL_64_after_hwframe", Entry),
             ("__x86_indirect_thunk_rax", Compiler),
+            // Helpers some other tree copies (a decompressor's memmove, a
+            // host tool's list.h) or that a macro or another kernel names.
+            ("memmove", String),
+            ("__list_add", Collections),
+            ("list_add_tail", Collections),
+            ("__rcu_read_unlock", Locking),
+            ("kzfree", Alloc),
+            ("sized_strscpy", String),
+            ("netdev_warn", Report),
+            ("netdev_printk", Report),
+            // A helper's inner half, with leading underscores.
+            ("__kcsan_check_watchpoint", Sanitizer),
+            ("__exc_invalid_op", Entry),
+            ("__kobject_del", DriverCore),
+            ("__srcu_read_lock", Locking),
         ] {
             assert_eq!(generic_class(func), Some(class), "{func}");
         }
@@ -520,6 +572,10 @@ mod tests {
             "__fput",
             "console_lock",
             "kunit_try_run_case",
+            // Leading underscores on a caller make no helper.
+            "__sys_sendmsg",
+            "__netif_receive_skb",
+            "__ext4_journal_stop",
             "",
         ] {
             assert_eq!(generic_class(func), None, "{func}");

@@ -31,10 +31,10 @@
 //! (`lib/refcount.c` for every refcount bug) identifies nothing and is
 //! not kept.
 
+use crate::crash::{CrashType, Report};
 use crate::generic::is_generic;
-use crate::oops::extract::{pc_func, trace_span};
+use crate::oops::trace::{pc_func, trace_span};
 use crate::title::canonical_frame;
-use crate::{CrashType, Report};
 use serde::{Deserialize, Serialize};
 
 /// Frames in a row that make two stacks the same.
@@ -185,8 +185,13 @@ fn same_stack(a: &[&str], b: &[&str]) -> Option<Vec<String>> {
 /// The kind, without what only tells the access apart (read or write),
 /// with the bug type of a sanitizer's out-of-bounds title.
 fn kind_class(id: &Identity) -> String {
+    kind_class_of(id.kind, &id.title)
+}
+
+/// [`kind_class`] of a crash of kind `kind` titled `title`.
+pub(crate) fn kind_class_of(kind: CrashType, title: &str) -> String {
     use CrashType::*;
-    let class = match id.kind {
+    let class = match kind {
         KasanRead | KasanWrite | KasanUnknown => "kasan-access",
         KasanUseAfterFreeRead | KasanUseAfterFreeWrite => "kasan-use-after-free",
         KasanNullPointerDereferenceRead | KasanNullPointerDereferenceWrite => "kasan-null-deref",
@@ -194,15 +199,10 @@ fn kind_class(id: &Identity) -> String {
         KfenceUseAfterFreeRead | KfenceUseAfterFreeWrite => "kfence-use-after-free",
         other => other.name(),
     };
-    match id.kind {
+    match kind {
         // "KASAN: slab-out-of-bounds Read in f": the region matters.
         KasanRead | KasanWrite | KasanUnknown | KfenceRead | KfenceWrite => {
-            let bug = id
-                .title
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
+            let bug = title.split_whitespace().nth(1).unwrap_or_default();
             format!("{class}:{bug}")
         }
         _ => class.to_string(),

@@ -1,54 +1,104 @@
 //! Title normalisation: volatile numbers and addresses replaced, so that the
-//! same crash gets the same title on every run.
+//! same crash gets the same title on every run, as syzbot's titles have
+//! them.
 
-/// Replaces addresses (`0x...`, long hex or decimal runs) by `ADDR` and
-/// other numbers by `NUM` (also before a unit: `10ms`); digits inside
-/// identifiers (`ext4`, `x25`) stay. Function offsets (`f+0x1a/0x20`) go,
-/// and the random part of temporary names (`syzkaller.aB3dE9`) becomes
-/// `XXXXXX`.
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Replaces what changes from run to run, in syzbot's order (each step
+/// sees what the earlier ones left):
+/// 1. function offsets go (`ip6_xmit+0x1a/0x20` is `ip6_xmit`), and the
+///    random part of temporary names (`syzkaller.aB3dE9`) is `XXXXXX`;
+/// 2. the fuzzer's process names lose their numbers (`syz-executor.3/1234`
+///    and `syz-executor3:1234` are `syz-executor`, `syzkaller123` is
+///    `syzkaller`);
+/// 3. anything that looks like an address after a non-alphanumeric
+///    character, six or more lower-case hex digits with or without `0x`,
+///    is `ADDR`; an IPv4 address is `IP`;
+/// 4. five or more decimal digits after a non-alphanumeric character are
+///    `NUM` (`12345ms` is `NUMms`);
+/// 5. line numbers after a name (`dcache.c:1445:3`) are `:LINE`;
+/// 6. `CPU#3` is `CPU`;
+/// 7. any other number standing alone between non-word characters is `NUM`
+///    (`errno 2`, `(0,0)`, `.part.3`), while numbers glued to letters stay
+///    (`ext4`, `x25_connect`, `10ms`, `0x1f`), unless seven digits or more.
+///
+/// Control and non-ASCII characters are dropped, spaces collapsed.
 pub fn normalize(s: &str) -> String {
-    let s = &temp_names(&strip_offsets(s));
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        let starts_word = i == 0 || !is_ident(b[i - 1]);
-        if starts_word && b[i].is_ascii_hexdigit() {
-            let (len, kind) = number_at(&b[i..]);
-            if len > 0 {
-                out.push_str(kind);
-                i += len;
-                continue;
-            }
-        }
-        let ch_len = utf8_len(b[i]);
-        out.push_str(&s[i..(i + ch_len).min(s.len())]);
-        i += ch_len;
+    let s = temp_names(&strip_offsets(s));
+    let mut s = printable(&s);
+    for (re, with) in replacements() {
+        s = re.replace_all(&s, *with).into_owned();
     }
-    out.trim().to_string()
+    // Standalone numbers may share their delimiters ("0,1,2"): repeat.
+    let standalone = standalone_number();
+    loop {
+        let next = standalone.replace_all(&s, "${1}NUM${3}").into_owned();
+        if next == s {
+            break;
+        }
+        s = next;
+    }
+    long_digits().replace_all(&s, "NUM").trim().to_string()
 }
 
-/// Length and replacement of a number at the start of `b`, or 0.
-fn number_at(b: &[u8]) -> (usize, &'static str) {
-    if b.starts_with(b"0x") {
-        let len = 2 + b[2..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
-        if len > 2 && !b.get(len).is_some_and(|&c| is_ident(c)) {
-            return (len, "ADDR");
+/// The replacements of steps 2 to 6 of [`normalize`], in order.
+fn replacements() -> &'static [(Regex, &'static str)] {
+    static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    RES.get_or_init(|| {
+        [
+            (r"syz-executor\.?[0-9]+(?:[/:][0-9]+)?", "syz-executor"),
+            (r"syzkaller[0-9]+(?:[/:][0-9]+)?", "syzkaller"),
+            (r"([^a-zA-Z0-9])(?:0x)?[0-9a-f]{6,}", "${1}ADDR"),
+            (r"([^a-zA-Z0-9])(?:[0-9]{1,3}\.){3}[0-9]{1,3}", "${1}IP"),
+            (r"([^a-zA-Z0-9])[0-9]{5,}", "${1}NUM"),
+            (r"([a-zA-Z0-9_])(?::[0-9]+)+", "${1}:LINE"),
+            (r"CPU#[0-9]+", "CPU"),
+        ]
+        .into_iter()
+        .map(|(re, with)| (title_regex(re), with))
+        .collect()
+    })
+}
+
+/// Step 7 of [`normalize`]: a number between non-word characters.
+fn standalone_number() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| title_regex(r"([^a-zA-Z0-9_])([0-9]+)([^a-zA-Z0-9_]|$)"))
+}
+
+/// Runs of seven digits or more, even inside a word.
+fn long_digits() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| title_regex(r"[0-9]{7,}"))
+}
+
+fn title_regex(re: &str) -> Regex {
+    Regex::new(re).unwrap_or_else(|e| panic!("title regex {re:?}: {e}"))
+}
+
+/// Printable ASCII only (tabs are spaces), single spaces.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c == '\t' { ' ' } else { c };
+        if !(' '..='~').contains(&c) || (c == ' ' && out.ends_with(' ')) {
+            continue;
         }
+        out.push(c);
     }
-    let hex = b.iter().take_while(|c| c.is_ascii_hexdigit()).count();
-    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if b.get(hex).is_some_and(|&c| is_ident(c)) {
-        // A number with a unit ("10ms", "64bit"); not a hex word ("dead").
-        return if digits > 0 { (digits, "NUM") } else { (0, "") };
-    }
-    if hex >= 8 {
-        (hex, "ADDR")
-    } else if digits == hex && digits > 0 {
-        (digits, "NUM")
-    } else {
-        (0, "")
-    }
+    out
+}
+
+/// Longest title syzbot keeps: longer ones are mixed or damaged lines.
+const MAX_TITLE: usize = 120;
+
+/// A whole title as syzbot stores it: printable ASCII, single spaces, at
+/// most [`MAX_TITLE`] characters.
+pub fn finish(title: &str) -> String {
+    let clean = printable(title);
+    let cut = clean.get(..MAX_TITLE).unwrap_or(&clean);
+    cut.trim().to_string()
 }
 
 /// `func+0x1a/0x20` -> `func`: offsets and sizes change with every build.
@@ -127,15 +177,6 @@ fn looks_random(w: &[u8]) -> bool {
 
 fn is_ident(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
-}
-
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xf0..=0xff => 4,
-        0xe0..=0xef => 3,
-        0xc0..=0xdf => 2,
-        _ => 1,
-    }
 }
 
 /// The title `head` naming `frame`: `{FRAME}` in the head is replaced, or
@@ -252,18 +293,41 @@ mod tests {
             "signal overflow: ADDR/ADDR"
         );
         assert_eq!(normalize("at addr ffff88003a3b4c00"), "at addr ADDR");
-        assert_eq!(normalize("x25_connect ext4 0x1f"), "x25_connect ext4 ADDR");
+        // Short hex numbers and numbers with units stay, as in syzbot's titles.
+        assert_eq!(normalize("x25_connect ext4 0x1f"), "x25_connect ext4 0x1f");
+        assert_eq!(normalize("flags 0x1234567"), "flags ADDR");
+        assert_eq!(normalize("id 123456 of 12345"), "id ADDR of NUM");
+        assert_eq!(normalize("stuck for 23s!"), "stuck for 23s!");
         assert_eq!(normalize("unknown-block(0,0)"), "unknown-block(NUM,NUM)");
         assert_eq!(normalize("do_con_write.part.3"), "do_con_write.part.NUM");
-        assert_eq!(normalize("took 1389ms to run"), "took NUMms to run");
+        assert_eq!(normalize("took 1389ms to run"), "took 1389ms to run");
+        assert_eq!(normalize("took 13890ms to run"), "took NUMms to run");
+        assert_eq!(normalize("0,1,2 and 3.4"), "0,NUM,NUM and NUM.NUM");
         assert_eq!(normalize("in: ip6_xmit+0x1052/0x2d80"), "in: ip6_xmit");
-        assert_eq!(normalize("a +0x10 b"), "a +ADDR b");
+        assert_eq!(normalize("a +0x10 b"), "a +0x10 b");
+        assert_eq!(
+            normalize("task syz-executor.3/12345 and syz-executor2:8 syzkaller123"),
+            "task syz-executor and syz-executor syzkaller"
+        );
+        assert_eq!(
+            normalize("at fs/dcache.c:1445:3 on CPU#1"),
+            "at fs/dcache.c:LINE on CPU"
+        );
+        assert_eq!(normalize("from 10.0.2.15 port 22"), "from IP port NUM");
+        assert_eq!(normalize("comm \u{1b}[1msyz\t\t x"), "comm [1msyz x");
         assert_eq!(
             normalize("cannot chdir to ./syzkaller.aB3dE9 (errno 2)"),
             "cannot chdir to ./syzkaller.XXXXXX (errno NUM)"
         );
         assert_eq!(normalize("file.config stays"), "file.config stays");
         assert_eq!(normalize("dead beef"), "dead beef");
+    }
+
+    #[test]
+    fn whole_titles_are_short_printable_lines() {
+        assert_eq!(finish("WARNING  in\tfoo\u{7f}"), "WARNING in foo");
+        let long = format!("kernel panic: {}", "x".repeat(200));
+        assert_eq!(finish(&long).len(), MAX_TITLE);
     }
 
     #[test]

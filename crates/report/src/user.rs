@@ -3,13 +3,13 @@
 //! (Go panics start with `panic: ` like syzkaller's own and are found by the
 //! kernel table.)
 //!
-//! Titles have the kernel's shape ("<kind> in <function>") and hold nothing
+//! Titles have the kernel's shape (`<kind> in <function>`) and hold nothing
 //! that changes between runs: no addresses, pids or line numbers.
 
+use crate::crash::{CrashType, Report};
 use crate::frames::clean_func;
 use crate::lines::{self, Line};
 use crate::title::normalize;
-use crate::{CrashType, Report};
 use aho_corasick::AhoCorasick;
 use std::sync::OnceLock;
 

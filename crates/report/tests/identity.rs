@@ -3,7 +3,7 @@
 //! between commits (a function renamed, a read turned into a write).
 
 use culprit_report::{first, relate, Identity, Relation};
-use std::path::Path;
+mod common;
 
 fn identity(log: &str) -> Identity {
     let report = first(log.as_bytes()).unwrap_or_else(|| panic!("no report in:\n{log}"));
@@ -231,12 +231,11 @@ fn identities_survive_the_journal() {
 /// Real reports, edited as a kernel changes between commits.
 #[test]
 fn real_reports_keep_their_identity_across_edits() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/linux-reports"
-    ));
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        println!("SKIPPED: {} is absent", dir.display());
+    let Some(dir) = common::testdata("linux-reports") else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("SKIPPED: {} is unreadable", dir.display());
         return;
     };
     let (mut renamed, mut rewritten) = (0, 0);

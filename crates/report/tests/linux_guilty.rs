@@ -1,20 +1,12 @@
-//! Guilty files of syzkaller's symbolized reports in ../shared/testdata.
+//! Guilty files of syzkaller's symbolized reports in shared/testdata.
 
-use std::path::Path;
+mod common;
 
 #[test]
 fn guilty_files_of_symbolized_reports() {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/linux-guilty"
-    ));
-    if !dir.is_dir() {
-        println!(
-            "SKIPPED: {} is absent; the guilty-file cases do not run",
-            dir.display()
-        );
+    let Some(dir) = common::testdata("linux-guilty") else {
         return;
-    }
+    };
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("read dir")
         .flatten()

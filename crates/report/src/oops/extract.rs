@@ -1,11 +1,11 @@
 //! Finding the function a title names in a kernel report.
 
 use super::oopses::{Format, Part};
-use crate::frames::{clean_func, is_frame, is_generic, parse_frame, Frame};
-use crate::generic::generic_class;
-
-/// Lines searched for a PC line after the header.
-const PC_WINDOW: usize = 80;
+use super::stall::stall_frame;
+use super::trace::{pc, pc_func, trace, trace_frames};
+use crate::frames::{clean_func, is_frame, is_generic, parse_frame};
+use crate::generic::{generic_class, matches_any};
+use crate::title::canonical_frame;
 
 /// The function a title should name, following the format's parts in order.
 ///
@@ -62,9 +62,7 @@ fn frame_with(
             // the helper is the culprit.
             Part::LockAt(marker) => lock_at(text, marker)
                 .filter(|f| usable(f) || (f.contains("flush_work") && !matches_any(f, skip))),
-            Part::Stall | Part::Lockup | Part::Anchored => {
-                super::stall::stall_frame(text, part.clone())
-            }
+            Part::Stall | Part::Lockup | Part::Anchored => stall_frame(text, part.clone()),
         };
         if found.is_some() {
             return found;
@@ -73,78 +71,8 @@ fn frame_with(
     None
 }
 
-/// Whether `func` matches one of `patterns` (`prefix*` or exact names).
-pub fn matches_any(func: &str, patterns: &[&str]) -> bool {
-    patterns
-        .iter()
-        .any(|p| match (p.strip_prefix('*'), p.strip_suffix('*')) {
-            (Some(rest), _) => match rest.strip_suffix('*') {
-                Some(middle) => func.contains(middle),
-                None => func.ends_with(rest),
-            },
-            (None, Some(prefix)) => func.starts_with(prefix),
-            (None, None) => func == *p,
-        })
-}
-
 fn find_line(text: &[String], marker: &str) -> Option<usize> {
     text.iter().position(|l| l.contains(marker))
-}
-
-/// The crashing function from a `RIP:`/`pc :`/`PC is at` line, and its index.
-///
-/// A symbolized report repeats the PC line once per inlined function, the
-/// inlined ones (`file.c:12 [inline]`) first: the function the PC really is
-/// in is the first line that is not inlined, as in the unsymbolized report.
-pub fn pc(text: &[String]) -> Option<(usize, String)> {
-    let mut found = None;
-    for (i, l) in text.iter().enumerate().take(PC_WINDOW) {
-        let Some(func) = pc_func(l) else { continue };
-        let inlined = l.trim_end().ends_with("[inline]");
-        if !inlined {
-            return Some((i, func));
-        }
-        found.get_or_insert((i, func));
-        if text.get(i + 1).is_none_or(|next| pc_func(next).is_none()) {
-            break;
-        }
-    }
-    found
-}
-
-pub fn pc_func(line: &str) -> Option<String> {
-    let l = line.trim_start();
-    // s390: "Krnl PSW : 0704c00180000000 0000000000b6c2f4 (strlen+0x14/0x30)".
-    if let Some(rest) = l.strip_prefix("Krnl PSW :") {
-        let inner = rest.split_once('(')?.1.split(')').next()?;
-        return parse_frame(inner).map(|f| f.func);
-    }
-    // powerpc: "NIP [c0000000008e9c54] strncpy_from_user+0x1c/0x120".
-    if let Some(rest) = l.strip_prefix("NIP [") {
-        return parse_frame(rest.split_once(']')?.1).map(|f| f.func);
-    }
-    let rest = [
-        "RIP: ",
-        "EIP: ",
-        "pc : ",
-        "PC is at ",
-        "NIP: ",
-        "NIP [",
-        "epc : ",
-        "IP: ",
-    ]
-    .iter()
-    .find_map(|p| l.strip_prefix(p))?;
-    let mut rest = rest.trim_start();
-    // "RIP: 0010:func+0x..", "EIP: 0060:[<c1234>] func", "NIP [c000] func+0x".
-    if let Some(colon) = rest.find(':') {
-        if colon <= 4 && rest[..colon].bytes().all(|c| c.is_ascii_hexdigit()) {
-            rest = &rest[colon + 1..];
-        }
-    }
-    let rest = rest.trim_start_matches([']', ' ']);
-    let frame = parse_frame(rest)?;
-    Some(frame.func)
 }
 
 fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<String> {
@@ -153,177 +81,6 @@ fn pc_then_trace(text: &[String], usable: &dyn Fn(&str) -> bool) -> Option<Strin
         Some((i, _)) => trace(text, i + 1, usable).or_else(|| trace(text, 1, usable)),
         None => trace(text, 1, usable),
     }
-}
-
-/// The first usable reliable frame of the stack traces at or after line
-/// `from`, up to a section that describes something else (allocation and
-/// free stacks of KASAN, origins of KMSAN).
-pub fn trace(text: &[String], from: usize, usable: &dyn Fn(&str) -> bool) -> Option<String> {
-    let mut from = from;
-    while from < text.len() {
-        let start = from + text[from..].iter().position(|l| is_frame(l))?;
-        if text[from..start].iter().any(|l| is_other_section(l)) {
-            return None;
-        }
-        let (frames, past_last) = trace_span(text, start);
-        // "Preemption disabled at:" and the like point at a single frame
-        // that is not where the crash happened.
-        let aside = start > 0
-            && (text[start - 1].trim_end().ends_with("disabled at:")
-                || text[start - 1].trim_end().ends_with("enabled at:"));
-        if let Some(f) = frames
-            .iter()
-            .find(|f| f.reliable && usable(&f.func))
-            .filter(|_| !aside)
-        {
-            return Some(f.func.clone());
-        }
-        from = past_last.max(start + 1);
-    }
-    None
-}
-
-/// Headings after which stacks describe other events than the crash.
-fn is_other_section(line: &str) -> bool {
-    let l = line.trim_start();
-    [
-        "Allocated by",
-        "Freed by",
-        "Uninit was",
-        "Last potentially",
-        "Memory state",
-        "The buggy address",
-        "Local variable",
-    ]
-    .iter()
-    .any(|p| l.starts_with(p))
-}
-
-/// The frames of the first stack trace at or after line `from`.
-pub fn trace_frames(text: &[String], from: usize) -> Vec<Frame> {
-    trace_span(text, from).0
-}
-
-/// The frames of the first stack trace at or after line `from`, and the
-/// index of the line just past its last frame.
-pub fn trace_span(text: &[String], from: usize) -> (Vec<Frame>, usize) {
-    let mut frames = Vec::new();
-    let mut past_last = from;
-    let mut strangers = 0;
-    let mut stack_frames = 0;
-    // ARM prints "(func) from [<lr>] (caller+0x1/0x2)": the caller is the
-    // next line's function, except after tail calls, where it is a frame of
-    // its own.
-    for (i, line) in text.iter().enumerate().skip(from) {
-        if let Some(f) = parse_frame(line) {
-            if frames.last() != Some(&f) {
-                frames.push(f);
-            }
-            if line.contains(')') {
-                frames.extend(line.split_once(") from ").and_then(|(_, c)| parse_frame(c)));
-            }
-            strangers = 0;
-            stack_frames += 1;
-            past_last = i + 1;
-        } else if let Some(f) = pc_func(line) {
-            frames.push(Frame {
-                func: f,
-                reliable: true,
-            });
-            strangers = 0;
-            past_last = i + 1;
-        } else if !frames.is_empty() && ends_trace(line) {
-            break;
-        } else if !frames.is_empty() && !is_inside_trace(line) {
-            // Other output may interleave with a trace; a blank line, a new
-            // section or a long run of other lines ends it.
-            strangers += 1;
-            let new_trace = stack_frames > 0 && line.trim_start().starts_with("Call ");
-            if strangers > MAX_STRANGERS || ends_trace(line) || new_trace {
-                break;
-            }
-        }
-    }
-    (frames, past_last)
-}
-
-/// Non-frame lines tolerated inside a trace (output of other CPUs/tasks).
-const MAX_STRANGERS: usize = 8;
-
-/// Lines that certainly end a stack trace.
-fn ends_trace(line: &str) -> bool {
-    let l = line.trim();
-    const ENDS: [&str; 21] = [
-        "RCU grace-period",
-        "rcu: ",
-        "rcu_",
-        "INFO: ",
-        "task:",
-        "Showing busy",
-        "NMI backtrace",
-        "Sending NMI",
-        "CPU: ",
-        "Allocated by",
-        "Freed by",
-        "The buggy address",
-        "Memory state",
-        "Modules linked in",
-        "---[ end",
-        "Kernel Offset",
-        "irq event stamp",
-        "hardirqs last",
-        "Showing all locks",
-        "Last potentially",
-        "Uninit was",
-    ];
-    l.is_empty() || ENDS.iter().any(|e| l.starts_with(e))
-}
-
-/// Lines printed in the middle of a stack trace that do not end it.
-fn is_inside_trace(line: &str) -> bool {
-    let l = line.trim();
-    if l.is_empty() {
-        return false;
-    }
-    const INSIDE: [&str; 26] = [
-        "<IRQ>",
-        "</IRQ>",
-        "<TASK>",
-        "</TASK>",
-        "<NMI>",
-        "</NMI>",
-        "<EOI>",
-        "<<EOE>>",
-        "<SOFTIRQ>",
-        "</SOFTIRQ>",
-        "RIP:",
-        "RSP:",
-        "RAX:",
-        "RDX:",
-        "RBP:",
-        "R08:",
-        "R10:",
-        "R13:",
-        "Code:",
-        "Exception stack",
-        "---",
-        "lr :",
-        "sp :",
-        "EFLAGS",
-        "Call Trace",
-        "Call trace",
-    ];
-    if INSIDE.iter().any(|p| l.starts_with(p)) {
-        return true;
-    }
-    // Register and stack dumps: "7cc0: 80f1911c 60030013", "x29: ffff ...".
-    let (key, _) = l.split_once(':').unwrap_or(("", ""));
-    !key.is_empty()
-        && key.len() <= 8
-        && key.bytes().all(|c| c.is_ascii_alphanumeric())
-        && l.split_whitespace()
-            .nth(1)
-            .is_some_and(|w| w.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The function in the first lockdep lock line (`..., at: func+0x1/0x2`) after
@@ -361,4 +118,54 @@ pub fn damage(text: &[String], format: &Format) -> Option<String> {
 
 fn is_address(s: &str) -> bool {
     s.len() >= 8 && s.bytes().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Whether a fault injection frame (`should_fail`, `should_failslab`, as
+/// the unwinder is sure of them) comes before the first line naming
+/// `frame`: the injection prints its own stack, often into a crash's.
+pub fn fault_injection_before(text: &[String], frame: &str) -> bool {
+    let injected = text.iter().position(|l| {
+        parse_frame(l).is_some_and(|f| {
+            f.reliable && matches!(f.func.as_str(), "should_fail" | "should_failslab")
+        })
+    });
+    let Some(injected) = injected else {
+        return false;
+    };
+    let named = text.iter().position(|l| {
+        parse_frame(l).is_some_and(|f| f.func == frame || canonical_frame(&f.func) == frame)
+            || pc_func(l).is_some_and(|f| f == frame)
+            || l.contains(&format!(" {frame}+0x"))
+    });
+    named.is_none_or(|named| injected < named)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(s: &str) -> Vec<String> {
+        s.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn fault_injection_before_the_frame_mixes_stacks() {
+        let mixed = lines(
+            "WARNING: CPU: 0 PID: 1 at mm/slab_common.c:1 kmalloc_slab+0x5d/0x70\n \
+             should_fail+0x914/0xae0\nCall Trace:\n should_failslab+0xec/0x120\n \
+             bfs_fill_super+0x1/0x2\n",
+        );
+        assert!(fault_injection_before(&mixed, "bfs_fill_super"));
+        // The frame first (the RIP), the injection after: the crash's own.
+        let after = lines(
+            "WARNING: CPU: 1 PID: 2 at x.c:21 vkms_vblank_simulate+0x209/0x220\n\
+             RIP: 0010:vkms_vblank_simulate+0x209/0x220\nCall Trace:\n \
+             should_fail+0x231/0x240\n",
+        );
+        assert!(!fault_injection_before(&after, "vkms_vblank_simulate"));
+        // The unwinder's guesses are not the injection's stack.
+        let guessed =
+            lines("INFO: x\nCall Trace:\n ? should_fail+0x1de/0x852\n drm_ioctl+0x1/0x2\n");
+        assert!(!fault_injection_before(&guessed, "drm_ioctl"));
+    }
 }

@@ -1,15 +1,19 @@
 //! Kernel console output: finding oopses, cutting them out, naming them.
 
-pub(crate) mod extract;
+mod extract;
 mod oopses;
+mod shapes;
 mod stall;
+pub(crate) mod trace;
 
+use crate::crash::{CrashType, Report};
 use crate::lines::{self, Line};
 use crate::title;
-use crate::{CrashType, Report};
 use aho_corasick::AhoCorasick;
 use oopses::{Format, Oops};
 use std::sync::OnceLock;
+
+pub(crate) use shapes::title_kind;
 
 /// Lines looked at after an oops header; reports are much shorter.
 const MAX_REPORT_LINES: usize = 2000;
@@ -136,8 +140,8 @@ fn build_report(log: &[u8], header: Line<'_>, oops: &'static Oops) -> Report {
     }
 
     Report {
-        title: named.title,
-        alt_titles: named.alt_titles,
+        title: title::finish(&named.title),
+        alt_titles: named.alt_titles.iter().map(|t| title::finish(t)).collect(),
         kind: named.kind,
         corrupted: named.corrupted_reason.is_some(),
         corrupted_reason: named.corrupted_reason,
@@ -245,6 +249,17 @@ fn has_timestamp(s: &str) -> bool {
     })
 }
 
+/// A `[ T123]` or `[ C1]` console context tag anywhere in `s`.
+fn has_context_tag(s: &str) -> bool {
+    s.match_indices('[').any(|(i, _)| {
+        let inner = s[i + 1..].split(']').next().unwrap_or("").trim_start();
+        s[i + 1..].contains(']')
+            && inner.len() > 1
+            && inner.starts_with(['T', 'C'])
+            && inner[1..].bytes().all(|c| c.is_ascii_digit())
+    })
+}
+
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
@@ -340,16 +355,26 @@ fn name(oops: &Oops, text: &[String]) -> Named {
 fn name_with(format: &Format, caps: &regex::bytes::Captures<'_>, text: &[String]) -> Named {
     let head = expand_raw(format.title, caps);
     let mut corrupted_reason = format.corrupted.map(str::to_string);
-    // Another line's timestamp glued into the header: the text is mixed.
-    if corrupted_reason.is_none() && has_timestamp(&head) {
-        corrupted_reason = Some("the title holds a console timestamp".into());
+    // Another line's timestamp or task tag glued into the header: the text
+    // is mixed.
+    if corrupted_reason.is_none() && (has_timestamp(&head) || has_context_tag(&head)) {
+        corrupted_reason = Some("the title holds a console prefix".into());
     }
     let head = title::normalize(&head);
-    let found = if format.frame.is_empty() {
+    let mut found = if format.frame.is_empty() {
         None
     } else {
         extract::frame(&format.frame, caps, text, format.skip)
     };
+    // A fault injection's stack printed into the report before its frame:
+    // the stack read may be the injection's, not the crash's.
+    if found
+        .as_deref()
+        .is_some_and(|f| extract::fault_injection_before(text, f))
+    {
+        found = None;
+        corrupted_reason = Some("a fault injection stack is mixed in".into());
+    }
     // Cut before its first section: only the header can name the report.
     if let Some((marker, within, fallback)) = format.truncated {
         // Each lockdep report prints its sections in a fixed order near the top.
@@ -442,5 +467,11 @@ mod tests {
             "BUG: using __this_cpu_read() [00000000] code"
         ));
         assert!(!has_timestamp("KASAN: slab-out-of-bounds [1.5"));
+        assert!(has_context_tag("WARNING in foo[ T1234] bar"));
+        assert!(has_context_tag("INFO: task hung [C0] in foo"));
+        assert!(!has_context_tag(
+            "BUG: Dentry still in use [unmount of proc proc]"
+        ));
+        assert!(!has_context_tag("INFO: [T] x"));
     }
 }

@@ -5,7 +5,7 @@
 //! (header line first), its title template expands the regex's groups and
 //! `{FRAME}`, and its parts say where to look for the frame.
 
-use crate::CrashType::{self, *};
+use crate::crash::CrashType::{self, *};
 use regex::bytes::{Captures, Regex as BytesRegex};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -211,6 +211,27 @@ fn literal_prefix(pattern: &str) -> String {
     best
 }
 
+/// Whether a pattern reads past its first line: a newline outside a
+/// character class (`[^:\n]` only stops at the line's end), or the `m` or
+/// `s` flag.
+fn spans_lines(pattern: &str) -> bool {
+    if pattern.contains("(?m)") || pattern.contains("(?s)") {
+        return true;
+    }
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            // An escape takes the next character with it (`\]` too).
+            '\\' if chars.next() == Some('n') && !in_class => return true,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            _ => {}
+        }
+    }
+    false
+}
+
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("oops regex {pattern:?}: {e}"))
 }
@@ -221,7 +242,7 @@ fn f(pattern: &str, title: &'static str, kind: CrashType) -> Format {
         pattern: pattern.to_string(),
         re: OnceLock::new(),
         literal: literal_prefix(pattern),
-        multiline: pattern.contains("\\n") || pattern.contains("(?m)") || pattern.contains("(?s)"),
+        multiline: spans_lines(pattern),
         title,
         frame: Vec::new(),
         skip: &[],
@@ -343,29 +364,26 @@ const LEAK_SKIP: &[&str] = &[
 const BAD_ACCESS: &str = "bad-access in {FRAME}";
 const STACK: &[Part] = &[Trace];
 const PC_FIRST: &[Part] = &[PcThenTrace];
-/// Functions a hang or stall title never names: the waiting itself.
+/// Functions a hang title never names: the waiting itself. Any function
+/// whose name says it waits (`wait` anywhere: `wait_for_completion`,
+/// `folio_wait_bit_common`, `wb_wait_for_completion`) or waits with a
+/// timeout (`tty_ldisc_lock_pair_timeout`), and the waits that do not say
+/// so: locks taken on behalf of the caller, the freezer, RCU barriers.
 const WAITING: &[&str] = &[
+    "*wait*",
+    "*_timeout",
+    "*_timeout_*",
     "console_lock",
     "synchronize_rcu_tasks*",
-    "wait_*",
-    "__wait_*",
     "rcu_barrier*",
     "__flush_work*",
     "__lock_sock",
     "lock_sock_nested",
-    "do_wait*",
     "io_wq_*",
     "rtnl_lock_killable",
     "__rtnl_lock",
-    "folio_wait*",
     "__folio_lock*",
-    "__bio_wait*",
-    "bit_wait*",
-    "out_of_line_wait_on_bit*",
-    "__wait_on_bit*",
-    "wb_wait_for_completion",
     "__refrigerator",
-    "futex_wait*",
 ];
 
 fn build() -> Vec<Oops> {
@@ -704,7 +722,11 @@ fn bugs() -> Vec<Format> {
         f(r"BUG: held lock freed", "BUG: held lock freed in {FRAME}", Lockdep).frame(&[LockAt(""), Trace]),
         f(r"BUG: bad unlock balance detected", "BUG: bad unlock balance in {FRAME}", Lockdep).frame(&[LockAt("is trying to release lock"), Trace]),
         f(r"BUG: lock held when returning to user space", "BUG: lock held when returning to user space in {FRAME}", Lockdep).frame(&[LockAt("")]).no_trace(),
-        f(r"BUG: MAX_STACK_TRACE_ENTRIES too low", "BUG: MAX_STACK_TRACE_ENTRIES too low!", Lockdep),
+        // Lockdep ran out of one of its tables (MAX_LOCKDEP_KEYS,
+        // MAX_LOCKDEP_CHAINS, MAX_STACK_TRACE_ENTRIES...): named by the table.
+        f(r"BUG: (MAX_[A-Z_]+) too low", "BUG: $1 too low!", Lockdep),
+        // Page-table accounting left over when an mm is freed: no stack.
+        f(r"BUG: non-zero (\S+) on freeing mm", "BUG: non-zero $1 on freeing mm: NUM", MemorySafetyBug),
         f(r"BUG: (?:TASK |IRQ )?stack guard page was hit", "BUG: stack guard page was hit in {FRAME}", DoS).frame(&[Anchored, Trace]).alt("stack-overflow in {FRAME}"),
         f(r"BUG: memory leak", "memory leak in {FRAME}", Leak).frame(&[TraceAfter("backtrace")]).skip(LEAK_SKIP),
         f(r"BUG: ([^:\n]+?)(?: in | at |:|$)", "BUG: $1 in {FRAME}", Bug).frame(STACK),
@@ -763,6 +785,16 @@ mod literal_tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn only_newlines_outside_classes_span_lines() {
+        use super::spans_lines;
+        assert!(!spans_lines(r"BUG: ([^:\n]+?)(?: in |$)"));
+        assert!(spans_lines(r"KASAN: x.*\n\s*(Read|Write)"));
+        assert!(spans_lines(r"(?s)BUG: using"));
+        assert!(!spans_lines(r"Kernel panic: ([^:\n]*?)\s*$"));
+        assert!(spans_lines(r"[\]]\n"));
     }
 
     #[test]

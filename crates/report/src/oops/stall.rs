@@ -3,6 +3,9 @@
 //! called, or the syscall itself.
 
 use super::oopses::Part;
+use super::trace::{pc_func, trace_frames};
+use crate::frames::is_generic;
+use crate::generic::matches_any;
 
 /// Functions that only hand work on: a stall is named after what they called.
 const DISPATCHERS: &[&str] = &[
@@ -187,7 +190,6 @@ pub fn stall_frame(text: &[String], mode: Part) -> Option<String> {
 /// The reliable frames of every stack trace in the report, except the RCU
 /// grace-period kthread's own.
 fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
-    use super::extract::trace_frames;
     let mut blocks = Vec::new();
     let mut i = 1;
     while i < text.len() {
@@ -225,13 +227,11 @@ fn trace_blocks(text: &[String]) -> Vec<Vec<String>> {
 }
 
 fn is_frame_line(line: &str) -> bool {
-    crate::frames::is_frame(line) || super::extract::pc_func(line).is_some()
+    crate::frames::is_frame(line) || pc_func(line).is_some()
 }
 
 /// The frame a stack (innermost first) is named after, if it has an anchor.
 fn anchored(frames: &[String]) -> Option<String> {
-    use super::extract::matches_any;
-    use crate::frames::is_generic;
     let anchor = frames
         .iter()
         .position(|f| is_self_anchor(f) || matches_any(f, DISPATCHERS) || is_syscall_entry(f))?;
