@@ -106,6 +106,16 @@ pub enum Event {
         /// The crashing end.
         bad: String,
     },
+    /// The crash asked for by a title culprit names otherwise (syzbot's)
+    /// was recognised at the bad end: it is bisected by culprit's title.
+    CrashRecognised {
+        /// The title asked for.
+        asked: String,
+        /// culprit's title of the crash.
+        title: String,
+        /// Why it is that crash.
+        why: String,
+    },
     /// A release tag is tried as the good end.
     TestingRelease {
         /// Its name.

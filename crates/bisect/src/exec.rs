@@ -170,6 +170,13 @@ pub trait SameBug: Send + Sync {
     /// Why `crash` is the same bug as `target` (a short phrase such as
     /// `same call stack`), or `None` when nothing says so.
     fn relate(&self, target: CrashSeen<'_>, crash: CrashSeen<'_>) -> Option<String>;
+
+    /// Why `crash` is the crash a title given by the user names (syzbot's
+    /// title of it, say, where culprit names the report otherwise), or
+    /// `None`. The default knows titles only.
+    fn recognise(&self, _asked: &str, _crash: CrashSeen<'_>) -> Option<String> {
+        None
+    }
 }
 
 /// Knows titles only: a crash with another title is another bug.

@@ -926,3 +926,38 @@ fn a_flag_a_kernel_job_lacks_is_refused_with_exit_2() {
     );
     assert_eq!(r.json()["outcome"], "error");
 }
+
+#[test]
+fn a_crash_given_by_another_tools_title_is_recognised_and_bisected() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(8, 5, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    // syzbot would name the WARNING by its caller; culprit names it "WARNING in foo".
+    let mut args = bisect_args(&path, &workdir, &h[7]);
+    args.extend(["--good", &h[0], "--crash", "WARNING in bar"]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "crash \"WARNING in bar\" recognised as \"WARNING in foo\" (same kind, bar in its stack): bisecting it"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.json()["culprit"]["hash"], h[5].as_str());
+    // A title of another kind is not the crash.
+    let mut args = bisect_args(&path, &workdir, &h[7]);
+    args.extend([
+        "--good",
+        &h[0],
+        "--crash",
+        "KASAN: use-after-free Read in bar",
+    ]);
+    let r = culprit(repo.home.path(), &args);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("does not reproduce"));
+}

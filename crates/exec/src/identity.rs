@@ -1,6 +1,7 @@
 //! Whether a crash of another title is the bug being bisected, read from
 //! the two reports with `culprit-report` (same location, same callers,
-//! known alternative titles).
+//! known alternative titles); and whether a report is the crash a title
+//! the user gave names (syzbot's title, where culprit's differs).
 
 use culprit_bisect::{CrashSeen, SameBug};
 use culprit_report::Identity;
@@ -13,6 +14,13 @@ impl SameBug for ReportRelations {
     fn relate(&self, target: CrashSeen<'_>, crash: CrashSeen<'_>) -> Option<String> {
         let (a, b) = (identity(target)?, identity(crash)?);
         culprit_report::relate(&a, &b).map(|r| r.to_string())
+    }
+
+    fn recognise(&self, asked: &str, crash: CrashSeen<'_>) -> Option<String> {
+        let report = culprit_report::parse(crash.report.as_bytes())
+            .into_iter()
+            .find(|r| !r.suppressed)?;
+        culprit_report::recognise(asked, &report).map(|r| r.to_string())
     }
 }
 

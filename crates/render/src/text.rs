@@ -116,6 +116,9 @@ pub fn lines(event: &Event) -> Vec<String> {
             };
             vec![format!("bisecting {what} commit starting from {bad}")]
         }
+        Event::CrashRecognised { asked, title, why } => vec![format!(
+            "crash {asked:?} recognised as {title:?} ({why}): bisecting it"
+        )],
         Event::TestingRelease { name } => vec![format!("testing release {name}")],
         Event::Testing { commit } => vec![format!("testing commit {commit}")],
         Event::Built {

@@ -49,6 +49,16 @@ impl Engine<'_> {
         let not_runnable = runs
             .iter()
             .any(|r| r.command_not_runnable() && r.crash_title().as_deref() == Some(&target));
+        if let Some(asked) = self.bisection.crash.clone().filter(|a| *a != target) {
+            let runs = self.ledger.tested.get(&bad).map(|t| t.runs.clone());
+            if let Some((_, why)) = self.recognised(&runs.unwrap_or_default(), &asked) {
+                self.emit(Event::CrashRecognised {
+                    asked,
+                    title: target.clone(),
+                    why,
+                });
+            }
+        }
         if not_runnable {
             return Err(Stop::Error(format!(
                 "the test command could not be run at --bad {bad} ({target}: command not found or not executable)"
@@ -198,7 +208,9 @@ impl Engine<'_> {
             .get(&self.bisection.bad)
             .map_or(&[][..], |t| &t.runs);
         let title = match &self.bisection.crash {
-            Some(title) => seen(runs, title),
+            Some(asked) => {
+                seen(runs, asked).or_else(|| self.recognised(runs, asked).map(|(t, _)| t))
+            }
             None => most_common_title(runs),
         }?;
         let report = runs
@@ -206,6 +218,20 @@ impl Engine<'_> {
             .find(|r| r.crash_title().as_deref() == Some(&title))
             .and_then(|r| r.report());
         Some((title, report.unwrap_or_default().to_owned()))
+    }
+}
+
+impl Engine<'_> {
+    /// The first crash at the bad end that is the one asked for by a title
+    /// culprit does not give it (syzbot's), and why.
+    fn recognised(&self, runs: &[RunOutcome], asked: &str) -> Option<(String, String)> {
+        runs.iter().find_map(|r| {
+            let title = r.crash_title()?;
+            let why = self
+                .ledger
+                .recognise(asked, &title, r.report().unwrap_or_default())?;
+            Some((title.into_owned(), why))
+        })
     }
 }
 

@@ -134,6 +134,12 @@ impl<'a> Ledger<'a> {
         found
     }
 
+    /// Why a crash is the one the user asked for by `asked` (a title as
+    /// another tool names it), if the executor can tell.
+    pub fn recognise(&self, asked: &str, title: &str, report: &str) -> Option<String> {
+        self.same_bug.recognise(asked, CrashSeen { title, report })
+    }
+
     /// The evidence of one commit as it stands.
     pub fn evidence(&self, hash: &str) -> CommitEvidence {
         match self.tested.get(hash) {
