@@ -285,6 +285,11 @@ pub enum Event {
     },
     /// The crash is at the old end too.
     AlwaysBad(AlwaysBad),
+    /// No commit of the range can be the culprit.
+    NoSuspects {
+        /// Why.
+        why: String,
+    },
     /// The bisection could not be done.
     Failed {
         /// Why.

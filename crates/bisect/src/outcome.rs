@@ -14,6 +14,10 @@ pub enum OutcomeKind {
     /// Cause: the oldest release tested still crashes. Fix: the good end
     /// still crashes.
     AlwaysBad,
+    /// No commit of the range can be the culprit: none changes anything
+    /// under `--paths` (or the crash came with one that does not); `error`
+    /// says which.
+    NoSuspects,
     /// The bisection could not be done; `error` says why.
     Error,
 }
@@ -26,6 +30,7 @@ impl OutcomeKind {
             OutcomeKind::Culprit => "culprit",
             OutcomeKind::Inconclusive => "inconclusive",
             OutcomeKind::AlwaysBad => "always-bad",
+            OutcomeKind::NoSuspects => "no-suspects",
             OutcomeKind::Error => "error",
         }
     }
@@ -34,7 +39,7 @@ impl OutcomeKind {
     pub fn exit_code(self) -> i32 {
         match self {
             OutcomeKind::Culprit => 0,
-            OutcomeKind::Inconclusive | OutcomeKind::AlwaysBad => 1,
+            OutcomeKind::Inconclusive | OutcomeKind::AlwaysBad | OutcomeKind::NoSuspects => 1,
             OutcomeKind::Error => 3,
         }
     }

@@ -80,6 +80,14 @@ pub enum SetupError {
     /// The crash title is empty.
     #[error("--crash: the crash title is empty")]
     EmptyCrash,
+    /// A path of `--paths` lies outside the repository.
+    #[error("--paths {path}: outside the repository {}", repo.display())]
+    PathOutside {
+        /// The path as given.
+        path: String,
+        /// The repository's top.
+        repo: PathBuf,
+    },
     /// No runs per commit.
     #[error("--runs must be at least 1")]
     NoRuns,
@@ -169,7 +177,11 @@ impl SetupRequest {
         bisection.crash = self.crash.clone();
         bisection.show_diff = self.show_diff;
         bisection.verify = self.verify;
-        bisection.paths = self.paths.clone();
+        bisection.paths = self
+            .paths
+            .iter()
+            .map(|p| in_repository(&repo, p))
+            .collect::<Result<_, _>>()?;
         let params = self.params(&repo, &bisection);
         let key = crate::journal::key(&params);
         let workdir = match &self.workdir {
@@ -217,8 +229,8 @@ impl SetupRequest {
         if let Some(crash) = &bisection.crash {
             value["crash"] = crash.as_str().into();
         }
-        if !self.paths.is_empty() {
-            value["paths"] = self.paths.clone().into();
+        if !bisection.paths.is_empty() {
+            value["paths"] = bisection.paths.clone().into();
         }
         if self.strategy.confidence != crate::strategy::DEFAULT_CONFIDENCE {
             value["confidence"] = self.strategy.confidence.into();
@@ -305,6 +317,41 @@ fn finish_json(json: Option<&Path>, outcome: &Outcome, code: i32, stderr: &mut d
             }
         }
     }
+}
+
+/// A path of `--paths` as git's pathspecs name it: relative to the
+/// repository's top, without `./`, `..` resolved; an absolute path must lie
+/// inside the working tree. The top itself is `.`.
+fn in_repository(repo: &Repo, path: &str) -> Result<String, SetupError> {
+    let outside = || SetupError::PathOutside {
+        path: path.to_owned(),
+        repo: repo.work_tree().unwrap_or(repo.git_dir()).to_owned(),
+    };
+    let given = Path::new(path);
+    let relative = match (given.is_absolute(), repo.work_tree()) {
+        (true, Some(top)) => {
+            let top = resolved(top);
+            let full = resolved(given);
+            full.strip_prefix(&top).map_err(|_| outside())?.to_owned()
+        }
+        (true, None) => return Err(outside()),
+        (false, _) => given.to_owned(),
+    };
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for part in relative.components() {
+        match part {
+            Component::Normal(name) => parts.push(name),
+            Component::ParentDir => {
+                parts.pop().ok_or_else(outside)?;
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    let joined: PathBuf = parts.iter().collect();
+    Ok(match joined.as_os_str().is_empty() {
+        true => ".".to_owned(),
+        false => joined.to_string_lossy().into_owned(),
+    })
 }
 
 /// The path with symbolic links resolved as far as it exists, and `..`

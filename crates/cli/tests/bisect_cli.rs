@@ -961,3 +961,40 @@ fn a_crash_given_by_another_tools_title_is_recognised_and_bisected() {
         .unwrap()
         .contains("does not reproduce"));
 }
+
+#[test]
+fn paths_are_read_as_git_reads_them() {
+    let mut repo = TestRepo::new();
+    let h = repo.separate(12, 7, "BUG");
+    let work = tempfile::tempdir().unwrap();
+    let (path, workdir) = (s(repo.path()), s(work.path()));
+    let absolute = s(&repo.path().join("code.c"));
+    let run = |paths: &[&str]| {
+        let mut args = bisect_args(&path, &workdir, "HEAD");
+        args.extend(["--good", &h[0], "--runs", "1", "--paths"]);
+        args.extend(paths);
+        culprit(repo.home.path(), &args)
+    };
+    // The culprit's own file, spelt as git takes it: from the top, with
+    // ./, inside a directory given with .., absolute.
+    for spelling in ["f7.c", "./f7.c", "sub/../f7.c", "code.c", absolute.as_str()] {
+        let r = run(&[spelling]);
+        assert_eq!(r.code, 0, "{spelling}: {}{}", r.stdout, r.stderr);
+        assert_eq!(r.culprit_hash(), h[7], "{spelling}: {}", r.stdout);
+    }
+    // Outside the repository: bad input.
+    for outside in ["../../etc", "/etc", "a/../../x"] {
+        let r = run(&[outside]);
+        assert_eq!(r.code, 2, "{outside}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("outside the repository"), "{}", r.stderr);
+    }
+    // Nothing in the range touches the path: no culprit, never the bad end.
+    let r = run(&["no-such-file.c"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["outcome"], "no-suspects");
+    assert!(r.json()["culprit"].is_null());
+    // Only commits that did not bring the crash touch it: no culprit either.
+    let r = run(&["f3.c"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["outcome"], "no-suspects", "{}", r.stdout);
+}

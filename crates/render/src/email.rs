@@ -106,6 +106,7 @@ fn describe(kind: OutcomeKind) -> &'static str {
         OutcomeKind::Culprit => "culprit found",
         OutcomeKind::Inconclusive => "only commits that could not be tested remain",
         OutcomeKind::AlwaysBad => "the crash is there at the oldest commit tested",
+        OutcomeKind::NoSuspects => "no commit of the range can be the culprit",
         OutcomeKind::Error => "the bisection failed",
     }
 }

@@ -240,6 +240,7 @@ pub fn lines(event: &Event) -> Vec<String> {
         }
         Event::AlwaysBad(why) => vec![always_bad(why)],
         Event::Failed { error } => vec![format!("bisection failed: {error}")],
+        Event::NoSuspects { why } => vec![format!("no culprit: {why}")],
     }
 }
 

@@ -32,6 +32,13 @@ impl Engine<'_> {
             )));
         }
         match conclusion {
+            Conclusion::Culprit { commit, .. } if self.outside_paths.contains(graph.id(commit)) => {
+                Err(Stop::NoSuspects(format!(
+                    "the crash came with {}, which changes nothing under --paths {}: no commit under them brought it",
+                    graph.id(commit),
+                    self.bisection.paths.join(" ")
+                )))
+            }
             Conclusion::Culprit { commit, confidence } => {
                 self.culprit(strategy, graph.id(commit), confidence)
             }

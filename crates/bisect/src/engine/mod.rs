@@ -57,6 +57,8 @@ enum Stop {
     Error(String),
     /// Outcome `always-bad`.
     AlwaysBad(event::AlwaysBad),
+    /// Outcome `no-suspects`: why.
+    NoSuspects(String),
 }
 
 /// Runs a bisection to its end and returns what it found. What happens
@@ -88,6 +90,7 @@ pub fn run(
         olds: Vec::new(),
         fix_from: Vec::new(),
         pruned: Vec::new(),
+        outside_paths: Default::default(),
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
@@ -121,6 +124,8 @@ struct Engine<'a> {
     fix_from: Vec<String>,
     /// Commits left out of the range as unable to matter.
     pruned: Vec<String>,
+    /// Commits of the range that change nothing under `--paths`.
+    outside_paths: std::collections::HashSet<String>,
 }
 
 impl Engine<'_> {
@@ -412,6 +417,14 @@ impl Engine<'_> {
                 });
                 let mut o = self.base_outcome(OutcomeKind::Error);
                 o.error = Some(error);
+                o
+            }
+            Err(Stop::NoSuspects(why)) => {
+                self.emit(Event::NoSuspects { why: why.clone() });
+                self.say_totals();
+                let mut o = self.base_outcome(OutcomeKind::NoSuspects);
+                o.error = Some(why);
+                o.crash = self.crash();
                 o
             }
             Err(Stop::AlwaysBad(why)) => {

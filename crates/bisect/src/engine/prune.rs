@@ -22,6 +22,19 @@ impl Engine<'_> {
         let Some(changes) = self.changes_if_needed(new, olds, &paths)? else {
             return Ok(graph);
         };
+        if !paths.is_empty() {
+            self.outside_paths = (0..graph.len())
+                .map(|i| graph.id(i as u32))
+                .filter(|h| !touches(changes.get(*h).map_or(&[][..], |c| c), &paths))
+                .map(str::to_owned)
+                .collect();
+            if self.outside_paths.len() == graph.len() {
+                return Err(Stop::NoSuspects(format!(
+                    "no commit between the ends changes anything under --paths {}",
+                    paths.join(" ")
+                )));
+            }
+        }
         let inputs = self.exec.build_inputs();
         let tip = graph.len().saturating_sub(1);
         let unable: Vec<bool> = (0..graph.len())
