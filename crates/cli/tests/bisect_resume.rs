@@ -299,3 +299,82 @@ fn terminating_culprit_stops(what: &str) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_full_disk_is_not_evidence_before_or_after_a_resume() {
+    let mut repo = TestRepo::new();
+    let h = repo.linear(16, 9, "BUG");
+    let s = |p: &Path| p.display().to_string();
+    let path = s(repo.path());
+    let args = |workdir: &str| -> Vec<String> {
+        [
+            "bisect",
+            "--repo",
+            &path,
+            "--bad",
+            "HEAD",
+            "--good",
+            &h[0],
+            "--build",
+            "sh build.sh",
+            "--test",
+            "sh test.sh",
+            "--artifact",
+            "out.bin",
+            "--workdir",
+            workdir,
+            "--strategy",
+            "classic",
+            "--runs",
+            "2",
+            "--no-verify",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let call = |workdir: &Path| {
+        let a = args(&s(workdir));
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        culprit(repo.home.path(), &refs)
+    };
+    // A fresh bisection: its answer, its key and the first commit it chose.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = call(fresh_dir.path());
+    assert_eq!(fresh.code, 0, "{}{}", fresh.stdout, fresh.stderr);
+    let key = journal_in(fresh_dir.path())
+        .and_then(|j| j.parent().map(Path::to_path_buf))
+        .and_then(|d| d.file_name().map(|n| n.to_owned()))
+        .expect("a bisection directory");
+    let chosen = fresh
+        .lines()
+        .iter()
+        .filter_map(|l| l.strip_prefix("testing commit "))
+        .map(str::to_owned)
+        .find(|c| *c != h[15] && *c != h[0])
+        .expect("a commit the strategy chose");
+    // The same bisection where that commit's run logs land on a full disk.
+    let work = tempfile::tempdir().unwrap();
+    let runs = work.path().join("bisections").join(&key).join(&chosen);
+    std::fs::create_dir_all(&runs).unwrap();
+    for i in 0..8 {
+        std::os::unix::fs::symlink("/dev/full", runs.join(format!("{i}.log"))).unwrap();
+    }
+    let full = call(work.path());
+    assert_eq!(full.code, 3, "{}{}", full.stdout, full.stderr);
+    let error = full.json()["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("infrastructure"), "{error}");
+    assert!(
+        !full.stdout.contains(&format!("# git bisect skip {chosen}")),
+        "{}",
+        full.stdout
+    );
+    // Space freed: the resumed bisection makes those runs again and
+    // names what the fresh one named.
+    std::fs::remove_dir_all(&runs).unwrap();
+    let resumed = call(work.path());
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert!(resumed.stderr.contains("resuming"), "{}", resumed.stderr);
+    assert_eq!(resumed.culprit_hash(), fresh.culprit_hash());
+    assert_eq!(resumed.culprit_hash(), h[9]);
+}

@@ -67,6 +67,8 @@ pub(super) struct Ledger<'a> {
     /// Why the evaluation under way had to stop (journal or build
     /// infrastructure failure).
     pub failure: Option<String>,
+    /// Runs in a row that ended in an infrastructure problem.
+    infra_streak: u32,
 }
 
 impl<'a> Ledger<'a> {
@@ -84,6 +86,7 @@ impl<'a> Ledger<'a> {
             wanted: HashMap::new(),
             early: HashMap::new(),
             failure: None,
+            infra_streak: 0,
         }
     }
 
@@ -145,7 +148,12 @@ impl<'a> Ledger<'a> {
         match self.tested.get(hash) {
             Some(t) => CommitEvidence {
                 build_failed: t.build.is_err(),
-                runs: t.runs.iter().map(|r| self.classify(r)).collect(),
+                runs: t
+                    .runs
+                    .iter()
+                    .map(|r| self.classify(r))
+                    .filter(|c| *c != RunClass::Infra)
+                    .collect(),
             },
             None => CommitEvidence::default(),
         }
@@ -193,6 +201,9 @@ impl<'a> Ledger<'a> {
             None => return,
         };
         match class {
+            // An infrastructure problem is not evidence: the run is made
+            // again, whether now or after a resume.
+            Some(RunClass::Infra) => {}
             Some(class) => evidence.runs.push(class),
             None => evidence.build_failed = true,
         }
@@ -368,6 +379,10 @@ impl EvaluationSink for Ledger<'_> {
     }
 
     fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
+        let infra = match &outcome {
+            RunOutcome::Infra { reason } => Some(reason.clone()),
+            _ => None,
+        };
         let record = Record::Run {
             commit: commit.to_owned(),
             index,
@@ -380,9 +395,26 @@ impl EvaluationSink for Ledger<'_> {
             return false;
         }
         self.push_run(commit, index, outcome, secs);
+        match infra {
+            Some(reason) => {
+                self.infra_streak += 1;
+                if self.infra_streak >= INFRA_IN_A_ROW {
+                    self.fail(format!(
+                        "too many infrastructure problems at {commit}: {reason} ({} runs in a row; what was learned is kept: run the same command again once it is mended)",
+                        self.infra_streak
+                    ));
+                    return false;
+                }
+            }
+            None => self.infra_streak = 0,
+        }
         true
     }
 }
+
+/// Infrastructure problems in a row that stop a bisection (they teach
+/// nothing, and more runs would hit them too).
+const INFRA_IN_A_ROW: u32 = 3;
 
 /// A short digest of a report, to remember relations by.
 fn digest(text: &str) -> u64 {
