@@ -131,8 +131,7 @@ pub fn lines(event: &Event) -> Vec<String> {
         Event::BuildFailed { reason, .. } => vec![format!("build failed: {reason}")],
         Event::Runs { .. } | Event::Finished(_) => Vec::new(),
         Event::RunCapReached { commit, cap } => vec![format!(
-            "runs on {}: {cap} runs, the most one commit gets: no more runs there",
-            short(commit)
+            "skipping commit {commit}: it reached {cap} runs, the most one commit gets"
         )],
         Event::Pruned { commits, reason } => pruned(commits, reason),
         Event::RangeStart {

@@ -751,3 +751,49 @@ fn runs_that_end_out_of_order_are_journaled_and_read_in_order() {
         .collect();
     assert_eq!(first_runs, [1, 0], "journaled as they ended");
 }
+
+/// Runs per commit, from the fake's record of builds and runs.
+#[test]
+fn a_commit_that_only_ever_shows_another_crash_is_settled_in_bounded_runs() {
+    let mut b = RepoBuilder::new();
+    let h = linear(&mut b, 24);
+    let repo = b.open();
+    // c9..c11 crash every run with an unrelated crash that hides the bug;
+    // the culprit, c13, is two commits later and testable.
+    let fake = Fake::new(&repo, &h, |t| match num(t) {
+        9..=11 => Script::Runs("", other_crash),
+        n if n >= 13 => Script::Runs("", crash),
+        _ => Script::Runs("", ok),
+    });
+    let bisection = input::check(&repo, Direction::Cause, &h[23], &[h[0].clone()]).unwrap();
+    let mut journal = Journal::in_memory();
+    let mut strategy = culprit_bisect::strategy::bayes::Bayes::new(0.99);
+    let mut out = TextLog::new(Vec::new());
+    let mut fake = fake;
+    let outcome = run(
+        &repo,
+        &bisection,
+        &mut strategy,
+        &mut fake,
+        &mut journal,
+        &mut out,
+    );
+    let log = String::from_utf8(out.into_inner()).unwrap();
+    assert_eq!(culprit_title(&outcome), "c13", "{log}");
+    // No commit ran without bound: the engine's cap holds whatever the
+    // strategy asks.
+    let cap = culprit_bisect::engine::RUN_CAP as usize;
+    for step in &outcome.steps {
+        assert!(
+            step.runs.len() <= cap,
+            "{} runs at {}",
+            step.runs.len(),
+            step.commit
+        );
+    }
+    assert!(fake.runs < 3 * cap, "{} runs in all", fake.runs);
+    for step in outcome.steps.iter().filter(|s| s.runs.len() == cap) {
+        let told = format!("skipping commit {}: it reached {cap} runs", step.commit);
+        assert!(log.contains(&told), "{log}");
+    }
+}

@@ -42,6 +42,7 @@ impl Engine<'_> {
         if let Some(why) = self.ledger.failure.take() {
             return Err(Stop::Error(why));
         }
+        self.announce_capped();
         if self.target_follows_bad {
             let target = self.bad_end_target();
             self.ledger.set_target(target);
@@ -58,6 +59,18 @@ impl Engine<'_> {
             self.push_step(hash, kind, release, from, started);
         }
         Ok(())
+    }
+
+    /// Tells of commits that reached the cap on runs, once each.
+    fn announce_capped(&mut self) {
+        while self.capped_told < self.ledger.capped.len() {
+            let commit = self.ledger.capped[self.capped_told].clone();
+            self.capped_told += 1;
+            self.emit(Event::RunCapReached {
+                commit,
+                cap: super::ledger::RUN_CAP,
+            });
+        }
     }
 
     /// Hands `evaluations` to the executor and adds their wall time to

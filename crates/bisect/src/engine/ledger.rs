@@ -69,7 +69,14 @@ pub(super) struct Ledger<'a> {
     pub failure: Option<String>,
     /// Runs in a row that ended in an infrastructure problem.
     infra_streak: u32,
+    /// Commits that reached [`RUN_CAP`], in the order they did.
+    pub capped: Vec<String>,
 }
+
+/// The most runs one commit gets, whatever a strategy asks: a commit whose
+/// runs never settle it (another crash hiding the bug every time, say) is
+/// skipped then, as a commit that cannot be tested.
+pub const RUN_CAP: u32 = 200;
 
 impl<'a> Ledger<'a> {
     pub fn new(journal: &'a mut Journal, same_bug: Arc<dyn SameBug>) -> Self {
@@ -87,6 +94,7 @@ impl<'a> Ledger<'a> {
             early: HashMap::new(),
             failure: None,
             infra_streak: 0,
+            capped: Vec::new(),
         }
     }
 
@@ -147,7 +155,7 @@ impl<'a> Ledger<'a> {
     pub fn evidence(&self, hash: &str) -> CommitEvidence {
         match self.tested.get(hash) {
             Some(t) => CommitEvidence {
-                build_failed: t.build.is_err(),
+                build_failed: t.build.is_err() || self.capped.iter().any(|c| c == hash),
                 runs: t
                     .runs
                     .iter()
@@ -225,7 +233,15 @@ impl<'a> Ledger<'a> {
     /// used; `None` when nothing remains.
     pub fn plan(&mut self, hash: &str, runs: u32) -> Result<Option<Evaluation>, String> {
         let from = self.tested.get(hash).map_or(0, |t| t.runs.len() as u32);
-        let wanted = from..from + runs;
+        if from >= RUN_CAP && runs > 0 {
+            if !self.capped.iter().any(|c| c == hash) {
+                self.capped.push(hash.to_owned());
+                // No more runs will come: it can only be skipped.
+                self.learn(hash, None);
+            }
+            return Ok(None);
+        }
+        let wanted = from..(from + runs).min(RUN_CAP);
         if !self.tested.contains_key(hash) {
             let Some(record) = self.journal.build(hash).cloned() else {
                 self.wanted.insert(hash.to_owned(), wanted.clone());

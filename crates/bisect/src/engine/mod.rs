@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use culprit_git::{CommitGraph, Repo};
 
 use self::ledger::Ledger;
+pub use self::ledger::RUN_CAP;
 use crate::event::{self, Event, EventSink};
 use crate::evidence::Direction;
 use crate::exec::{Capacity, Executor};
@@ -91,6 +92,7 @@ pub fn run(
         fix_from: Vec::new(),
         pruned: Vec::new(),
         outside_paths: Default::default(),
+        capped_told: 0,
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
@@ -126,6 +128,8 @@ struct Engine<'a> {
     pruned: Vec<String>,
     /// Commits of the range that change nothing under `--paths`.
     outside_paths: std::collections::HashSet<String>,
+    /// How many of the ledger's capped commits were told.
+    capped_told: usize,
 }
 
 impl Engine<'_> {
