@@ -430,6 +430,18 @@ impl KernelStore {
     }
 
     fn prune_keeping(&self, cap: u64, keep: Option<&str>) -> Result<Pruned, StoreError> {
+        // One prune at a time: two would each see the store over its cap
+        // and together take it far under, each counting the other's
+        // removals as its own.
+        std::fs::create_dir_all(&self.root).map_err(io_error(&self.root))?;
+        let lock_path = self.root.join("prune.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        lock.lock().map_err(io_error(&lock_path))?;
         self.clear_leftovers();
         let mut list = self.list()?;
         let mut pruned = Pruned {
@@ -445,22 +457,25 @@ impl KernelStore {
             if keep == Some(entry.id.as_str()) {
                 continue;
             }
-            if self.remove(&entry.id)? {
-                pruned.kept_bytes -= entry.size.min(pruned.kept_bytes);
-                pruned.removed.push(entry);
-            } else {
-                pruned.busy += 1;
+            match self.remove(&entry.id)? {
+                Removal::Removed => {
+                    pruned.kept_bytes -= entry.size.min(pruned.kept_bytes);
+                    pruned.removed.push(entry);
+                }
+                // Evicted by a bisection publishing a kernel meanwhile.
+                Removal::Gone => pruned.kept_bytes -= entry.size.min(pruned.kept_bytes),
+                Removal::Busy => pruned.busy += 1,
             }
         }
         Ok(pruned)
     }
 
-    /// Removes one entry unless it is in use; true when it is gone.
-    fn remove(&self, id: &str) -> Result<bool, StoreError> {
+    /// Removes one entry unless it is in use.
+    fn remove(&self, id: &str) -> Result<Removal, StoreError> {
         let dir = self.entry_dir(id);
         let _lock = match self.lock_entry(id, Lock::ExclusiveNow)? {
             Locked::Held(lock) => Some(lock),
-            Locked::Busy | Locked::Moved => return Ok(false),
+            Locked::Busy | Locked::Moved => return Ok(Removal::Busy),
             // No lock file: gone already, or a directory nobody can lock
             // (not made by this store), which nobody uses either.
             Locked::Absent => None,
@@ -470,7 +485,7 @@ impl KernelStore {
         let doomed = trash.join(format!("{id}.{}", unique_suffix()));
         match std::fs::rename(&dir, &doomed) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Removal::Gone),
             Err(e) => return Err(io_error(&dir)(e)),
         }
         // Readers blocked on the lock now find it unlinked and miss. The
@@ -478,7 +493,7 @@ impl KernelStore {
         // may be clearing `trash/` at this moment (its files vanish under
         // this walk), and what is left there goes with the next prune.
         let _ = std::fs::remove_dir_all(&doomed);
-        Ok(true)
+        Ok(Removal::Removed)
     }
 
     /// Deletes `trash/` (never in use) and stale `tmp/` leftovers; errors
@@ -528,6 +543,17 @@ impl KernelStore {
             Locked::Moved
         })
     }
+}
+
+/// What became of an entry a prune took out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Removal {
+    /// This prune removed it.
+    Removed,
+    /// Someone else removed it first.
+    Gone,
+    /// In use: kept.
+    Busy,
 }
 
 /// The result of [`KernelStore::lock_entry`].

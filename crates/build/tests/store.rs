@@ -295,3 +295,37 @@ fn two_processes_and_threads_share_one_store() {
     let tmp_left = std::fs::read_dir(store_dir.join("tmp")).unwrap().count();
     assert_eq!(tmp_left, 0, "temporary entries left behind");
 }
+
+#[test]
+fn two_prunes_at_once_take_the_store_to_its_cap_and_count_what_they_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("kernels");
+    let store = KernelStore::new(&dir);
+    let out = tmp.path().join("builds");
+    let trees: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+    for tree in &trees {
+        store
+            .put_built(&key(tree), &fake_build(&out, tree, 4_000))
+            .unwrap();
+    }
+    let entry = store.list().unwrap()[0].size;
+    let cap = 10 * entry;
+    let prunes: Vec<_> = (0..2)
+        .map(|_| {
+            let dir = dir.clone();
+            std::thread::spawn(move || KernelStore::new(&dir).prune(cap).unwrap())
+        })
+        .collect();
+    let removed: usize = prunes
+        .into_iter()
+        .map(|p| p.join().unwrap().removed.len())
+        .sum();
+    let left = store.list().unwrap().len();
+    assert_eq!(
+        removed + left,
+        trees.len(),
+        "removals counted twice or lost"
+    );
+    assert_eq!(left, 10, "the store went under its cap");
+    assert!(store.size().unwrap() <= cap);
+}

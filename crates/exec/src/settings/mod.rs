@@ -575,6 +575,14 @@ impl Document {
                 artifact: v.text("artifact").map(PathBuf::from),
             }),
         };
+        if let (Some(json), Some(html)) = (v.path("json"), v.path("html")) {
+            if json == html {
+                let def = table::get("html");
+                let value = Value::String(html.display().to_string());
+                let reason = "the same file as json: one would overwrite the other".to_owned();
+                return Err(self.error(Some(def), v.key_of("html"), Some(&value), reason));
+            }
+        }
         let workdir = match (v.path("workdir"), scope) {
             (Some(dir), _) => Some(dir),
             (None, Scope::Kernel) => Some(self.base.join("culprit-work")),
