@@ -217,6 +217,9 @@ pub enum Event {
         own: String,
         /// The parent's, or why it did not build.
         parent: ParentBuild,
+        /// The ancestor whose build the parent's is, when the parent
+        /// changes no file the build reads (it was not built itself).
+        parent_same_as: Option<String>,
     },
     /// The bug went by another title somewhere in the range.
     TitleAlso {

@@ -258,6 +258,15 @@ fn commits_that_change_nothing_built_are_skipped_and_kernels_are_shared() {
         .filter(|c| before.contains(c))
         .collect();
     assert!(again.is_empty(), "built twice: {again:?}\n{fix_log}");
+    // The culprits' parents are documentation commits: their kernels are
+    // their own parents', never built for the signature comparison.
+    for (log, parent) in [(&cause_log, &docs[4]), (&fix_log, &docs[9])] {
+        assert!(!built_in(log).contains(parent), "{parent} built:\n{log}");
+        assert!(
+            log.contains("the parent changes no file this kernel is built from"),
+            "{log}"
+        );
+    }
     assert!(fix_log.contains("from the build store"), "{fix_log}");
     // `culprit cache` shows the store and prunes it.
     let cache = |args: &[&str]| {

@@ -165,7 +165,12 @@ pub fn lines(event: &Event) -> Vec<String> {
             show,
             patch,
         } => culprit(*direction, commit, show, patch.as_deref()),
-        Event::Signatures { kind, own, parent } => signatures(*kind, own, parent),
+        Event::Signatures {
+            kind,
+            own,
+            parent,
+            parent_same_as,
+        } => signatures(*kind, own, parent, parent_same_as.as_deref()),
         Event::TitleAlso { title, at } => vec![format!(
             "the bug also went by the title {title:?} (at {at}): the title changed between there and the crashing end"
         )],
@@ -334,11 +339,22 @@ fn culprit(direction: Direction, commit: &str, show: &str, patch: Option<&str>) 
     lines
 }
 
-fn signatures(kind: BuildKind, own: &str, parent: &ParentBuild) -> Vec<String> {
+fn signatures(
+    kind: BuildKind,
+    own: &str,
+    parent: &ParentBuild,
+    same_as: Option<&str>,
+) -> Vec<String> {
     let mut lines = vec![format!("culprit signature: {own}")];
     match parent {
         ParentBuild::Signature(p) => {
-            lines.push(format!("parent  signature: {p}"));
+            lines.push(match same_as {
+                Some(a) => format!(
+                    "parent  signature: {p} (that of {a}: the parent changes no file this {} is built from)",
+                    kind.word()
+                ),
+                None => format!("parent  signature: {p}"),
+            });
             if p == own {
                 lines.push(format!(
                     "the culprit does not change the {}: its signature equals its parent's",

@@ -204,7 +204,10 @@ impl Engine<'_> {
         let own = self.build_only(&commit.hash)?.ok().map(|b| b.signature);
         if let (Some(own), Some(parent)) = (own, commit.parents.first()) {
             let known = self.steps.iter().any(|s| s.commit == *parent);
-            let parent_build = self.build_only(parent)?;
+            // A parent that changes no file the build reads builds what its
+            // own first parent builds: that one is built (or known) instead.
+            let same_build = self.same_build_as(parent)?;
+            let parent_build = self.build_only(same_build.as_deref().unwrap_or(parent))?;
             if !known {
                 self.push_parent_step(parent, &parent_build);
             }
@@ -217,7 +220,12 @@ impl Engine<'_> {
                 }
                 Err(reason) => ParentBuild::Failed(reason),
             };
-            self.emit(Event::Signatures { kind, own, parent });
+            self.emit(Event::Signatures {
+                kind,
+                own,
+                parent,
+                parent_same_as: same_build,
+            });
         }
         if commit.parents.len() > 1 {
             flags.push(Flag::Merge);
@@ -230,6 +238,19 @@ impl Engine<'_> {
             flags.push(Flag::Release);
         }
         Ok(flags)
+    }
+
+    /// The nearest first-parent ancestor of `commit` that may change the
+    /// build, when `commit` itself cannot (`None`: `commit` may).
+    fn same_build_as(&self, commit: &str) -> Result<Option<String>, Stop> {
+        let mut at = commit.to_owned();
+        while self.unread_by_build.contains(&at) {
+            match self.commit_info(&at)?.parents.first() {
+                Some(first) => at = first.clone(),
+                None => break,
+            }
+        }
+        Ok((at != commit).then_some(at))
     }
 
     fn push_parent_step(&mut self, parent: &str, build: &Result<crate::exec::Built, String>) {

@@ -93,6 +93,7 @@ pub fn run(
         pruned: Vec::new(),
         outside_paths: Default::default(),
         capped_told: 0,
+        unread_by_build: Default::default(),
     };
     let result = engine.bisect(strategy);
     let outcome = engine.conclude(result);
@@ -130,6 +131,9 @@ struct Engine<'a> {
     outside_paths: std::collections::HashSet<String>,
     /// How many of the ledger's capped commits were told.
     capped_told: usize,
+    /// Commits of the range that change no file the build reads: each
+    /// builds what its first parent builds.
+    unread_by_build: std::collections::HashSet<String>,
 }
 
 impl Engine<'_> {

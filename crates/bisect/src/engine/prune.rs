@@ -37,17 +37,23 @@ impl Engine<'_> {
         }
         let inputs = self.exec.build_inputs();
         let tip = graph.len().saturating_sub(1);
+        let mut unread_by_build = std::collections::HashSet::new();
         let unable: Vec<bool> = (0..graph.len())
             .map(|i| {
-                let changed = changes.get(graph.id(i as u32)).map_or(&[][..], |c| c);
+                let hash = graph.id(i as u32);
+                let changed = changes.get(hash).map_or(&[][..], |c| c);
                 let outside = !paths.is_empty() && !touches(changed, &paths);
                 let unread = inputs
                     .as_ref()
                     .is_some_and(|inputs| !inputs.relevant(changed));
+                if unread {
+                    unread_by_build.insert(hash.to_owned());
+                }
                 i != tip && (outside || unread)
             })
             .collect();
         std::mem::drop(inputs);
+        self.unread_by_build = unread_by_build;
         let dropped: Vec<String> = (0..graph.len())
             .filter(|&i| unable[i])
             .map(|i| graph.id(i as u32).to_owned())
