@@ -100,17 +100,12 @@ fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, S
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..count)
         .map(|i| {
-            let config = WorkerConfig {
-                db_url: url.clone(),
-                id: format!("bench-{count}-{i}"),
-                workdir: base.join(format!("w{count}-{i}")),
-                lease: Duration::from_secs(20),
-                poll: Duration::from_millis(50),
-                spread: count,
-                patience: Duration::from_secs(60),
-                max_jobs: None,
-                kernel_store: None,
-            };
+            let id = format!("bench-{count}-{i}");
+            let mut config = WorkerConfig::new(&url, &id, base.join(format!("w{count}-{i}")));
+            config.lease = Duration::from_secs(20);
+            config.poll = Duration::from_millis(50);
+            config.spread = count;
+            config.patience = Duration::from_secs(60);
             let stop = stop.clone();
             std::thread::spawn(move || worker::run(config, stop))
         })
