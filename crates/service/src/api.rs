@@ -116,6 +116,9 @@ impl Bound {
         };
         housekeeping::start(self.app.pool.clone(), self.app.config.keep, stop.clone());
         let limits = self.app.config.limits;
+        // The database connections are closed outside the runtime: the
+        // synchronous client refuses to block inside one.
+        let app = self.app.clone();
         let router = router(self.app);
         runtime.block_on(async move {
             let _ = self.listener.set_nonblocking(true);
@@ -129,6 +132,7 @@ impl Bound {
             http::serve(listener, router, limits, until(stop)).await;
         });
         runtime.shutdown_timeout(Duration::from_secs(1));
+        drop(app);
     }
 }
 

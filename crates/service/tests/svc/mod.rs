@@ -214,6 +214,11 @@ impl Service {
         None
     }
 
+    /// `culprit serve`'s stderr (its log).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
     /// A worker's stderr.
     pub fn worker_log(&self, id: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{id}.log"))).unwrap_or_default()
