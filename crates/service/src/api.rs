@@ -401,18 +401,29 @@ async fn job_result(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answ
     })
 }
 
-async fn job_log(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
-    let Some(id) = job_id(&id) else {
-        return Ok(not_found());
+/// Reads `what` of job `id` (a number in the path), or `None` when there
+/// is no such job.
+async fn of_job<T, F>(app: &Arc<App>, id: &str, what: F) -> Result<Option<T>, Unavailable>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Db, i64) -> Result<T, DbError> + Send + 'static,
+{
+    let Some(id) = job_id(id) else {
+        return Ok(None);
     };
     let read = app
         .pool
         .run(move |db| match queue::job(db, id)? {
-            Some(_) => Ok(Some(queue::log_since(db, id, 0)?.1)),
+            Some(_) => Ok(Some(what(db, id)?)),
             None => Ok(None),
         })
         .await?;
-    let Some(lines) = read else {
+    Ok(read)
+}
+
+async fn job_log(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
+    let read = of_job(&app, &id, |db, id| queue::log_since(db, id, 0)).await?;
+    let Some((_, lines)) = read else {
         return Ok(not_found());
     };
     let text: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
@@ -420,17 +431,7 @@ async fn job_log(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer 
 }
 
 async fn job_journal(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
-    let Some(id) = job_id(&id) else {
-        return Ok(not_found());
-    };
-    let read = app
-        .pool
-        .run(move |db| match queue::job(db, id)? {
-            Some(_) => Ok(Some(queue::journal(db, id)?)),
-            None => Ok(None),
-        })
-        .await?;
-    let Some(records) = read else {
+    let Some(records) = of_job(&app, &id, queue::journal).await? else {
         return Ok(not_found());
     };
     let value: Vec<serde_json::Value> = records
@@ -441,17 +442,7 @@ async fn job_journal(State(app): State<Arc<App>>, Path(id): Path<String>) -> Ans
 }
 
 async fn job_tasks(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
-    let Some(id) = job_id(&id) else {
-        return Ok(not_found());
-    };
-    let read = app
-        .pool
-        .run(move |db| match queue::job(db, id)? {
-            Some(_) => Ok(Some(queue::tasks(db, id)?)),
-            None => Ok(None),
-        })
-        .await?;
-    let Some(tasks) = read else {
+    let Some(tasks) = of_job(&app, &id, queue::tasks).await? else {
         return Ok(not_found());
     };
     Ok(json(StatusCode::OK, &serde_json::Value::Array(tasks)))

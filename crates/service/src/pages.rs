@@ -192,27 +192,30 @@ pub(crate) async fn job_page(
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Answer {
-    let Some(id) = job_id(&id) else {
-        return Ok(not_found());
-    };
-    let token = token_query(&app.config, &query);
-    Ok(match read_page(&app, id, token).await? {
-        Some(data) => Html(page::render(&data)).into_response(),
-        None => not_found(),
-    })
+    render_job(app, id, query, page::render).await
 }
 
+/// The parts of a job's page that change, for the page to fetch again.
 pub(crate) async fn job_live(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
+) -> Answer {
+    render_job(app, id, query, page::render_live).await
+}
+
+async fn render_job(
+    app: Arc<App>,
+    id: String,
+    query: PageQuery,
+    render: fn(&PageData) -> String,
 ) -> Answer {
     let Some(id) = job_id(&id) else {
         return Ok(not_found());
     };
     let token = token_query(&app.config, &query);
     Ok(match read_page(&app, id, token).await? {
-        Some(data) => Html(page::render_live(&data)).into_response(),
+        Some(data) => Html(render(&data)).into_response(),
         None => not_found(),
     })
 }

@@ -51,6 +51,20 @@ fn repo(service: &Service, at: impl Fn(usize) -> usize) -> (std::path::PathBuf, 
     (dir, hashes)
 }
 
+/// Workers s0, s1 and s2, registered.
+fn three_workers(service: &mut Service) {
+    for w in ["s0", "s1", "s2"] {
+        service.worker(w, &[], &[]);
+    }
+    wait_for("three workers", Duration::from_secs(30), || {
+        service
+            .get_json("/api/workers")
+            .as_array()
+            .map_or(0, Vec::len)
+            == 3
+    });
+}
+
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -205,16 +219,7 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
         h[0],
         recording_test(&made, "0.01", 0)
     );
-    for w in ["s0", "s1", "s2"] {
-        service.worker(w, &[], &[]);
-    }
-    wait_for("three workers", Duration::from_secs(30), || {
-        service
-            .get_json("/api/workers")
-            .as_array()
-            .map_or(0, Vec::len)
-            == 3
-    });
+    three_workers(&mut service);
     let id = service.submit_ok(&job);
     let tasks = |service: &Service| service.get_json(&format!("/api/jobs/{id}/tasks"));
     // Kill a helper while it evaluates a commit of this bisection.
@@ -313,16 +318,7 @@ fn a_killed_owner_holding_helpers_is_replaced_and_the_queue_moves_within_two_lea
             recording_test(&made, "0.01", k)
         )
     };
-    for w in ["s0", "s1", "s2"] {
-        service.worker(w, &[], &[]);
-    }
-    wait_for("three workers", Duration::from_secs(30), || {
-        service
-            .get_json("/api/workers")
-            .as_array()
-            .map_or(0, Vec::len)
-            == 3
-    });
+    three_workers(&mut service);
     let first = service.submit_ok(&job_text(0));
     let mut owner = String::new();
     wait_for("tasks on both helpers", Duration::from_secs(60), || {

@@ -147,18 +147,7 @@ fn submit(http: &str, token: &str, job: &str) -> i64 {
 }
 
 fn wait_done(http: &str, id: i64) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (status, body) =
-            svc::request(http, "GET", &format!("/api/jobs/{id}"), &[], b"").expect("GET");
-        assert_eq!(status, 200, "{body}");
-        let job: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} not done: {job}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    svc::wait_done(http, id, Duration::from_secs(120))
 }
 
 /// A user of this machine made for the test, deleted at its end.

@@ -230,14 +230,12 @@ impl Service {
 
     /// GET, as text.
     pub fn get(&self, path: &str) -> (u16, String) {
-        request(&self.http, "GET", path, &[], b"").expect("GET")
+        get(&self.http, path)
     }
 
-    /// GET, as JSON.
+    /// GET, as JSON (which must be a 200).
     pub fn get_json(&self, path: &str) -> serde_json::Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).expect("JSON")
+        get_json(&self.http, path)
     }
 
     /// POSTs a job with the token; the status and the JSON answer.
@@ -266,18 +264,7 @@ impl Service {
 
     /// Waits until job `id` is no longer queued or running.
     pub fn wait_done(&self, id: i64, limit: Duration) -> serde_json::Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let job = self.get_json(&format!("/api/jobs/{id}"));
-            if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-                return job;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {id} not done in {limit:?}: {job}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_done(&self.http, id, limit)
     }
 
     /// The run records of a job's journal: (token, commit, index).
@@ -307,6 +294,34 @@ impl Drop for Service {
         }
         let _ = self.server.kill();
         let _ = self.server.wait();
+    }
+}
+
+/// GET from `host`, as text.
+pub fn get(host: &str, path: &str) -> (u16, String) {
+    request(host, "GET", path, &[], b"").expect("GET")
+}
+
+/// GET from `host`, as JSON (which must be a 200).
+pub fn get_json(host: &str, path: &str) -> serde_json::Value {
+    let (status, body) = get(host, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// Waits until job `id` on `host` is no longer queued or running.
+pub fn wait_done(host: &str, id: i64, limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let job = get_json(host, &format!("/api/jobs/{id}"));
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} not done in {limit:?}: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -548,14 +563,12 @@ impl InProcess {
 
     /// GET, as text.
     pub fn get(&self, path: &str) -> (u16, String) {
-        request(&self.http, "GET", path, &[], b"").expect("GET")
+        get(&self.http, path)
     }
 
-    /// GET, as JSON.
+    /// GET, as JSON (which must be a 200).
     pub fn get_json(&self, path: &str) -> serde_json::Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).expect("JSON")
+        get_json(&self.http, path)
     }
 
     /// POST with the token and no body.
