@@ -372,6 +372,17 @@ fn serve_local_stopped_and_started_keeps_port_token_and_data_and_stops_postgres_
         0,
         "the token file is readable by others: {mode:o}"
     );
+    // A second serve on the same directory stops at once, and leaves the
+    // first one's PostgreSQL alone.
+    let second = Command::new(svc::culprit_bin())
+        .args(["serve", "--local"])
+        .arg(&local_dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("a second serve");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(said.contains("in use by another culprit"), "{said}");
     let id = submit(&serve.http, &token, &job);
     assert_eq!(
         wait_done(&serve.http, id)["culprit"].as_str(),

@@ -77,6 +77,15 @@ pub fn run(args: Args) -> i32 {
         eprintln!("culprit serve: cannot handle signals: {e}");
         return 3;
     }
+    // One `serve --local` per DIR: a second would share the first one's
+    // PostgreSQL, then stop it.
+    let _lock = match args.local.as_deref().map(local::DirLock::take).transpose() {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("culprit serve: {e}");
+            return 3;
+        }
+    };
     let token = match token(&args, secrets.token) {
         Ok(token) => token,
         Err(e) => {

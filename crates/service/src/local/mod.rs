@@ -91,6 +91,45 @@ pub fn random_secret() -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A directory held by one process: `serve --local` takes its DIR so
+/// that a second one on the same DIR stops at once instead of sharing (and
+/// then stopping) the first one's PostgreSQL. Released when dropped (or
+/// when the process dies).
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    /// Takes `dir` (making it if needed), or says which process holds it.
+    pub fn take(dir: &Path) -> Result<DirLock, LocalError> {
+        use std::io::{Read, Seek, Write};
+        use std::os::unix::io::AsRawFd;
+        std::fs::create_dir_all(dir).map_err(|e| failed(format!("{}", dir.display()), e))?;
+        let path = dir.join("lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| failed(format!("{}", path.display()), e))?;
+        // SAFETY: flock(2) on a descriptor we own.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !taken {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(failed(
+                format!("{}", dir.display()),
+                format!("in use by another culprit (process {})", holder.trim()),
+            ));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = writeln!(file, "{}", std::process::id());
+        Ok(DirLock { _file: file })
+    }
+}
+
 /// Writes `text` to a new file only its owner can read (and renames it
 /// into place, so that nobody ever reads it half-written).
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
