@@ -1,69 +1,29 @@
-//! `culprit serve`: the routes of the HTTP API (submit, list, status,
-//! result, log, journal, tasks, cancel, workers, metrics) and of the
-//! pages ([`crate::pages`]), the token they need, and the server's own
-//! housekeeping (workers gone, old jobs deleted). Everything is read from
-//! the database the workers write.
+//! `culprit serve`: the server started, its routes (the pages' are
+//! [`crate::pages`]'), the handlers of the HTTP API (submit, list, status,
+//! result, log, journal, tasks, cancel, workers, metrics), and the
+//! server's own housekeeping (workers gone, old jobs deleted). Everything
+//! is read from the database the workers write.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::db::{Db, DbError};
 use crate::events::Hub;
-use crate::http::{self, Limits};
+use crate::http;
 use crate::pool::Pool;
 use crate::queue::{self, JobFilter};
+pub use crate::web::ServeConfig;
+use crate::web::{authorize, error, job_id, json, not_found, text, Answer, App, Unavailable};
 use crate::{housekeeping, metrics, pages, spec};
-
-/// How the server runs.
-#[derive(Debug, Clone)]
-pub struct ServeConfig {
-    /// The database.
-    pub db_url: String,
-    /// Where to listen (`127.0.0.1:8080`).
-    pub listen: String,
-    /// The token that submitting and cancelling need.
-    pub token: String,
-    /// Reading needs the token too.
-    pub private: bool,
-    /// Where relative paths of submitted jobs start.
-    pub base: PathBuf,
-    /// The URL the dashboard is reached at, for the mails' links.
-    pub public_url: Option<String>,
-    /// Who the mails' `Reported-by:` names.
-    pub reported_by: String,
-    /// What one client may hold of the server.
-    pub limits: Limits,
-    /// Finished jobs are deleted this long after they end; `None`: kept.
-    pub keep: Option<Duration>,
-}
-
-impl ServeConfig {
-    /// The settings `culprit serve` starts from: listening on
-    /// 127.0.0.1:8080, jobs kept 30 days.
-    pub fn new(db_url: &str, token: &str, base: PathBuf) -> ServeConfig {
-        ServeConfig {
-            db_url: db_url.to_owned(),
-            listen: "127.0.0.1:8080".into(),
-            token: token.to_owned(),
-            private: false,
-            base,
-            public_url: None,
-            reported_by: "culprit <culprit@localhost>".into(),
-            limits: Limits::default(),
-            keep: Some(Duration::from_secs(30 * 86400)),
-        }
-    }
-}
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -79,13 +39,6 @@ pub enum ServeError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// What every handler shares.
-pub(crate) struct App {
-    pub config: ServeConfig,
-    pub pool: Arc<Pool>,
-    pub hub: Arc<Hub>,
 }
 
 /// A bound server, ready to serve.
@@ -194,106 +147,6 @@ fn router(app: Arc<App>) -> Router {
             body_timeout,
         ))
         .with_state(app)
-}
-
-/// A handler's answer; a database that cannot be used is a `503`.
-pub(crate) type Answer = Result<Response, Unavailable>;
-
-/// The database could not be used.
-pub(crate) struct Unavailable(DbError);
-
-impl From<DbError> for Unavailable {
-    fn from(e: DbError) -> Self {
-        Unavailable(e)
-    }
-}
-
-impl IntoResponse for Unavailable {
-    fn into_response(self) -> Response {
-        tracing::warn!(error = %self.0, "a request failed on the database");
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            &format!("database unavailable: {}", self.0),
-        )
-    }
-}
-
-/// JSON, pretty, with a final newline.
-pub(crate) fn json(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
-}
-
-/// An error as JSON: `{"error": message}` plus `field` when given.
-pub(crate) fn error(status: StatusCode, field: Option<&str>, message: &str) -> Response {
-    let mut value = serde_json::json!({ "error": message });
-    if let Some(field) = field {
-        value["field"] = field.into();
-    }
-    json(status, &value)
-}
-
-pub(crate) fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, None, "no such job")
-}
-
-/// A job's number from the path; `None` for anything else (a `404`).
-pub(crate) fn job_id(text: &str) -> Option<i64> {
-    text.parse().ok()
-}
-
-/// Whether `given` is the token (compared in constant time).
-pub(crate) fn same_token(given: &str, token: &str) -> bool {
-    let (a, b) = (given.as_bytes(), token.as_bytes());
-    if a.len() != b.len() || b.is_empty() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The token a request carries: `Authorization: Bearer TOKEN` or
-/// `?token=TOKEN`.
-fn given_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned());
-    bearer.or_else(|| {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
-        pairs
-            .into_iter()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v)
-    })
-}
-
-/// Writing needs the token; with `--private`, reading too. The page's
-/// cancel form carries the token in its body (its handler checks it);
-/// the dashboard's script and style are no secret.
-async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let writes = request.method() == axum::http::Method::POST;
-    let exempt = path.starts_with("/assets/")
-        || (writes && path.starts_with("/jobs/") && path.ends_with("/cancel"));
-    if (writes || app.config.private) && !exempt {
-        let given = given_token(request.headers(), request.uri().query());
-        if !given.is_some_and(|g| same_token(&g, &app.config.token)) {
-            let mut response = error(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "this needs the API token (Authorization: Bearer TOKEN)",
-            );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                "Bearer".parse().expect("a header value"),
-            );
-            return response;
-        }
-    }
-    next.run(request).await
 }
 
 async fn submit(
@@ -426,8 +279,8 @@ async fn job_log(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer 
     let Some((_, lines)) = read else {
         return Ok(not_found());
     };
-    let text: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
-    Ok(pages::text(StatusCode::OK, text))
+    let lines: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
+    Ok(text(StatusCode::OK, lines))
 }
 
 async fn job_journal(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
@@ -462,35 +315,4 @@ async fn cancel(State(app): State<Arc<App>>, Path(id): Path<String>) -> Answer {
         }
         None => not_found(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_whole() {
-        assert!(same_token("abc", "abc"));
-        assert!(!same_token("abd", "abc"));
-        assert!(!same_token("ab", "abc"));
-        assert!(!same_token("", ""));
-    }
-
-    #[test]
-    fn the_token_comes_from_the_header_or_the_query() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(
-            given_token(&headers, Some("a=1&token=x%20y")),
-            Some("x y".into())
-        );
-        assert_eq!(given_token(&headers, Some("a=1")), None);
-        headers.insert(
-            header::AUTHORIZATION,
-            "Bearer  secret ".parse().expect("value"),
-        );
-        assert_eq!(
-            given_token(&headers, Some("token=other")),
-            Some("secret".into())
-        );
-    }
 }

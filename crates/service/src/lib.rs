@@ -12,8 +12,9 @@
 //!   directories); [`spread`]: evaluations on other workers;
 //! - [`shutdown`]: stopping on a signal; [`secrets`]: kept out of the
 //!   commands' environment;
-//! - [`http`], [`api`], [`pages`], [`events`], [`dashboard`]: the HTTP
-//!   server, its routes, the live events and the dashboard's page;
+//! - [`http`], [`api`], [`events`], [`dashboard`]: the HTTP server, its
+//!   routes and API, the live events and the dashboard's page (`pages`:
+//!   the pages' routes, `web`: what the handlers share);
 //!   [`pool`]: the server's database connections; [`metrics`]:
 //!   `/metrics`; [`housekeeping`]: lost workers, old jobs;
 //! - [`page`], [`email`]: the bisection page and its mail;
@@ -43,5 +44,6 @@ pub mod shutdown;
 pub mod spec;
 pub mod spread;
 pub mod store;
+pub(crate) mod web;
 pub mod workdir;
 pub mod worker;

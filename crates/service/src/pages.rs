@@ -14,7 +14,6 @@ use axum::Form;
 use culprit_bisect::journal::Record;
 use culprit_bisect::Outcome;
 
-use crate::api::{error, job_id, not_found, same_token, Answer, App, ServeConfig};
 use crate::dashboard::{self, Dashboard};
 use crate::db::{Db, DbError};
 use crate::email::MailLinks;
@@ -22,16 +21,7 @@ use crate::events;
 use crate::page::{self, PageData};
 use crate::queue::{self, JobFilter};
 use crate::spec::JobSpec;
-
-/// Plain text.
-pub(crate) fn text(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
-}
+use crate::web::{error, job_id, not_found, same_token, text, Answer, App, ServeConfig};
 
 /// The query of the pages: the token (private mode), the queue's filter,
 /// where a page's events start.

@@ -1,7 +1,7 @@
 //! The queue in PostgreSQL as the API and the dashboard see it: jobs
 //! submitted, cancelled, listed (paged and filtered) and read; the
 //! workers' roster and heartbeats; old jobs deleted. Claims, leases and
-//! fencing are [`crate::lease`]'s.
+//! fencing are in `lease`.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! A running worker's settings and the state its threads share: the job
 //! it owns, the task it runs for another worker, what it is doing, and
 //! whether it was asked to stop. The worker's loop, its heartbeat and the
-//! spreading of evaluations ([`crate::spread`]) all read it.
+//! spreading of evaluations all read it.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +34,7 @@ pub struct WorkerConfig {
     /// Stop after this many jobs (tests, benchmarks); `None`: never.
     pub max_jobs: Option<usize>,
     /// Where kernel jobs keep their built kernels, shared by the workers
-    /// (see [`crate::workdir::link_kernel_store`]); `None`: in each
+    /// (linked into each job's directory); `None`: in each
     /// worker's work directory.
     pub kernel_store: Option<PathBuf>,
     /// A build that takes longer than this is logged as slow.
