@@ -227,7 +227,7 @@ impl Follower {
             }
             match self.rx.as_mut() {
                 None => {
-                    self.rx = self.hub.subscribe(self.id);
+                    self.rx = Some(self.hub.subscribe(self.id)?);
                     self.catch_up().await;
                 }
                 Some(rx) => match rx.recv().await {

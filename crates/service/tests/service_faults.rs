@@ -308,10 +308,13 @@ fn a_killed_owner_holding_helpers_is_replaced_and_the_queue_moves_within_two_lea
     let (repo, h) = repo(&service, |_| 17);
     let made = service.dir.path().join("runs.txt");
     // Builds long enough for the helpers to be caught building: they then
-    // wait for the dead owner's answer.
+    // wait for the dead owner's answer. Quick again once that is seen.
+    let build_secs = service.dir.path().join("build-secs");
+    std::fs::write(&build_secs, "1.5").expect("build time");
+    let build = format!("sleep $(cat {})", build_secs.display());
     let job_text = |k: usize| {
         format!(
-            "repo = {:?}\nbad = {:?}\ngood = [{:?}]\nbuild = \"sleep 1.5\"\ntest = {:?}\n",
+            "repo = {:?}\nbad = {:?}\ngood = [{:?}]\nbuild = {build:?}\ntest = {:?}\n",
             repo.display().to_string(),
             h[29],
             h[0],
@@ -354,6 +357,7 @@ fn a_killed_owner_holding_helpers_is_replaced_and_the_queue_moves_within_two_lea
         "job reclaimed and the next one claimed {:?} after the owner's kill",
         killed.elapsed()
     );
+    std::fs::write(&build_secs, "0").expect("build time");
     for id in [first, second] {
         let done = service.wait_done(id, Duration::from_secs(180));
         assert_eq!(done["culprit"].as_str(), Some(h[17].as_str()), "{done}");
@@ -384,11 +388,15 @@ fn sigterm_to_a_worker_records_its_run_in_flight_and_puts_the_job_back_at_once()
     };
     let (repo, h) = repo(&service, |_| 21);
     let made = service.dir.path().join("runs.txt");
+    // Runs of a second while the signal comes; quick afterwards.
+    let run_secs = service.dir.path().join("run-secs");
+    std::fs::write(&run_secs, "1").expect("run time");
+    let delay = format!("$(cat {})", run_secs.display());
     let id = service.submit_ok(&svc::generic_job(
         &repo,
         &h[29],
         &h[0],
-        &recording_test(&made, "1", 0),
+        &recording_test(&made, &delay, 0),
         "",
     ));
     // A long lease: the job going back is not the lease passing.
@@ -426,6 +434,7 @@ fn sigterm_to_a_worker_records_its_run_in_flight_and_puts_the_job_back_at_once()
             .any(|w| w["id"] == "first" && w["status"] == "stopped"),
         "{workers}"
     );
+    std::fs::write(&run_secs, "0.01").expect("run time");
     service.worker("second", &args, &[]);
     wait_for("the job taken at once", Duration::from_secs(10), || {
         job(&service, id)["attempts"] == 2

@@ -121,8 +121,12 @@ fn a_thousand_event_streams_and_300_slow_clients_do_not_hold_up_the_dashboard() 
         sorted[sorted.len() / 2],
         sorted[sorted.len() - 1]
     );
-    // Generous: the figures go to BENCHMARKS.md; here, nothing waits for
-    // the held connections.
+    // Generous for the slowest (a shared machine, a debug build: the
+    // figures go to BENCHMARKS.md); nothing waits for the held connections.
+    assert!(
+        sorted[sorted.len() / 2] < Duration::from_millis(100),
+        "{times:?}"
+    );
     assert!(
         sorted[sorted.len() - 1] < Duration::from_secs(2),
         "{times:?}"
