@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use postgres::Transaction;
 
+use crate::counters;
 use crate::db::{Db, DbError};
-use crate::metrics;
 use crate::spec::JobSpec;
 
 /// A job claimed by a worker.
@@ -55,11 +55,17 @@ pub fn claim_job(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<Cl
     let lease_secs = lease.as_secs_f64();
     // A cancelled job whose worker died is not resumed: it is cancelled.
     db.run(|c| {
-        c.execute(
+        let mut tx = c.transaction()?;
+        let ended = tx.query(
             "UPDATE jobs SET state = 'cancelled', finished_at = now(), lease_until = NULL
-             WHERE state = 'running' AND cancel_requested AND lease_until < now()",
+             WHERE state = 'running' AND cancel_requested AND lease_until < now()
+             RETURNING id",
             &[],
-        )
+        )?;
+        for _ in &ended {
+            counters::job_finished(&mut tx, "cancelled", None)?;
+        }
+        tx.commit()
     })?;
     let row = db.run(|c| {
         c.query_opt(
@@ -170,7 +176,7 @@ pub fn finish(
         let Some(row) = row else {
             return Ok(false);
         };
-        metrics::job_finished(&mut tx, &row.get::<_, String>(1), row.get(0))?;
+        counters::job_finished(&mut tx, &row.get::<_, String>(1), row.get(0))?;
         tx.commit()?;
         Ok(true)
     })

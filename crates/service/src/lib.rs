@@ -15,14 +15,15 @@
 //! - [`http`], [`api`], [`events`], [`dashboard`]: the HTTP server, its
 //!   routes and API, the live events and the dashboard's page (`pages`:
 //!   the pages' routes, `web`: what the handlers share);
-//!   [`pool`]: the server's database connections; [`metrics`]:
-//!   `/metrics`; [`housekeeping`]: lost workers, old jobs;
+//!   [`pool`]: the server's database connections; [`metrics`],
+//!   [`counters`]: `/metrics`; [`housekeeping`]: lost workers, old jobs;
 //! - [`page`], [`email`]: the bisection page and its mail;
 //! - [`local`]: PostgreSQL and Redis started on this machine;
 //! - [`logging`]: the structured log.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod counters;
 pub mod dashboard;
 pub mod db;
 pub mod email;

@@ -231,7 +231,7 @@ pub(crate) async fn events(
     let stream = events::stream(app.hub.clone(), app.pool.clone(), id, after);
     let sse =
         Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)));
-    Ok(([(header::CACHE_CONTROL, "no-cache")], sse).into_response())
+    Ok(sse.into_response())
 }
 
 /// The pieces of a job shown as plain text.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use postgres::Row;
 
+use crate::counters;
 use crate::db::{Db, DbError};
 use crate::spec::JobSpec;
 
@@ -101,12 +102,19 @@ pub fn cancel(db: &mut Db, job: i64) -> Result<Option<String>, DbError> {
     db.run(|c| {
         let mut tx = c.transaction()?;
         let row = tx.query_opt(
-            "UPDATE jobs SET cancel_requested = (state IN ('queued', 'running')),
-                 state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
-                 finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END
-             WHERE id = $1 RETURNING state",
+            "WITH old AS (SELECT id, state FROM jobs WHERE id = $1 FOR UPDATE)
+             UPDATE jobs SET cancel_requested = (jobs.state IN ('queued', 'running')),
+                 state = CASE WHEN jobs.state = 'queued' THEN 'cancelled' ELSE jobs.state END,
+                 finished_at = CASE WHEN jobs.state = 'queued' THEN now() ELSE finished_at END
+             FROM old WHERE jobs.id = old.id RETURNING jobs.state, old.state",
             &[&job],
         )?;
+        if row
+            .as_ref()
+            .is_some_and(|r| r.get::<_, String>(1) == "queued")
+        {
+            counters::job_finished(&mut tx, "cancelled", None)?;
+        }
         tx.commit()?;
         Ok(row.map(|r| r.get(0)))
     })

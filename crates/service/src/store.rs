@@ -13,7 +13,7 @@ use culprit_bisect::journal::{JournalError, JournalStore, Record};
 use culprit_bisect::RunOutcome;
 
 use crate::db::Db;
-use crate::{lease, metrics, shutdown};
+use crate::{counters, lease, shutdown};
 
 /// Why a job's engine stopped without a result of its own, set by the
 /// journal store and the heartbeat.
@@ -139,7 +139,7 @@ impl JournalStore for PgJournalStore {
 /// Counts a build or a run for `/metrics`.
 fn count(tx: &mut postgres::Transaction<'_>, record: &Record) -> Result<(), postgres::Error> {
     match record {
-        Record::Build { built, secs, .. } => metrics::build_done(tx, built.is_some(), *secs),
+        Record::Build { built, secs, .. } => counters::build_done(tx, built.is_some(), *secs),
         Record::Run {
             outcome,
             secs,
@@ -152,7 +152,7 @@ fn count(tx: &mut postgres::Transaction<'_>, record: &Record) -> Result<(), post
                 RunOutcome::Invalid { .. } => "invalid",
                 RunOutcome::Infra { .. } => "infra",
             };
-            metrics::run_done(tx, result, *secs)
+            counters::run_done(tx, result, *secs)
         }
         _ => Ok(()),
     }

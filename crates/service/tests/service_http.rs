@@ -290,6 +290,10 @@ fn the_queue_is_paged_and_filtered_and_metrics_count_it() {
         metrics.contains("culprit_jobs{state=\"cancelled\"} 10"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("culprit_jobs_finished_total{outcome=\"cancelled\"} 10"),
+        "{metrics}"
+    );
     // Old jobs go: the cancelled ones ended just now.
     let mut db = server.db();
     assert_eq!(
