@@ -54,7 +54,7 @@ fn repo(service: &Service, at: impl Fn(usize) -> usize) -> (std::path::PathBuf, 
 /// Workers s0, s1 and s2, registered.
 fn three_workers(service: &mut Service) {
     for w in ["s0", "s1", "s2"] {
-        service.worker(w, &[], &[]);
+        service.worker(w, &["--slow-build", "1"], &[]);
     }
     wait_for("three workers", Duration::from_secs(30), || {
         service
@@ -198,10 +198,16 @@ fn postgres_restarted_while_jobs_run_loses_nothing_and_repeats_nothing() {
             "job {id}: a run made twice: {made:?}"
         );
     }
-    for w in ["a", "b"] {
-        let log = service.worker_log(w);
-        assert!(!log.contains("log lines lost"), "worker {w}: {log}");
+    let logs: Vec<String> = ["a", "b"].iter().map(|w| service.worker_log(w)).collect();
+    for log in &logs {
+        assert!(!log.contains("log lines lost"), "{log}");
     }
+    // The workers said they lost the database and went on.
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("reconnecting") || l.contains("unreachable")),
+        "{logs:?}"
+    );
 }
 
 #[test]
@@ -379,6 +385,16 @@ fn a_killed_owner_holding_helpers_is_replaced_and_the_queue_moves_within_two_lea
     wait_for("the loss logged", Duration::from_secs(15), || {
         service.server_log().contains("worker lost")
     });
+    // Builds of 1.5 s, slow after 1 s: logged as slow.
+    let logs: String = ["s0", "s1", "s2"]
+        .iter()
+        .map(|w| service.worker_log(w))
+        .collect();
+    assert!(logs.contains("slow build"), "{logs}");
+    assert!(
+        logs.contains("job reclaimed: its owner's lease passed"),
+        "{logs}"
+    );
 }
 
 #[test]
@@ -439,6 +455,10 @@ fn sigterm_to_a_worker_records_its_run_in_flight_and_puts_the_job_back_at_once()
     wait_for("the job taken at once", Duration::from_secs(10), || {
         job(&service, id)["attempts"] == 2
     });
+    let log = service.worker_log("first");
+    for said in ["job claimed", "job put back in the queue", "worker stopped"] {
+        assert!(log.contains(said), "{said:?} not in {log}");
+    }
     let done = service.wait_done(id, Duration::from_secs(180));
     assert_eq!(done["culprit"].as_str(), Some(h[21].as_str()), "{done}");
     // Nothing was made twice: the run in flight at the signal was kept.

@@ -10,6 +10,7 @@
 //! `postgres.log`, `password` and `port`.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -203,6 +204,7 @@ impl LocalPostgres {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&log_path)
             .map_err(|e| failed("postgres.log", e))?;
         give_away(&log_path)?;
@@ -306,6 +308,9 @@ impl LocalPostgres {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
+        if stopped {
+            tracing::info!(data = %self.data().display(), "PostgreSQL stopped");
+        }
         if let Some(mut child) = self.child.take() {
             if !stopped {
                 // SAFETY: kill(2) on our own child's pid.
@@ -320,8 +325,6 @@ impl LocalPostgres {
             }
             let _ = child.kill();
             let _ = child.wait();
-        } else if stopped {
-            tracing::info!(data = %self.data().display(), "PostgreSQL stopped");
         }
     }
 
