@@ -64,12 +64,17 @@ fn time_dashboard(http: &str) -> Duration {
 
 #[test]
 fn a_thousand_event_streams_and_300_slow_clients_do_not_hold_up_the_dashboard() {
+    // Both ends of 1,300 connections, and the server's own.
+    let files = svc::raise_open_files();
+    if files < 4000 {
+        println!("SKIPPED: the HTTP load test: this process may open {files} files, not 4,000");
+        return;
+    }
     let Some(server) = svc::InProcess::start("the HTTP load test", |config| {
         config.limits.header_timeout = Duration::from_secs(6);
     }) else {
         return;
     };
-    svc::raise_open_files();
     let id = server.submit_generic("load");
     let addr = server.addr;
     let http = addr.to_string();

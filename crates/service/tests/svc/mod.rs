@@ -588,14 +588,17 @@ impl Drop for InProcess {
 }
 
 /// Lets this process hold as many files as it may (thousands of
-/// connections, both ends).
-pub fn raise_open_files() {
+/// connections, both ends); how many that is.
+pub fn raise_open_files() -> u64 {
     // SAFETY: getrlimit/setrlimit on a plain struct of ours.
     unsafe {
         let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
         }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur as u64
     }
 }
