@@ -84,20 +84,6 @@ impl Db {
         Ok(db)
     }
 
-    /// Another connection to the same database that gives up after
-    /// `patience` (a worker stopping at once has no time to wait).
-    pub fn another_with_patience(&self, patience: Duration) -> Result<Db, DbError> {
-        let mut db = Db {
-            config: self.config.clone(),
-            url: self.url.clone(),
-            client: None,
-            patience,
-        };
-        db.config.connect_timeout(patience);
-        db.client()?;
-        Ok(db)
-    }
-
     /// The database's URL (without a password), for messages.
     pub fn url(&self) -> &str {
         &self.url

@@ -505,4 +505,6 @@ fn a_second_sigterm_stops_the_worker_at_once_and_records_nothing_it_cut_short() 
         service.journaled_runs(id).is_empty(),
         "a run cut short was recorded"
     );
+    // And its job went back to the queue (the database was there).
+    assert_eq!(job(&service, id)["state"], "queued");
 }
