@@ -1,9 +1,10 @@
 //! A worker's work directory: `jobs/ID` for each job it owns and
 //! `help/ID` for each job it helps with (checkouts, build trees, run
 //! logs). A job's directories go when the job ends: what the job needs
-//! afterwards is in the database (or the kernel store); so the disk a
-//! worker uses is that of the job it runs and the few it helps with, and
-//! it is measured for the dashboard.
+//! afterwards is in the database (or the kernel store, whose job
+//! directories go when the job is deleted); so the disk a worker uses is
+//! that of the job it runs and the few it helps with, and it is measured
+//! for the dashboard.
 
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
@@ -38,12 +39,20 @@ fn remove(dir: &Path) {
 }
 
 /// Removes the directories of jobs that need none here any more: those
-/// this worker does not own (`jobs/`) and those not running (`help/`).
-/// Returns the jobs whose helper directories are kept.
+/// this worker does not own (`jobs/`), those not running (`help/`), and
+/// in the kernel store those of jobs deleted from the database (old
+/// ones). Returns the jobs whose helper directories are kept.
 pub fn sweep(config: &WorkerConfig, db: &mut Db) -> Result<HashSet<i64>, DbError> {
     let owned = numbered_dirs(&config.workdir.join("jobs"));
     let helped = numbered_dirs(&config.workdir.join("help"));
-    let all: Vec<i64> = owned.iter().chain(&helped).copied().collect();
+    let store = config.kernel_store.as_ref().map(|s| s.join("jobs"));
+    let stored = store.as_deref().map(numbered_dirs).unwrap_or_default();
+    let all: Vec<i64> = owned
+        .iter()
+        .chain(&helped)
+        .chain(&stored)
+        .copied()
+        .collect();
     let me = config.id.clone();
     let rows = db.run(|c| {
         c.query(
@@ -52,6 +61,12 @@ pub fn sweep(config: &WorkerConfig, db: &mut Db) -> Result<HashSet<i64>, DbError
             &[&all, &me],
         )
     })?;
+    let known: HashSet<i64> = rows.iter().map(|r| r.get(0)).collect();
+    if let Some(store) = &store {
+        for job in stored.iter().filter(|j| !known.contains(j)) {
+            remove(&store.join(job.to_string()));
+        }
+    }
     let mine: HashSet<i64> = rows.iter().filter(|r| r.get(1)).map(|r| r.get(0)).collect();
     let running: HashSet<i64> = rows.iter().filter(|r| r.get(2)).map(|r| r.get(0)).collect();
     for job in owned.iter().filter(|j| !mine.contains(j)) {
