@@ -63,10 +63,14 @@ pub struct CommitSummary {
 /// The crash being bisected.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Crash {
-    /// Its title.
+    /// Its title (`exit status N` for a failure without a report).
     pub title: String,
-    /// One report of it (from the bad end).
+    /// One report of it (from the bad end): the output's tail for a
+    /// failure without a report.
     pub report: String,
+    /// A test failing with no crash report (the title is its exit status).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// Why a commit was tested.

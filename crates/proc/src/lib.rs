@@ -191,6 +191,19 @@ impl Drop for Group {
     }
 }
 
+/// Kills every recorded group now and starts no more, as a signal would,
+/// without dying: for a program that handles SIGINT and SIGTERM itself
+/// (a worker finishing its run first) and, asked again, stops at once.
+pub fn stop_all() {
+    DYING.store(true, SeqCst);
+    kill_recorded_groups();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while SPAWNING.load(SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill_recorded_groups();
+}
+
 /// The instant `limit` from now, or about a century from now when the
 /// clock cannot represent that (a limit given as "forever").
 pub fn deadline_after(limit: Duration) -> Instant {

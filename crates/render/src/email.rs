@@ -2,7 +2,7 @@
 //! mails: the culprit's header and title, links to the log, the crash and
 //! the dashboard, a `Reported-by:` and a `Fixes:` line to paste.
 
-use culprit_bisect::{Direction, Outcome, OutcomeKind};
+use culprit_bisect::{Direction, Outcome, OutcomeKind, VerificationVerdict};
 use culprit_git::Commit;
 
 /// What the mail links to and who it comes from.
@@ -27,11 +27,22 @@ pub fn bisection_mail(
     links: &MailLinks,
 ) -> String {
     let mut mail = String::new();
-    let crash = outcome
-        .crash
-        .as_ref()
-        .map_or("the crash", |c| c.title.as_str());
-    mail.push_str(&format!("Subject: Re: [culprit] {crash}\n"));
+    let crash = match &outcome.crash {
+        Some(c) if c.failed => format!("the test fails ({})", c.title),
+        Some(c) => c.title.clone(),
+        None => "the crash".to_owned(),
+    };
+    let what = match outcome.direction {
+        Direction::Cause => "cause",
+        Direction::Fix => "fix",
+    };
+    let subject = match (outcome.outcome, culprit) {
+        (OutcomeKind::Culprit, Some(commit)) => {
+            format!("[culprit] {crash}: {what} bisected to \"{}\"", commit.title)
+        }
+        _ => format!("[culprit] {crash}: {what} not found"),
+    };
+    mail.push_str(&format!("Subject: {subject}\n"));
     if !outcome.recipients.to.is_empty() {
         mail.push_str(&format!("To: {}\n", outcome.recipients.to.join(", ")));
     }
@@ -89,9 +100,17 @@ pub fn bisection_mail(
         }
         if let Some(confidence) = outcome.confidence {
             mail.push_str(&format!(
-                "\nThe bisection is {:.1}% sure of this commit.\n",
+                "\nThe bisection is {:.1}% sure of this commit",
                 confidence * 100.0
             ));
+            mail.push_str(&match &outcome.verification {
+                Some(v) => format!(
+                    "; checked by its revert on {}: {}.\n",
+                    short(&v.base),
+                    verification_words(outcome.direction, v.verdict)
+                ),
+                None => " (not checked by its revert).\n".to_owned(),
+            });
         }
     }
     mail.push_str(
@@ -99,6 +118,26 @@ pub fn bisection_mail(
          section \"What it does better than a plain bisection\".\n",
     );
     mail
+}
+
+/// What a revert check showed, in words.
+pub fn verification_words(direction: Direction, verdict: VerificationVerdict) -> &'static str {
+    match (direction, verdict) {
+        (_, VerificationVerdict::Conflicts) => {
+            "the revert does not apply cleanly, so it is not checked"
+        }
+        (_, VerificationVerdict::BuildFailed) => "the revert does not build, so it is not checked",
+        (_, VerificationVerdict::Unclear) => "the revert's runs tell nothing",
+        (Direction::Cause, VerificationVerdict::Fixes) => "the revert removes the crash",
+        (Direction::Cause, VerificationVerdict::StillCrashes) => {
+            "the revert does not remove the crash: it may not be the culprit"
+        }
+        (Direction::Fix, VerificationVerdict::Crashes) => "the revert brings the crash back",
+        (Direction::Fix, VerificationVerdict::StillFixed) => {
+            "the revert does not bring the crash back: it may not be the fix"
+        }
+        (_, v) => v.word(),
+    }
 }
 
 fn describe(kind: OutcomeKind) -> &'static str {
@@ -159,5 +198,36 @@ mod tests {
             "{mail}"
         );
         assert!(!mail.contains("kernel config:"), "{mail}");
+    }
+
+    #[test]
+    fn the_subject_and_the_sureness_say_what_was_found_and_checked() {
+        let mut outcome = Outcome::failed(Direction::Cause, "bayes", "feed", String::new());
+        outcome.outcome = OutcomeKind::Culprit;
+        outcome.error = None;
+        outcome.confidence = Some(0.997);
+        outcome.crash = Some(culprit_bisect::outcome::Crash {
+            title: "exit status 1".into(),
+            report: String::new(),
+            failed: true,
+        });
+        outcome.verification = Some(culprit_bisect::outcome::Verification {
+            kind: culprit_bisect::outcome::VerificationKind::Revert,
+            base: "feedfacefeedface".into(),
+            commit: None,
+            applied: false,
+            built: false,
+            runs: Vec::new(),
+            verdict: VerificationVerdict::Conflicts,
+        });
+        let mail = bisection_mail(&outcome, Some(&commit()), None, &MailLinks::default());
+        let subject = mail.lines().next().unwrap();
+        assert_eq!(
+            subject,
+            "Subject: [culprit] the test fails (exit status 1): cause bisected to \"mm: break things\""
+        );
+        assert!(mail.contains(
+            "The bisection is 99.7% sure of this commit; checked by its revert on feedfacefeed: the revert does not apply cleanly, so it is not checked.\n"
+        ), "{mail}");
     }
 }

@@ -433,6 +433,15 @@ pub fn render_live(data: &PageData) -> String {
         esc(&data.title),
         state = esc(&data.state)
     );
+    if let (Some((job, query)), "queued" | "running") = (&data.live, data.state.as_str()) {
+        // The token comes in the form's body; a private server's reading
+        // token rides in the query, as on every request of the page.
+        let _ = writeln!(
+            html,
+            "<form class=\"cancel\" method=\"post\" action=\"/jobs/{job}/cancel{}\"><input type=\"password\" name=\"token\" placeholder=\"API token\" autocomplete=\"off\"> <button type=\"submit\">Cancel this job</button></form>",
+            esc(query)
+        );
+    }
     if !data.facts.is_empty() {
         html.push_str("<table>");
         for (name, value) in &data.facts {
@@ -501,12 +510,15 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
         }
     }
     if let Some(v) = &outcome.verification {
+        let runs = match v.runs.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", esc(&summarize_runs(&v.runs))),
+        };
         let _ = writeln!(
             html,
-            "<p id=\"verification\">checked by its revert on <code>{}</code>: <span class=\"v\">{}</span> ({})</p>",
+            "<p id=\"verification\">checked by its revert on <code>{}</code>: <span class=\"v\">{}</span>{runs}</p>",
             esc(email::short(&v.base)),
-            v.verdict.word(),
-            esc(&summarize_runs(&v.runs)),
+            email::verification_words(outcome.direction, v.verdict),
         );
     }
     for c in &outcome.candidates {
@@ -517,12 +529,19 @@ fn render_result(data: &PageData, outcome: &Outcome) -> String {
             esc(&c.title)
         );
     }
-    if !outcome.recipients.to.is_empty() || !outcome.recipients.cc.is_empty() {
+    let recipients: Vec<String> = [
+        ("to", &outcome.recipients.to),
+        ("cc", &outcome.recipients.cc),
+    ]
+    .into_iter()
+    .filter(|(_, who)| !who.is_empty())
+    .map(|(what, who)| format!("{what} {}", esc(&who.join(", "))))
+    .collect();
+    if !recipients.is_empty() {
         let _ = writeln!(
             html,
-            "<p>recipients: to {}; cc {}</p>",
-            esc(&outcome.recipients.to.join(", ")),
-            esc(&outcome.recipients.cc.join(", "))
+            "<p id=\"recipients\">recipients: {}</p>",
+            recipients.join("; ")
         );
     }
     if let Some(crash) = &outcome.crash {
@@ -609,21 +628,49 @@ fn range_svg(range: &RangePicture, steps: &[StepRow]) -> String {
             x(Some(c))
         );
     }
-    for (n, (at, hash, verdict)) in range.points.iter().enumerate() {
+    let rows = label_rows(
+        &range
+            .points
+            .iter()
+            .map(|(at, ..)| x(*at))
+            .collect::<Vec<_>>(),
+    );
+    for (n, ((at, hash, verdict), row)) in range.points.iter().zip(rows).enumerate() {
         let cx = x(*at);
         let order = steps.iter().position(|s| s.commit == *hash).unwrap_or(n) + 1;
         let _ = write!(
             svg,
             "<circle class=\"point\" cx=\"{cx:.1}\" cy=\"50\" r=\"6\" fill=\"{}\"><title>{} {}</title></circle>\
-<text x=\"{cx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{order}</text>",
+<text class=\"order\" x=\"{cx:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\">{order}</text>",
             colour(*verdict),
             esc(hash),
             verdict_word(*verdict),
-            if n % 2 == 0 { 36 } else { 30 },
+            LABEL_ROWS[row],
         );
     }
     svg.push_str("</svg>\n<p style=\"font-size:.85em\"><span style=\"color:#2e9d4a\">●</span> good/fixed <span style=\"color:#d33a2c\">●</span> bad/crashing <span style=\"color:#9a9a9a\">●</span> skip <span style=\"color:#e8a317\">●</span> undecided/testing; ringed: the culprit</p>\n");
     svg
+}
+
+/// The heights of the rows the range picture's numbers sit in, nearest to
+/// the line first.
+const LABEL_ROWS: [f64; 4] = [36.0, 26.0, 16.0, 6.0];
+/// How far apart two numbers in one row must be.
+const LABEL_GAP: f64 = 16.0;
+
+/// The row of each number above the range's line: the lowest row where it
+/// keeps clear of the numbers already placed (the last row when none is).
+fn label_rows(xs: &[f64]) -> Vec<usize> {
+    let mut placed: Vec<Vec<f64>> = vec![Vec::new(); LABEL_ROWS.len()];
+    xs.iter()
+        .map(|&x| {
+            let row = (0..LABEL_ROWS.len())
+                .find(|&r| placed[r].iter().all(|p| (p - x).abs() >= LABEL_GAP))
+                .unwrap_or(LABEL_ROWS.len() - 1);
+            placed[row].push(x);
+            row
+        })
+        .collect()
 }
 
 /// The probability of the likeliest culprits after each step: one line per
@@ -632,11 +679,19 @@ fn suspects_svg(data: &PageData) -> String {
     let Some(outcome) = &data.outcome else {
         return String::new();
     };
-    let steps: Vec<&Step> = outcome
+    // Steps as the table numbers them (1-based), those with suspects only.
+    let numbered: Vec<(usize, &Step)> = outcome
         .steps
         .iter()
-        .filter(|s| !s.suspects.is_empty())
+        .enumerate()
+        .filter(|(_, s)| !s.suspects.is_empty())
+        .map(|(i, s)| (i + 1, s))
         .collect();
+    if numbered.len() < 2 {
+        return String::new();
+    }
+    let last_step = outcome.steps.len();
+    let steps: Vec<&Step> = numbered.iter().map(|(_, s)| *s).collect();
     let mut commits: Vec<String> = Vec::new();
     for step in &steps {
         if let Some(top) = step.suspects.first() {
@@ -648,16 +703,18 @@ fn suspects_svg(data: &PageData) -> String {
     commits.truncate(5);
     let palette = ["#1b5fb3", "#d33a2c", "#2e9d4a", "#8e44ad", "#e8a317"];
     let (h, left, right) = (200.0, 50.0, WIDTH - 160.0);
-    let x = |i: usize| left + (i as f64) / ((steps.len().max(2) - 1) as f64) * (right - left);
+    let first_step = numbered[0].0;
+    let span = (last_step - first_step).max(1) as f64;
+    let x = |i: usize| left + (numbered[i].0 - first_step) as f64 / span * (right - left);
     let y = |p: f64| 20.0 + (1.0 - p) * (h - 50.0);
     let mut svg = format!(
         "<svg id=\"suspects\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{h}\" viewBox=\"0 0 {WIDTH} {h}\">\
 <line x1=\"{left}\" y1=\"{}\" x2=\"{right}\" y2=\"{}\" stroke=\"#bbb\"/><line x1=\"{left}\" y1=\"{}\" x2=\"{left}\" y2=\"{}\" stroke=\"#bbb\"/>\
 <text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">1</text><text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">0</text>\
-<text x=\"{left}\" y=\"{}\" font-size=\"11\">step 1</text><text x=\"{right}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">step {}</text>",
+<text x=\"{left}\" y=\"{}\" font-size=\"11\">step {first_step}</text><text x=\"{right}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">step {last_step}</text>",
         y(0.0), y(0.0), y(0.0), y(1.0),
         left - 5.0, y(1.0) + 4.0, left - 5.0, y(0.0) + 4.0,
-        h - 12.0, h - 12.0, steps.len()
+        h - 12.0, h - 12.0
     );
     for (k, commit) in commits.iter().enumerate() {
         let points: Vec<String> = steps
@@ -739,6 +796,106 @@ mod tests {
         assert_eq!(runs, ["crashed: WARNING in f", "OK"]);
         assert_eq!(rows[1].verdict, None);
         assert_eq!(rows[1].build, "failed: exit 2");
+    }
+
+    /// A finished cause bisection whose culprit's revert conflicted.
+    fn finished() -> Outcome {
+        let mut o = Outcome::failed(
+            culprit_bisect::Direction::Cause,
+            "bayes",
+            "b".repeat(40).as_str(),
+            String::new(),
+        );
+        o.outcome = culprit_bisect::OutcomeKind::Culprit;
+        o.error = None;
+        o.confidence = Some(0.997);
+        o.recipients.to = vec!["a@example.com".into()];
+        o.verification = Some(culprit_bisect::outcome::Verification {
+            kind: culprit_bisect::outcome::VerificationKind::Revert,
+            base: "b".repeat(40),
+            commit: None,
+            applied: false,
+            built: false,
+            runs: Vec::new(),
+            verdict: culprit_bisect::VerificationVerdict::Conflicts,
+        });
+        o
+    }
+
+    #[test]
+    fn the_result_says_nothing_empty() {
+        let o = finished();
+        let data = PageData {
+            outcome: Some(o.clone()),
+            ..PageData::default()
+        };
+        let html = render_result(&data, &o);
+        assert!(html.contains("does not apply cleanly"), "{html}");
+        assert!(!html.contains("()"), "{html}");
+        assert!(html.contains("recipients: to a@example.com</p>"), "{html}");
+        assert!(!html.contains("cc"), "{html}");
+    }
+
+    #[test]
+    fn the_suspects_chart_numbers_steps_as_the_table_and_ends_at_the_result() {
+        let step = |commit: &str, p: Option<f64>| Step {
+            commit: commit.into(),
+            title: String::new(),
+            time: Default::default(),
+            kind: StepKind::Bisect,
+            release: None,
+            verdict: StepVerdict::Bad,
+            signature: None,
+            build_failure: None,
+            reused_from: None,
+            runs: Vec::new(),
+            suspects: p
+                .map(|p| {
+                    vec![culprit_bisect::outcome::Suspect {
+                        commit: "c".into(),
+                        probability: p,
+                    }]
+                })
+                .unwrap_or_default(),
+        };
+        let mut o = finished();
+        o.steps = vec![
+            step("bad", None),
+            step("good", None),
+            step("x", Some(0.5)),
+            step("y", Some(0.921)),
+            step("revert", Some(0.997)),
+        ];
+        let data = PageData {
+            outcome: Some(o),
+            ..PageData::default()
+        };
+        let svg = suspects_svg(&data);
+        assert!(
+            svg.contains(">step 3</text>") && svg.contains(">step 5</text>"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn numbers_of_nearby_points_do_not_overlap() {
+        let rows = label_rows(&[900.0, 905.0, 910.0, 500.0, 960.0]);
+        assert_eq!(rows, [0, 1, 2, 0, 0]);
+    }
+
+    #[test]
+    fn a_running_job_has_a_cancel_form() {
+        let data = PageData {
+            state: "running".into(),
+            live: Some((7, String::new())),
+            ..PageData::default()
+        };
+        assert!(render_live(&data).contains("action=\"/jobs/7/cancel\""));
+        let done = PageData {
+            state: "done".into(),
+            ..data
+        };
+        assert!(!render_live(&done).contains("cancel"));
     }
 
     #[test]

@@ -7,12 +7,13 @@
 //! `cargo bench -p culprit-service --bench spread`; `CULPRIT_BENCH_BUILD_SECS`
 //! and `CULPRIT_BENCH_COMMITS` change the build time and history length.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/svc/mod.rs"]
+mod svc;
 
 use culprit_service::db::Db;
 use culprit_service::local::LocalPostgres;
@@ -27,90 +28,39 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A linear history of `n` commits; `code.c` gets the line `BUG` at
-/// commit `culprit`. Returns the hashes, oldest first.
+/// A linear history of `n` commits; `code.c` gets a line per commit, and
+/// the line `BUG` at commit `culprit`. Returns the hashes, oldest first.
 fn history(dir: &Path, n: usize, culprit: usize) -> Vec<String> {
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    std::fs::create_dir_all(dir).expect("repo dir");
-    git(&["init", "-q", "-b", "main"]);
-    let mut stream = String::new();
     let mut code = String::new();
-    for i in 0..n {
-        code.push_str(&format!("int f{i};\n"));
-        if i == culprit {
-            code.push_str("BUG\n");
-        }
-        let message = format!("commit {i}\n");
-        stream.push_str(&format!(
-            "commit refs/heads/main\nmark :{}\nauthor Ann <ann@example.com> {} +0000\ncommitter Ann <ann@example.com> {} +0000\ndata {}\n{}",
-            i + 1,
-            1_700_000_000 + i * 60,
-            1_700_000_000 + i * 60,
-            message.len(),
-            message
-        ));
-        if i > 0 {
-            stream.push_str(&format!("from :{i}\n"));
-        }
-        stream.push_str(&format!(
-            "M 644 inline code.c\ndata {}\n{}\n",
-            code.len(),
-            code
-        ));
-    }
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("git fast-import");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stream.as_bytes())
-        .expect("fast-import input");
-    assert!(child.wait().expect("fast-import").success());
-    git(&["reset", "-q", "--hard", "main"]);
-    git(&["rev-list", "--reverse", "main"])
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            code.push_str(&format!("int f{i};\n"));
+            if i == culprit {
+                code.push_str("BUG\n");
+            }
+            code.clone()
+        })
+        .collect();
+    svc::history(dir, n, |i| vec![("code.c".into(), lines[i].clone())])
 }
 
-/// Runs the job on `count` worker threads in a fresh database; returns the
-/// wall time, the culprit and the revisions tested.
+/// Runs the job on `count` worker threads in an emptied database; returns
+/// the wall time, the culprit and the revisions tested.
 fn run(pg: &LocalPostgres, base: &Path, count: usize, job: &str) -> (Duration, String, u64) {
-    let name = format!("bench_{count}_{}", std::process::id());
-    let mut admin = Db::connect(&pg.url(), Duration::from_secs(10)).expect("db");
-    admin
-        .run(|c| c.batch_execute(&format!("CREATE DATABASE {name}")))
-        .expect("create database");
-    let url = pg.url().replace("/postgres", &format!("/{name}"));
+    let url = pg.url();
     let mut db = Db::connect(&url, Duration::from_secs(10)).expect("db");
     db.migrate().expect("migrate");
+    db.run(|c| c.batch_execute("TRUNCATE jobs, workers, counters CASCADE"))
+        .expect("an empty queue");
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..count)
         .map(|i| {
-            let config = WorkerConfig {
-                db_url: url.clone(),
-                id: format!("bench-{count}-{i}"),
-                workdir: base.join(format!("w{count}-{i}")),
-                lease: Duration::from_secs(20),
-                poll: Duration::from_millis(50),
-                spread: count,
-                patience: Duration::from_secs(60),
-                max_jobs: None,
-                kernel_store: None,
-            };
+            let id = format!("bench-{count}-{i}");
+            let mut config = WorkerConfig::new(&url, &id, base.join(format!("w{count}-{i}")));
+            config.lease = Duration::from_secs(20);
+            config.poll = Duration::from_millis(50);
+            config.spread = count;
+            config.patience = Duration::from_secs(60);
             let stop = stop.clone();
             std::thread::spawn(move || worker::run(config, stop))
         })

@@ -8,7 +8,13 @@ use postgres::{Client, NoTls};
 
 /// The migrations, in order; each runs once, recorded in
 /// `culprit_migrations`.
-const MIGRATIONS: &[(&str, &str)] = &[("001_queue", include_str!("../migrations/001_queue.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_queue", include_str!("../migrations/001_queue.sql")),
+    (
+        "002_operations",
+        include_str!("../migrations/002_operations.sql"),
+    ),
+];
 
 /// A database that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +30,9 @@ pub enum DbError {
     /// The server answered with an error.
     #[error("database: {0}")]
     Query(#[from] postgres::Error),
+    /// Something else went wrong around the query.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The URL cannot be parsed.
     #[error("database URL {url}: {source}")]
     Url {
@@ -95,20 +104,36 @@ impl Db {
     }
 
     fn reconnect(&self) -> Result<Client, DbError> {
-        let deadline = Instant::now() + self.patience;
+        let start = Instant::now();
+        let deadline = start + self.patience;
         let mut pause = Duration::from_millis(50);
+        let mut failures = 0;
         loop {
             match self.config.connect(NoTls) {
-                Ok(client) => return Ok(client),
+                Ok(client) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            db = %self.url,
+                            secs = start.elapsed().as_secs_f64(),
+                            "database reachable again"
+                        );
+                    }
+                    return Ok(client);
+                }
                 Err(e) if Instant::now() < deadline && is_connection_error(&e) => {
+                    if failures == 0 {
+                        tracing::warn!(db = %self.url, error = %e, "database unreachable; retrying");
+                    }
+                    failures += 1;
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(1));
                 }
                 Err(source) => {
+                    tracing::error!(db = %self.url, error = %source, "database unreachable; giving up");
                     return Err(DbError::Unreachable {
                         url: self.url.clone(),
                         source,
-                    })
+                    });
                 }
             }
         }
@@ -127,6 +152,7 @@ impl Db {
             match work(client) {
                 Ok(value) => return Ok(value),
                 Err(e) if is_connection_error(&e) && Instant::now() < deadline => {
+                    tracing::warn!(db = %self.url, error = %e, "database call failed; reconnecting and trying again");
                     self.client = None;
                     std::thread::sleep(Duration::from_millis(100));
                 }
@@ -193,7 +219,7 @@ pub fn is_connection_error(e: &postgres::Error) -> bool {
 }
 
 /// `url` with any password replaced by `***`.
-fn without_password(url: &str) -> String {
+pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

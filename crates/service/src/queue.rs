@@ -1,27 +1,15 @@
-//! The queue in PostgreSQL: jobs are claimed with `FOR UPDATE SKIP
-//! LOCKED`, held by a lease that the owner's heartbeat renews, and taken
-//! over by another worker once the lease has passed. Every claim bumps the
-//! job's fencing token.
+//! The queue in PostgreSQL as the API and the dashboard see it: jobs
+//! submitted, cancelled, listed (paged and filtered) and read; the
+//! workers' roster and heartbeats; old jobs deleted. Claims, leases and
+//! fencing are in `lease`.
 
 use std::time::Duration;
 
 use postgres::Row;
 
+use crate::counters;
 use crate::db::{Db, DbError};
 use crate::spec::JobSpec;
-
-/// A job claimed by a worker.
-#[derive(Debug, Clone)]
-pub struct Claim {
-    /// The job.
-    pub id: i64,
-    /// The fencing token of this claim.
-    pub token: i64,
-    /// What to bisect.
-    pub spec: JobSpec,
-    /// How many times the job was claimed, this claim included.
-    pub attempts: i32,
-}
 
 /// A job as the API and the dashboard show it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -75,9 +63,23 @@ pub struct WorkerStatus {
     pub task_id: Option<i64>,
     /// What it is doing.
     pub step: String,
+    /// `alive`, `gone` (silent for [`GONE_AFTER_LEASES`] leases: killed,
+    /// its host lost) or `stopped` (it said so).
+    pub status: String,
     /// Whether it said it stopped.
     pub stopped: bool,
+    /// The disk its work directory uses, as it last measured.
+    pub disk_bytes: Option<i64>,
 }
+
+/// A worker silent for this many of its leases is shown as gone.
+pub const GONE_AFTER_LEASES: f64 = 3.0;
+
+/// A worker's status as SQL over the `workers` table: `stopped`, `gone`
+/// or `alive`.
+pub const WORKER_STATUS: &str = "CASE WHEN stopped THEN 'stopped'
+     WHEN heartbeat < now() - make_interval(secs => 3.0 * lease_secs) THEN 'gone'
+     ELSE 'alive' END";
 
 /// Stores a checked job; returns its number. One statement: nothing
 /// half-made is stored.
@@ -93,123 +95,6 @@ pub fn submit(db: &mut Db, spec: &JobSpec) -> Result<i64, DbError> {
     })
 }
 
-/// Claims the oldest job that is queued or whose owner's lease has
-/// passed. Jobs whose spec cannot be read are skipped (and marked done
-/// with an error).
-pub fn claim_job(db: &mut Db, worker: &str, lease: Duration) -> Result<Option<Claim>, DbError> {
-    let lease_secs = lease.as_secs_f64();
-    // A cancelled job whose worker died is not resumed: it is cancelled.
-    db.run(|c| {
-        c.execute(
-            "UPDATE jobs SET state = 'cancelled', finished_at = now(), lease_until = NULL
-             WHERE state = 'running' AND cancel_requested AND lease_until < now()",
-            &[],
-        )
-    })?;
-    let row = db.run(|c| {
-        c.query_opt(
-            "UPDATE jobs SET state = 'running', owner = $1, token = token + 1,
-                 attempts = attempts + 1, started_at = now(),
-                 lease_until = now() + make_interval(secs => $2)
-             WHERE id = (SELECT id FROM jobs
-                         WHERE (state = 'queued' AND NOT cancel_requested)
-                            OR (state = 'running' AND lease_until < now() AND NOT cancel_requested)
-                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING id, token, spec, attempts",
-            &[&worker, &lease_secs],
-        )
-    })?;
-    let Some(row) = row else { return Ok(None) };
-    let (id, token): (i64, i64) = (row.get(0), row.get(1));
-    let spec: serde_json::Value = row.get(2);
-    match serde_json::from_value(spec) {
-        Ok(spec) => Ok(Some(Claim {
-            id,
-            token,
-            spec,
-            attempts: row.get(3),
-        })),
-        Err(e) => {
-            let outcome = culprit_bisect::Outcome::failed(
-                culprit_bisect::Direction::Cause,
-                "",
-                "",
-                format!("unreadable job: {e}"),
-            );
-            let result = serde_json::to_value(outcome).unwrap_or_default();
-            finish(db, id, token, "done", Some(&result), Some(2))?;
-            Ok(None)
-        }
-    }
-}
-
-/// What the owner's heartbeat learns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Renewal {
-    /// The lease was renewed: the job is still ours.
-    pub ours: bool,
-    /// A cancel was asked for.
-    pub cancel: bool,
-}
-
-/// Renews the lease of `job` held with `token`.
-pub fn renew(db: &mut Db, job: i64, token: i64, lease: Duration) -> Result<Renewal, DbError> {
-    let lease_secs = lease.as_secs_f64();
-    let row = db.run(|c| {
-        c.query_opt(
-            "UPDATE jobs SET lease_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND token = $2 AND state = 'running'
-             RETURNING cancel_requested",
-            &[&job, &token, &lease_secs],
-        )
-    })?;
-    Ok(match row {
-        Some(row) => Renewal {
-            ours: true,
-            cancel: row.get(0),
-        },
-        None => Renewal {
-            ours: false,
-            cancel: false,
-        },
-    })
-}
-
-/// Records the end of a job held with `token`: `state` `done` (with the
-/// outcome and exit status) or `cancelled`. `false` when the job is no
-/// longer ours (the result is not recorded).
-pub fn finish(
-    db: &mut Db,
-    job: i64,
-    token: i64,
-    state: &str,
-    result: Option<&serde_json::Value>,
-    exit_code: Option<i32>,
-) -> Result<bool, DbError> {
-    db.run(|c| {
-        let n = c.execute(
-            "UPDATE jobs SET state = $3, result = $4, exit_code = $5, finished_at = now(),
-                 lease_until = NULL
-             WHERE id = $1 AND token = $2 AND state = 'running'",
-            &[&job, &token, &state, &result, &exit_code],
-        )?;
-        Ok(n == 1)
-    })
-}
-
-/// Puts a job held with `token` back in the queue (its worker cannot go
-/// on, e.g. the database was gone too long); the next claim resumes it.
-pub fn release(db: &mut Db, job: i64, token: i64) -> Result<(), DbError> {
-    db.run(|c| {
-        c.execute(
-            "UPDATE jobs SET state = 'queued', owner = NULL, lease_until = NULL
-             WHERE id = $1 AND token = $2 AND state = 'running'",
-            &[&job, &token],
-        )
-    })?;
-    Ok(())
-}
-
 /// Asks to cancel a job: a queued one is cancelled at once, a running one
 /// by its worker at its next build or run. Returns the job's state after,
 /// `None` for no such job.
@@ -217,12 +102,19 @@ pub fn cancel(db: &mut Db, job: i64) -> Result<Option<String>, DbError> {
     db.run(|c| {
         let mut tx = c.transaction()?;
         let row = tx.query_opt(
-            "UPDATE jobs SET cancel_requested = (state IN ('queued', 'running')),
-                 state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
-                 finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END
-             WHERE id = $1 RETURNING state",
+            "WITH old AS (SELECT id, state FROM jobs WHERE id = $1 FOR UPDATE)
+             UPDATE jobs SET cancel_requested = (jobs.state IN ('queued', 'running')),
+                 state = CASE WHEN jobs.state = 'queued' THEN 'cancelled' ELSE jobs.state END,
+                 finished_at = CASE WHEN jobs.state = 'queued' THEN now() ELSE finished_at END
+             FROM old WHERE jobs.id = old.id RETURNING jobs.state, old.state",
             &[&job],
         )?;
+        if row
+            .as_ref()
+            .is_some_and(|r| r.get::<_, String>(1) == "queued")
+        {
+            counters::job_finished(&mut tx, "cancelled", None)?;
+        }
         tx.commit()?;
         Ok(row.map(|r| r.get(0)))
     })
@@ -261,18 +153,90 @@ pub fn job(db: &mut Db, id: i64) -> Result<Option<JobStatus>, DbError> {
     Ok(row.as_ref().map(job_status))
 }
 
-/// The jobs, newest first: those waiting or running, then up to `limit`
-/// finished ones.
-pub fn jobs(db: &mut Db, limit: i64) -> Result<Vec<JobStatus>, DbError> {
+/// Which jobs to list: newest first, `limit` of them (at most
+/// [`MAX_PAGE`]) with a number below `before`, of one state or kind, whose
+/// title or number has `text` in it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct JobFilter {
+    /// `queued`, `running`, `done` or `cancelled`.
+    pub state: Option<String>,
+    /// `generic` or `kernel`.
+    pub kind: Option<String>,
+    /// Words of the title, or the job's number.
+    #[serde(rename = "q")]
+    pub text: Option<String>,
+    /// Jobs numbered below this (the next page starts at the last job of
+    /// this one).
+    pub before: Option<i64>,
+    /// How many (default [`PAGE`]).
+    pub limit: Option<i64>,
+}
+
+/// Jobs per page unless asked otherwise.
+pub const PAGE: i64 = 50;
+/// The most jobs one request lists.
+pub const MAX_PAGE: i64 = 1000;
+
+/// The jobs `filter` picks, newest first.
+pub fn jobs(db: &mut Db, filter: &JobFilter) -> Result<Vec<JobStatus>, DbError> {
     let sql = format!(
-        "(SELECT {STATUS_COLUMNS} FROM jobs WHERE state IN ('queued', 'running'))
-         UNION ALL
-         (SELECT {STATUS_COLUMNS} FROM jobs WHERE state NOT IN ('queued', 'running')
-          ORDER BY id DESC LIMIT $1)
-         ORDER BY 1 DESC"
+        "SELECT {STATUS_COLUMNS} FROM jobs
+         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2)
+           AND ($3::text IS NULL OR title ILIKE $3 ESCAPE '\\' OR id::text = $4)
+           AND ($5::bigint IS NULL OR id < $5)
+         ORDER BY id DESC LIMIT $6"
     );
-    let rows = db.run(|c| c.query(&sql, &[&limit]))?;
+    let text = nonempty(&filter.text);
+    let pattern = text.map(|t| format!("%{}%", like_escape(t)));
+    let limit = filter.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+    let (state, kind) = (nonempty(&filter.state), nonempty(&filter.kind));
+    let rows = db.run(|c| {
+        c.query(
+            &sql,
+            &[&state, &kind, &pattern, &text, &filter.before, &limit],
+        )
+    })?;
     Ok(rows.iter().map(job_status).collect())
+}
+
+/// A filter's value, `None` when empty.
+fn nonempty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// `text` with LIKE's wildcards taken literally.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// How many jobs are in each state.
+pub fn counts(db: &mut Db) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = db.run(|c| c.query("SELECT state, count(*) FROM jobs GROUP BY state", &[]))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Deletes finished jobs (with their journals, logs and tasks) that ended
+/// more than `age` ago, a thousand at a time; returns how many went.
+pub fn delete_old_jobs(db: &mut Db, age: Duration) -> Result<u64, DbError> {
+    let secs = age.as_secs_f64();
+    let mut total = 0;
+    loop {
+        let n = db.run(|c| {
+            c.execute(
+                "DELETE FROM jobs WHERE id IN (
+                     SELECT id FROM jobs WHERE state IN ('done', 'cancelled')
+                       AND finished_at < now() - make_interval(secs => $1)
+                     LIMIT 1000)",
+                &[&secs],
+            )
+        })?;
+        total += n;
+        if n < 1000 {
+            return Ok(total);
+        }
+    }
 }
 
 /// A finished job's outcome JSON.
@@ -298,48 +262,69 @@ pub fn journal(db: &mut Db, id: i64) -> Result<Vec<(i64, serde_json::Value)>, Db
 /// resumed job replays its journal and writes its log again: the latest
 /// attempt's log is whole.
 pub fn log_since(db: &mut Db, id: i64, after: i64) -> Result<(i64, Vec<(i64, String)>), DbError> {
-    db.run(|c| {
-        let token: Option<i64> = c
-            .query_one("SELECT max(token) FROM log_lines WHERE job_id = $1", &[&id])?
-            .get(0);
-        let Some(token) = token else {
-            return Ok((0, Vec::new()));
-        };
-        let rows = c.query(
+    let token: Option<i64> = db
+        .run(|c| c.query_one("SELECT max(token) FROM log_lines WHERE job_id = $1", &[&id]))?
+        .get(0);
+    match token {
+        Some(token) => log_of_attempt(db, id, token, after),
+        None => Ok((0, Vec::new())),
+    }
+}
+
+/// Log lines of attempt `token` of a job after `after` (at most 50,000).
+pub fn log_of_attempt(
+    db: &mut Db,
+    id: i64,
+    token: i64,
+    after: i64,
+) -> Result<(i64, Vec<(i64, String)>), DbError> {
+    let rows = db.run(|c| {
+        c.query(
             "SELECT seq, line FROM log_lines WHERE job_id = $1 AND token = $2 AND seq > $3
              ORDER BY seq LIMIT 50000",
             &[&id, &token, &after],
-        )?;
-        Ok((token, rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
-    })
+        )
+    })?;
+    Ok((token, rows.iter().map(|r| (r.get(0), r.get(1))).collect()))
 }
 
-/// Registers (or re-registers) a worker.
-pub fn register_worker(db: &mut Db, id: &str, host: &str, pid: i32) -> Result<(), DbError> {
+/// Registers (or re-registers) a worker, with its lease.
+pub fn register_worker(
+    db: &mut Db,
+    id: &str,
+    host: &str,
+    pid: i32,
+    lease: Duration,
+) -> Result<(), DbError> {
+    let lease_secs = lease.as_secs_f64();
     db.run(|c| {
         c.execute(
-            "INSERT INTO workers (id, host, pid) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET host = $2, pid = $3, started_at = now(),
-                 heartbeat = now(), job_id = NULL, task_id = NULL, step = '', stopped = FALSE",
-            &[&id, &host, &pid],
+            "INSERT INTO workers (id, host, pid, lease_secs) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET host = $2, pid = $3, lease_secs = $4,
+                 started_at = now(), heartbeat = now(), job_id = NULL, task_id = NULL,
+                 step = '', stopped = FALSE",
+            &[&id, &host, &pid, &lease_secs],
         )
     })?;
     Ok(())
 }
 
-/// A worker's heartbeat, with what it is doing.
+/// A worker's heartbeat, with what it is doing and (when it measured it
+/// again) the disk its work directory uses.
 pub fn beat(
     db: &mut Db,
     id: &str,
     job: Option<i64>,
     task: Option<i64>,
     step: &str,
+    disk_bytes: Option<i64>,
 ) -> Result<(), DbError> {
     db.run(|c| {
         c.execute(
-            "UPDATE workers SET heartbeat = now(), job_id = $2, task_id = $3, step = $4
+            "UPDATE workers SET heartbeat = now(), job_id = $2, task_id = $3, step = $4,
+                 disk_bytes = coalesce($5, disk_bytes)
              WHERE id = $1",
-            &[&id, &job, &task, &step],
+            &[&id, &job, &task, &step, &disk_bytes],
         )
     })?;
     Ok(())
@@ -357,17 +342,15 @@ pub fn worker_stopped(db: &mut Db, id: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// The workers heard from within the last hour, busiest first.
+/// The workers heard from within the last hour, live ones first.
 pub fn workers(db: &mut Db) -> Result<Vec<WorkerStatus>, DbError> {
-    let rows = db.run(|c| {
-        c.query(
-            "SELECT id, host, pid, extract(epoch FROM now() - heartbeat)::float8, job_id,
-                    task_id, step, stopped
-             FROM workers WHERE heartbeat > now() - interval '1 hour'
-             ORDER BY stopped, id",
-            &[],
-        )
-    })?;
+    let sql = format!(
+        "SELECT id, host, pid, extract(epoch FROM now() - heartbeat)::float8, job_id,
+                task_id, step, {WORKER_STATUS}, stopped, disk_bytes
+         FROM workers WHERE heartbeat > now() - interval '1 hour'
+         ORDER BY 8, id"
+    );
+    let rows = db.run(|c| c.query(&sql, &[]))?;
     Ok(rows
         .iter()
         .map(|r| WorkerStatus {
@@ -378,9 +361,38 @@ pub fn workers(db: &mut Db) -> Result<Vec<WorkerStatus>, DbError> {
             job_id: r.get(4),
             task_id: r.get(5),
             step: r.get(6),
-            stopped: r.get(7),
+            status: r.get(7),
+            stopped: r.get(8),
+            disk_bytes: r.get(9),
         })
         .collect())
+}
+
+/// Workers that went silent for several leases without saying they
+/// stopped, and have not been reported yet: they are marked (so that the
+/// next look does not report them again) and returned with the job they
+/// held.
+pub fn newly_gone_workers(db: &mut Db) -> Result<Vec<(String, Option<i64>, f64)>, DbError> {
+    let sql = format!(
+        "UPDATE workers SET step = 'gone' WHERE step <> 'gone' AND {WORKER_STATUS} = 'gone'
+         RETURNING id, job_id, extract(epoch FROM now() - heartbeat)::float8"
+    );
+    let rows = db.run(|c| c.query(&sql, &[]))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Forgets workers not heard from for `age`.
+pub fn delete_old_workers(db: &mut Db, age: Duration) -> Result<u64, DbError> {
+    let secs = age.as_secs_f64();
+    db.run(|c| {
+        c.execute(
+            "DELETE FROM workers WHERE heartbeat < now() - make_interval(secs => $1)",
+            &[&secs],
+        )
+    })
 }
 
 /// Live workers (heard from within `lease`) that own no job and run no

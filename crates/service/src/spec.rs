@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use culprit_bisect::input::InputError;
-use culprit_bisect::Direction;
-use culprit_exec::settings::{table_of, Door, Scope, SettingError, Settings};
+use culprit_exec::settings::{table_of, Door, SettingError, Settings};
 
 /// Fields the service sets itself.
 const SET_BY_THE_SERVICE: &[&str] = &["workdir", "json", "html"];
@@ -96,34 +95,54 @@ impl JobSpec {
     }
 
     /// A short description for the queue: the repository and the bad end.
+    /// Read from the document as written: a job whose files went away
+    /// still has its title.
     pub fn title(&self) -> String {
-        let Ok(s) = self.settings() else {
-            return format!("job in {}", self.base.display());
-        };
-        let name = s.repo.file_name().map_or_else(
-            || s.repo.display().to_string(),
+        let doc: toml::Table = self.toml.parse().unwrap_or_default();
+        let text = |key: &str| doc.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        let repo = PathBuf::from(text("repo").unwrap_or_default());
+        let name = repo.file_name().map_or_else(
+            || repo.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let what = match s.direction {
-            Direction::Cause => "cause",
-            Direction::Fix => "fix",
+        let what = match doc.get("fix").and_then(|v| v.as_bool()) {
+            Some(true) => "fix",
+            _ => "cause",
         };
         // A full hash is long for a title: its first 12 digits name it.
-        let bad = match s.bad.len() == 40 && s.bad.bytes().all(|b| b.is_ascii_hexdigit()) {
-            true => s.bad[..12].to_owned(),
-            false => s.bad,
+        let short =
+            |rev: String| match rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
+                true => rev[..12].to_owned(),
+                false => rev,
+            };
+        let bad = short(text("bad").unwrap_or_default());
+        let good: Vec<String> = match doc.get("good").or_else(|| doc.get("good_end")) {
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(|s| short(s.to_owned())))
+                .collect(),
+            Some(toml::Value::String(one)) => vec![short(one.clone())],
+            _ => Vec::new(),
         };
-        match s.crash {
-            Some(crash) => format!("{what} of {crash:?} in {name} from {bad}"),
-            None => format!("{what} in {name} from {bad}"),
+        let range = match (what, good.as_slice()) {
+            ("fix", []) => format!("after {bad} (up to HEAD)"),
+            ("fix", good) => format!("after {bad} (up to {})", good.join(", ")),
+            (_, []) => format!("before {bad} (from a release)"),
+            (_, good) => format!("between {} and {bad}", good.join(", ")),
+        };
+        match text("crash") {
+            Some(crash) => format!("{what} of {crash:?} in {name} {range}"),
+            None => format!("{what} in {name} {range}"),
         }
     }
 
-    /// The kind, as the database stores it.
+    /// The kind, as the database stores it: a kernel job has a `[kernel]`
+    /// or `[reproducer]` table.
     pub fn kind(&self) -> &'static str {
-        match self.settings().map(|s| s.scope()) {
-            Ok(Scope::Kernel) => "kernel",
-            _ => "generic",
+        let doc: toml::Table = self.toml.parse().unwrap_or_default();
+        match doc.contains_key("kernel") || doc.contains_key("reproducer") {
+            true => "kernel",
+            false => "generic",
         }
     }
 

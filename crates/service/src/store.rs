@@ -1,15 +1,19 @@
 //! A job's journal in PostgreSQL. Every append checks, in the same
-//! transaction, that the job is still this worker's (its fencing token):
-//! a worker whose lease passed to another can no longer write, so its
-//! engine stops, and the new owner replays everything that was written.
+//! transaction, that the job is still this worker's (its fencing token,
+//! [`lease::holds`]): a worker whose lease passed to another can no longer
+//! write, so its engine stops, and the new owner replays everything that
+//! was written. Builds and runs are counted for `/metrics` in the same
+//! transaction.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use culprit_bisect::journal::{JournalError, JournalStore, Record};
+use culprit_bisect::RunOutcome;
 
 use crate::db::Db;
+use crate::{counters, lease, shutdown};
 
 /// Why a job's engine stopped without a result of its own, set by the
 /// journal store and the heartbeat.
@@ -21,6 +25,8 @@ pub struct Stops {
     pub unreachable: AtomicBool,
     /// Somebody asked to cancel the job.
     pub cancel: AtomicBool,
+    /// The worker is stopping: the job goes back to the queue.
+    pub stopping: AtomicBool,
 }
 
 impl Stops {
@@ -29,6 +35,7 @@ impl Stops {
         self.lost.load(Ordering::SeqCst)
             || self.unreachable.load(Ordering::SeqCst)
             || self.cancel.load(Ordering::SeqCst)
+            || self.stopping.load(Ordering::SeqCst)
     }
 }
 
@@ -85,25 +92,29 @@ impl JournalStore for PgJournalStore {
         if self.stops.cancel.load(Ordering::SeqCst) {
             return Err(self.store_error("cancelled"));
         }
+        // Stopping at once: what ends now was cut short (its commands were
+        // killed), not a result.
+        if shutdown::now() {
+            self.stops.stopping.store(true, Ordering::SeqCst);
+            return Err(self.store_error("the worker is stopping"));
+        }
         let value = serde_json::to_value(record).map_err(|e| self.store_error(e))?;
         self.count += 1;
         let (job, token, n) = (self.job, self.token, self.count);
         let written = self.db.run(|c| {
             let mut tx = c.transaction()?;
-            // FOR SHARE: a claim (which updates the row) waits for this
-            // transaction, and this one sees a claim that committed first.
-            let ours = tx.query_opt(
-                "SELECT 1 FROM jobs WHERE id = $1 AND token = $2 AND state = 'running' FOR SHARE",
-                &[&job, &token],
-            )?;
-            if ours.is_none() {
+            if !lease::holds(&mut tx, job, token)? {
                 return Ok(false);
             }
-            tx.execute(
+            let inserted = tx.execute(
                 "INSERT INTO journal (job_id, token, n, record) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (job_id, token, n) DO NOTHING",
                 &[&job, &token, &n, &value],
             )?;
+            // A retried append is not counted twice.
+            if inserted == 1 {
+                count(&mut tx, record)?;
+            }
             tx.commit()?;
             Ok(true)
         });
@@ -122,5 +133,28 @@ impl JournalStore for PgJournalStore {
 
     fn place(&self) -> PathBuf {
         PathBuf::from(format!("job {} in {}", self.job, self.db.url()))
+    }
+}
+
+/// Counts a build or a run for `/metrics`.
+fn count(tx: &mut postgres::Transaction<'_>, record: &Record) -> Result<(), postgres::Error> {
+    match record {
+        Record::Build { built, secs, .. } => counters::build_done(tx, built.is_some(), *secs),
+        Record::Run {
+            outcome,
+            secs,
+            reused_from: None,
+            ..
+        } => {
+            let result = match outcome {
+                RunOutcome::Ok => "ok",
+                RunOutcome::Crashed { .. } => "crashed",
+                RunOutcome::Failed { .. } => "failed",
+                RunOutcome::Invalid { .. } => "invalid",
+                RunOutcome::Infra { .. } => "infra",
+            };
+            counters::run_done(tx, result, *secs)
+        }
+        _ => Ok(()),
     }
 }

@@ -2,48 +2,27 @@
 //! existing executors, the journal and the log in the database; between
 //! jobs (and while it has none), it takes evaluation tasks that other
 //! workers' bisections hand out. A heartbeat thread renews the lease of
-//! the job it owns and says what it is doing.
+//! the job it owns and says what it is doing. Asked to stop, it finishes
+//! the build or run in progress, records it, puts its job back in the
+//! queue and exits.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use culprit_bisect::journal::Journal;
 use culprit_bisect::setup::EXIT_BAD_INPUT;
 use culprit_exec::run::RunPlace;
 
 use crate::db::{Db, DbError};
-use crate::joblog::{JobLog, Step};
-use crate::queue::{self, Claim};
+use crate::joblog::JobLog;
+use crate::lease::{self, Claim};
+use crate::queue;
+pub use crate::shared::WorkerConfig;
+use crate::shared::{Shared, Status};
 use crate::spread::{self, Spread};
 use crate::store::{PgJournalStore, Stops};
-
-/// How a worker runs.
-#[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    /// The database.
-    pub db_url: String,
-    /// The worker's name (unique among workers).
-    pub id: String,
-    /// Where its checkouts, builds and run logs go (one directory per job).
-    pub workdir: PathBuf,
-    /// How long a job stays this worker's without a heartbeat.
-    pub lease: Duration,
-    /// How long to wait between looks at an empty queue.
-    pub poll: Duration,
-    /// How many evaluations one of its bisections may hand out at once
-    /// (to idle workers); 1: none.
-    pub spread: usize,
-    /// How long to keep trying to reach the database before giving up a
-    /// job (it goes back to the queue).
-    pub patience: Duration,
-    /// Stop after this many jobs (tests, benchmarks); `None`: never.
-    pub max_jobs: Option<usize>,
-    /// Where kernel jobs keep their built kernels, shared by the workers
-    /// (see [`link_kernel_store`]); `None`: in each worker's work directory.
-    pub kernel_store: Option<PathBuf>,
-}
+use crate::workdir;
 
 /// Why a worker stopped.
 #[derive(Debug, thiserror::Error)]
@@ -55,38 +34,19 @@ pub enum WorkerError {
     #[error("work directory {}: {source}", path.display())]
     Workdir {
         /// The directory.
-        path: PathBuf,
+        path: std::path::PathBuf,
         /// Why.
         source: std::io::Error,
     },
 }
 
-/// What the heartbeat reports and watches, shared with the job's threads.
-#[derive(Default)]
-pub(crate) struct Status {
-    /// The job owned, with its token and what stops it.
-    pub job: Option<(i64, i64, Arc<Stops>)>,
-    /// The task run for another worker's job.
-    pub task: Option<i64>,
-}
+/// How often an idle worker removes what finished jobs left and measures
+/// its disk.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// A running worker's shared state.
-pub(crate) struct Shared {
-    pub config: WorkerConfig,
-    pub status: Mutex<Status>,
-    pub step: Step,
-    pub stop: Arc<AtomicBool>,
-}
-
-impl Shared {
-    pub(crate) fn set_step(&self, step: impl Into<String>) {
-        if let Ok(mut s) = self.step.lock() {
-            *s = step.into();
-        }
-    }
-}
-
-/// Runs a worker until `stop` is set (or `max_jobs` jobs are done).
+/// Runs a worker until `stop` is set (or `max_jobs` jobs are done). Once
+/// `stop` is set, the build or run in progress ends and is recorded, the
+/// job goes back to the queue, and the worker returns.
 pub fn run(config: WorkerConfig, stop: Arc<AtomicBool>) -> Result<(), WorkerError> {
     std::fs::create_dir_all(&config.workdir).map_err(|source| WorkerError::Workdir {
         path: config.workdir.clone(),
@@ -94,45 +54,83 @@ pub fn run(config: WorkerConfig, stop: Arc<AtomicBool>) -> Result<(), WorkerErro
     })?;
     let mut db = Db::connect(&config.db_url, config.patience)?;
     db.migrate()?;
-    queue::register_worker(&mut db, &config.id, &hostname(), std::process::id() as i32)?;
+    let pid = std::process::id() as i32;
+    queue::register_worker(&mut db, &config.id, &hostname(), pid, config.lease)?;
+    tracing::info!(
+        worker = %config.id,
+        workdir = %config.workdir.display(),
+        lease_secs = config.lease.as_secs_f64(),
+        "worker started"
+    );
     let shared = Arc::new(Shared {
         config,
         status: Mutex::new(Status::default()),
         step: Arc::new(Mutex::new("idle".into())),
         stop,
     });
+    let ended = Arc::new(AtomicBool::new(false));
     let beat = {
-        let shared = shared.clone();
+        let (shared, ended) = (shared.clone(), ended.clone());
         let db = db.another()?;
-        std::thread::spawn(move || heartbeat(db, &shared))
+        std::thread::spawn(move || heartbeat(db, &shared, &ended))
     };
     let result = work(&mut db, &shared);
-    shared.stop.store(true, Ordering::SeqCst);
+    ended.store(true, Ordering::SeqCst);
     let _ = beat.join();
     let _ = queue::worker_stopped(&mut db, &shared.config.id);
+    tracing::info!(worker = %shared.config.id, "worker stopped");
     result
 }
 
 fn work(db: &mut Db, shared: &Arc<Shared>) -> Result<(), WorkerError> {
     let mut jobs_done = 0;
     let mut helper = spread::Helper::default();
-    while !shared.stop.load(Ordering::SeqCst) {
+    let mut last_sweep = None;
+    while !shared.stopping() {
         if shared.config.max_jobs.is_some_and(|max| jobs_done >= max) {
             break;
         }
+        if last_sweep.is_none_or(|at: Instant| at.elapsed() >= SWEEP_EVERY) {
+            sweep(db, shared, &mut helper);
+            last_sweep = Some(Instant::now());
+        }
         match next(db, shared, &mut helper) {
-            Ok(Some(Did::Job)) => jobs_done += 1,
+            Ok(Some(Did::Job)) => {
+                jobs_done += 1;
+                last_sweep = None;
+            }
             Ok(Some(Did::Task)) => {}
-            Ok(None) => std::thread::sleep(shared.config.poll),
+            Ok(None) => pause(shared, shared.config.poll),
             // The database is away longer than the patience: whatever
             // this worker held goes to another once its lease passes.
             Err(e) => {
-                eprintln!("culprit worker {}: {e}; trying again", shared.config.id);
-                std::thread::sleep(shared.config.poll * 10);
+                tracing::warn!(worker = %shared.config.id, error = %e, "trying again");
+                pause(shared, shared.config.poll * 10);
             }
         }
     }
     Ok(())
+}
+
+/// Sleeps `how_long`, or less when the worker is asked to stop.
+fn pause(shared: &Shared, how_long: Duration) {
+    let until = Instant::now() + how_long;
+    while !shared.stopping() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20).min(how_long));
+    }
+}
+
+/// Removes the directories of jobs that ended (dropping the helper's
+/// executors for them) and measures the disk the worker uses.
+fn sweep(db: &mut Db, shared: &Shared, helper: &mut spread::Helper) {
+    match workdir::sweep(&shared.config, db) {
+        Ok(kept) => helper.keep_only(&kept),
+        Err(e) => tracing::warn!(error = %e, "cannot look for finished jobs' directories"),
+    }
+    let bytes = workdir::disk_usage(&shared.config.workdir);
+    if let Ok(mut status) = shared.status.lock() {
+        status.disk_bytes = Some(bytes as i64);
+    }
 }
 
 /// What one look at the queue led to.
@@ -151,7 +149,10 @@ fn next(
     if helper.help(db, shared)? {
         return Ok(Some(Did::Task));
     }
-    match queue::claim_job(db, &shared.config.id, shared.config.lease)? {
+    if shared.stopping() {
+        return Ok(None);
+    }
+    match lease::claim_job(db, &shared.config.id, shared.config.lease)? {
         Some(claim) => {
             run_job(db, shared, claim)?;
             Ok(Some(Did::Job))
@@ -166,6 +167,7 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
     let Claim {
         id, token, spec, ..
     } = claim;
+    let started = Instant::now();
     let stops = Arc::new(Stops::default());
     // Without a connection for the log the job is not started: its lease
     // passes and it goes to another worker (or to this one, later).
@@ -175,10 +177,10 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
     }
     shared.set_step(format!("job {id}: starting"));
     let (log, log_thread) = JobLog::start(log_db, id, token, shared.step.clone());
-    let workdir = shared.config.workdir.join("jobs").join(id.to_string());
+    let workdir = workdir::job_dir(&shared.config, id);
     if spec.kind() == "kernel" {
-        if let Err(e) = link_kernel_store(&shared.config, id) {
-            eprintln!("culprit worker: job {id}: kernel store not shared: {e}");
+        if let Err(e) = workdir::link_kernel_store(&shared.config, id) {
+            tracing::warn!(job = id, error = %e, "kernel store not shared");
         }
     }
     let outcome = bisect(db, shared, &spec, id, token, &workdir, &stops, log);
@@ -187,7 +189,12 @@ fn run_job(db: &mut Db, shared: &Arc<Shared>, claim: Claim) -> Result<(), Worker
         status.job = None;
     }
     shared.set_step("idle");
-    record(db, id, token, &stops, outcome)
+    let ended = record(db, id, token, &stops, outcome, started);
+    // A job that ended, or went to another worker, needs nothing here.
+    if !matches!(ended, Ok(Ended::Released)) {
+        workdir::remove_job(&shared.config, id);
+    }
+    ended.map(|_| ())
 }
 
 /// Runs the bisection of a job through the one run path; `None` when it
@@ -266,45 +273,81 @@ fn outcome_json(outcome: &culprit_bisect::Outcome) -> serde_json::Value {
     serde_json::to_value(outcome).unwrap_or_default()
 }
 
+/// How a job left this worker.
+enum Ended {
+    /// Finished or cancelled, recorded.
+    Recorded,
+    /// Back in the queue (the worker stops, or the database was away).
+    Released,
+    /// Another worker holds it.
+    Lost,
+}
+
 /// Records how the job ended: its result, its cancellation, or (the
-/// database was gone too long) puts it back in the queue. A job that is no
-/// longer ours is left to its new owner.
+/// worker stops, or the database was gone too long) puts it back in the
+/// queue. A job that is no longer ours is left to its new owner.
 fn record(
     db: &mut Db,
     id: i64,
     token: i64,
     stops: &Stops,
     outcome: Option<(serde_json::Value, i32)>,
-) -> Result<(), WorkerError> {
+    started: Instant,
+) -> Result<Ended, WorkerError> {
+    let secs = started.elapsed().as_secs_f64();
     if stops.lost.load(Ordering::SeqCst) {
-        eprintln!(
-            "culprit worker: job {id} was taken over by another worker; its result is theirs"
+        tracing::warn!(
+            job = id,
+            secs,
+            "job taken over by another worker; its result is theirs"
         );
-        return Ok(());
+        return Ok(Ended::Lost);
     }
     if stops.cancel.load(Ordering::SeqCst) {
-        queue::finish(db, id, token, "cancelled", None, None)?;
-        return Ok(());
+        lease::finish(db, id, token, "cancelled", None, None)?;
+        tracing::info!(job = id, secs, "job cancelled");
+        return Ok(Ended::Recorded);
     }
     match outcome {
         Some((result, code)) => {
-            if !queue::finish(db, id, token, "done", Some(&result), Some(code))? {
-                eprintln!("culprit worker: job {id} was taken over before its result was recorded");
+            if lease::finish(db, id, token, "done", Some(&result), Some(code))? {
+                let kind = result["outcome"].as_str().unwrap_or("");
+                let culprit = result["culprit"]["hash"].as_str().unwrap_or("");
+                tracing::info!(
+                    job = id,
+                    outcome = kind,
+                    culprit,
+                    exit_code = code,
+                    secs,
+                    "job finished"
+                );
+                Ok(Ended::Recorded)
+            } else {
+                tracing::warn!(job = id, "job taken over before its result was recorded");
+                Ok(Ended::Lost)
             }
         }
-        None => queue::release(db, id, token)?,
+        None => {
+            let why = if stops.stopping.load(Ordering::SeqCst) {
+                "the worker is stopping"
+            } else {
+                "the database was unreachable"
+            };
+            lease::release(db, id, token)?;
+            tracing::info!(job = id, secs, why, "job put back in the queue");
+            Ok(Ended::Released)
+        }
     }
-    Ok(())
 }
 
 /// Renews the lease of the job owned, watches for cancels, and says what
-/// the worker does, a few times per lease.
-fn heartbeat(mut db: Db, shared: &Shared) {
+/// the worker does, a few times per lease, until the worker has `ended`.
+fn heartbeat(mut db: Db, shared: &Shared, ended: &AtomicBool) {
     let every = shared.config.lease / 4;
-    let mut next = std::time::Instant::now();
-    while !shared.stop.load(Ordering::SeqCst) {
-        if std::time::Instant::now() >= next {
-            next = std::time::Instant::now() + every;
+    let mut next = Instant::now();
+    while !ended.load(Ordering::SeqCst) {
+        if Instant::now() >= next {
+            next = Instant::now() + every;
             beat_once(&mut db, shared);
         }
         std::thread::sleep(Duration::from_millis(50).min(every));
@@ -312,8 +355,8 @@ fn heartbeat(mut db: Db, shared: &Shared) {
 }
 
 fn beat_once(db: &mut Db, shared: &Shared) {
-    let (job, task) = match shared.status.lock() {
-        Ok(s) => (s.job.clone(), s.task),
+    let (job, task, disk) = match shared.status.lock() {
+        Ok(mut s) => (s.job.clone(), s.task, s.disk_bytes.take()),
         Err(_) => return,
     };
     let step = shared.step.lock().map(|s| s.clone()).unwrap_or_default();
@@ -323,44 +366,25 @@ fn beat_once(db: &mut Db, shared: &Shared) {
         job.as_ref().map(|j| j.0),
         task,
         &step,
+        disk,
     );
     if let Some((id, token, stops)) = job {
         // The database away: the journal's appends wait for it.
-        if let Ok(renewal) = queue::renew(db, id, token, shared.config.lease) {
-            if !renewal.ours {
-                stops.lost.store(true, Ordering::SeqCst);
+        if let Ok(renewal) = lease::renew(db, id, token, shared.config.lease) {
+            if !renewal.ours && !stops.lost.swap(true, Ordering::SeqCst) {
+                tracing::warn!(job = id, "lease lost: another worker took the job over");
             }
-            if renewal.cancel {
-                stops.cancel.store(true, Ordering::SeqCst);
+            if renewal.cancel && !stops.cancel.swap(true, Ordering::SeqCst) {
+                tracing::info!(
+                    job = id,
+                    "cancel asked for: stopping at the next build or run"
+                );
             }
         }
     }
     if let Some(task) = task {
-        let _ = spread::renew_task(db, task, &shared.config.id, shared.config.lease);
+        let _ = lease::renew_task(db, task, &shared.config.id, shared.config.lease);
     }
-}
-
-/// Puts a kernel job's built kernels in the shared kernel store: the
-/// job's `builds` directory (the executor's cache of built kernels, keyed
-/// by tree and recipe) is `STORE/jobs/ID` for every worker, as owner and as
-/// helper. A cache entry names its files by the path of the worker that
-/// wrote it: workers on other hosts find them when their work directories
-/// have the same path (and STORE is on a file system they share).
-pub fn link_kernel_store(config: &WorkerConfig, job: i64) -> std::io::Result<()> {
-    let Some(store) = &config.kernel_store else {
-        return Ok(());
-    };
-    let shared = store.join("jobs").join(job.to_string());
-    std::fs::create_dir_all(&shared)?;
-    for place in ["jobs", "help"] {
-        let dir = config.workdir.join(place).join(job.to_string());
-        std::fs::create_dir_all(&dir)?;
-        let link = dir.join("builds");
-        if std::fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(&shared, &link)?;
-        }
-    }
-    Ok(())
 }
 
 /// This host's name, for the dashboard.

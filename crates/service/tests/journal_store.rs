@@ -10,9 +10,9 @@ use culprit_bisect::journal::{Journal, JournalError};
 use culprit_bisect::{Built, RunOutcome};
 use culprit_service::db::Db;
 use culprit_service::local::{postgres_bin, LocalPostgres};
-use culprit_service::queue;
 use culprit_service::spec::JobSpec;
 use culprit_service::store::{PgJournalStore, Stops};
+use culprit_service::{lease, queue};
 
 fn run(commit: &str, index: u32) -> culprit_bisect::journal::Record {
     culprit_bisect::journal::Record::Run {
@@ -60,12 +60,12 @@ fn a_worker_whose_job_was_taken_over_cannot_write_and_the_new_owner_replays() {
     };
     let id = queue::submit(&mut db, &spec()).expect("submit");
     let lease = Duration::from_millis(200);
-    let first = queue::claim_job(&mut db, "first", lease)
+    let first = lease::claim_job(&mut db, "first", lease)
         .expect("claim")
         .expect("a job");
     assert_eq!(first.id, id);
     assert!(
-        queue::claim_job(&mut db, "second", lease)
+        lease::claim_job(&mut db, "second", lease)
             .expect("claim")
             .is_none(),
         "claimed twice"
@@ -85,7 +85,7 @@ fn a_worker_whose_job_was_taken_over_cannot_write_and_the_new_owner_replays() {
     old.append(run("c", 0)).expect("append");
     // The lease passes without a heartbeat: another worker takes the job.
     std::thread::sleep(Duration::from_millis(300));
-    let second = queue::claim_job(&mut db, "second", lease)
+    let second = lease::claim_job(&mut db, "second", lease)
         .expect("claim")
         .expect("taken over");
     assert_eq!((second.id, second.attempts), (id, 2));
@@ -100,8 +100,8 @@ fn a_worker_whose_job_was_taken_over_cannot_write_and_the_new_owner_replays() {
         "the new owner replays the old one's records"
     );
     assert!(new.run("c", 1).is_none());
-    assert!(!queue::finish(&mut db, id, first.token, "done", None, Some(0)).expect("finish"));
-    assert!(queue::finish(&mut db, id, second.token, "done", None, Some(0)).expect("finish"));
+    assert!(!lease::finish(&mut db, id, first.token, "done", None, Some(0)).expect("finish"));
+    assert!(lease::finish(&mut db, id, second.token, "done", None, Some(0)).expect("finish"));
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn appends_go_on_after_a_server_restart_and_are_not_doubled() {
         return;
     };
     let id = queue::submit(&mut db, &spec()).expect("submit");
-    let claim = queue::claim_job(&mut db, "w", Duration::from_secs(60))
+    let claim = lease::claim_job(&mut db, "w", Duration::from_secs(60))
         .expect("claim")
         .expect("job");
     let (mut journal_, _) = journal(&db, id, claim.token);

@@ -99,6 +99,7 @@ impl Engine<'_> {
                 verification = Some(v.verification);
             }
         }
+        self.record_final_confidence(hash, confidence);
         self.say_totals();
         self.emit(Event::Summary {
             direction: self.bisection.direction,
@@ -119,6 +120,30 @@ impl Engine<'_> {
         outcome.verification = verification;
         outcome.fix_from = self.fix_from_summaries()?;
         Ok(outcome)
+    }
+
+    /// After the last step, the culprit is the top suspect at the answer's
+    /// confidence (the verification's included): the page's table and
+    /// chart end where the result stands.
+    fn record_final_confidence(&mut self, culprit: &str, confidence: f64) {
+        let Some(last) = self
+            .steps
+            .iter_mut()
+            .rev()
+            .find(|s| s.kind != StepKind::Parent)
+        else {
+            return;
+        };
+        let already = last
+            .suspects
+            .first()
+            .is_some_and(|s| s.commit == culprit && (s.probability - confidence).abs() < 1e-9);
+        if !already {
+            last.suspects = vec![crate::outcome::Suspect {
+                commit: culprit.to_owned(),
+                probability: confidence,
+            }];
+        }
     }
 
     /// Where the bug went by another title than at the crashing end: one
@@ -319,6 +344,7 @@ impl Engine<'_> {
         Some(Crash {
             title: target.clone(),
             report: run.report().unwrap_or_default().to_owned(),
+            failed: matches!(run, RunOutcome::Failed { .. }),
         })
     }
 

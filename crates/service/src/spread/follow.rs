@@ -60,6 +60,9 @@ impl Follow<'_> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => self.local_busy = false,
             }
+            if batch.worker_stop.load(std::sync::atomic::Ordering::SeqCst) {
+                batch.stopping = true;
+            }
             if batch.stopping {
                 let ids: Vec<i64> = self
                     .handed

@@ -1,9 +1,12 @@
 //! The helper's side of a spread bisection: a worker takes a task of
 //! another worker's job, builds the commit, waits for the owner to say
 //! which runs it still wants, and makes them, posting each result as a
-//! task event.
+//! task event. It goes on only while the task is live ([`LIVE_TASK`]):
+//! when the owner dies, its lease passes and the helper lets go, so the
+//! job can be claimed again. A helper asked to stop finishes the build or
+//! run in progress, posts it, and ends the task.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +14,10 @@ use std::time::{Duration, Instant};
 use culprit_bisect::{BuildOutcome, Built, Executor};
 
 use crate::db::{Db, DbError};
+use crate::lease::LIVE_TASK;
+use crate::shared::Shared;
 use crate::spec::JobSpec;
-use crate::worker::Shared;
+use crate::{shutdown, workdir};
 
 use super::tasks::{abandon, finish_task, PREFER_GRACE};
 use super::{BuildReport, TaskEvent, POLL};
@@ -37,9 +42,13 @@ impl Helper {
     /// Takes one task of another worker's job and does it; `false` when
     /// there was none.
     pub(crate) fn help(&mut self, db: &mut Db, shared: &Arc<Shared>) -> Result<bool, DbError> {
+        if shared.stopping() {
+            return Ok(false);
+        }
         let Some((task, spec)) = claim_task(db, &shared.config.id, shared.config.lease)? else {
             return Ok(false);
         };
+        tracing::debug!(job = task.job, task = task.id, commit = %task.commit, "task taken");
         if let Ok(mut status) = shared.status.lock() {
             status.task = Some(task.id);
         }
@@ -55,6 +64,12 @@ impl Helper {
         result.map(|()| true)
     }
 
+    /// Forgets the executors of jobs other than `jobs` (their directories
+    /// are gone).
+    pub(crate) fn keep_only(&mut self, jobs: &HashSet<i64>) {
+        self.executors.retain(|job, _| jobs.contains(job));
+    }
+
     fn executor(
         &mut self,
         shared: &Shared,
@@ -68,14 +83,10 @@ impl Helper {
             }
             let settings = spec.settings().map_err(|e| e.to_string())?;
             if settings.kernel().is_some() {
-                crate::worker::link_kernel_store(&shared.config, task.job)
+                workdir::link_kernel_store(&shared.config, task.job)
                     .map_err(|e| format!("kernel store: {e}"))?;
             }
-            let dir = shared
-                .config
-                .workdir
-                .join("help")
-                .join(task.job.to_string());
+            let dir = workdir::help_dir(&shared.config, task.job);
             let repo = culprit_git::Repo::open(&settings.repo).map_err(|e| e.to_string())?;
             let exec = culprit_exec::run::executor(
                 &settings,
@@ -143,7 +154,8 @@ impl Helper {
         };
         let runs = match &task.build {
             Some(_) => Some(task.runs.clone()),
-            None => wanted(events.db, task)?,
+            None if shared.stopping() => None,
+            None => wanted(events.db, shared, task)?,
         };
         if let Some(runs) = runs.filter(|r| !r.is_empty()) {
             let mut failure = None;
@@ -156,7 +168,7 @@ impl Helper {
                     failure = Some(e);
                     return false;
                 }
-                still_wanted(events.db, task).unwrap_or(false)
+                !shared.stopping() && still_wanted(events.db, task).unwrap_or(false)
             });
             if let Some(e) = failure {
                 return Err(e);
@@ -176,6 +188,10 @@ struct Events<'d> {
 
 impl Events<'_> {
     fn post(&mut self, event: &TaskEvent) -> Result<(), DbError> {
+        // Stopping at once: what ends now was cut short, not a result.
+        if shutdown::now() {
+            return Ok(());
+        }
         self.n += 1;
         let value = serde_json::to_value(event).unwrap_or_default();
         let (task, n) = (self.task, self.n);
@@ -204,7 +220,8 @@ fn claim_task(
                  lease_until = now() + make_interval(secs => $2)
              WHERE id = (SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id
                          WHERE t.state = 'queued' AND j.state = 'running'
-                           AND j.token = t.token AND j.owner IS DISTINCT FROM $1
+                           AND j.token = t.token AND j.lease_until > now()
+                           AND j.owner IS DISTINCT FROM $1
                            AND (t.prefer IS NULL OR t.prefer = $1
                                 OR t.created_at < now() - make_interval(secs => $3))
                          ORDER BY t.prefer IS NOT DISTINCT FROM $1 DESC, t.id
@@ -236,37 +253,41 @@ fn claim_task(
 }
 
 /// Waits for the owner to say which runs it wants after the build; `None`
-/// when the task was abandoned or the job changed hands.
-fn wanted(db: &mut Db, task: &Task) -> Result<Option<Range<u32>>, DbError> {
+/// when the task is no longer live (abandoned, the job changed hands, its
+/// owner died) or the worker is asked to stop.
+fn wanted(db: &mut Db, shared: &Shared, task: &Task) -> Result<Option<Range<u32>>, DbError> {
+    let sql = format!(
+        "SELECT t.wanted_from, t.wanted_to, {LIVE_TASK}
+         FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = $1"
+    );
     loop {
-        let row = db.run(|c| {
-            c.query_one(
-                "SELECT t.wanted_from, t.wanted_to, t.state = 'running' AND j.token = t.token
-                        AND j.state = 'running'
-                 FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.id = $1",
-                &[&task.id],
-            )
-        })?;
+        let row = db.run(|c| c.query_one(&sql, &[&task.id]))?;
         let (from, to, live): (Option<i32>, Option<i32>, bool) =
             (row.get(0), row.get(1), row.get(2));
         if !live {
+            tracing::info!(
+                job = task.job,
+                task = task.id,
+                "task let go: no longer wanted, or its owner is gone"
+            );
             return Ok(None);
         }
         if let (Some(from), Some(to)) = (from, to) {
             return Ok(Some(from.max(0) as u32..to.max(0) as u32));
         }
+        if shared.stopping() {
+            return Ok(None);
+        }
         std::thread::sleep(POLL);
     }
 }
 
-/// Whether the owner still wants this task's runs.
+/// Whether the owner still wants this task's runs (and is alive).
 fn still_wanted(db: &mut Db, task: &Task) -> Result<bool, DbError> {
-    let row = db.run(|c| {
-        c.query_opt(
-            "SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id
-             WHERE t.id = $1 AND t.state = 'running' AND j.token = $2 AND j.state = 'running'",
-            &[&task.id, &task.token],
-        )
-    })?;
+    let sql = format!(
+        "SELECT 1 FROM tasks t JOIN jobs j ON j.id = t.job_id
+         WHERE t.id = $1 AND j.token = $2 AND {LIVE_TASK}"
+    );
+    let row = db.run(|c| c.query_opt(&sql, &[&task.id, &task.token]))?;
     Ok(row.is_some())
 }

@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,16 +24,17 @@ use culprit_bisect::{
 };
 
 use crate::db::Db;
-use crate::worker::Shared;
+use crate::shared::Shared;
 
 mod follow;
 mod helper;
 mod tasks;
+mod watch;
 
 use follow::Follow;
+use watch::Watch;
 
 pub(crate) use helper::Helper;
-pub(crate) use tasks::renew_task;
 use tasks::{abandon, helper_heads, insert_tasks, insert_tasks_preferring};
 
 /// How often the owner looks for results, and a helper for the owner's
@@ -197,7 +199,7 @@ impl Spread {
         let left = follow_prefetch(&mut db, &prefetch, &evaluation, sink);
         let _ = abandon(&mut db, &[prefetch.task]);
         self.db = Some(db);
-        if let Some(rest) = left {
+        if let Some(rest) = left.filter(|_| !self.shared.stopping()) {
             evaluate_local(self.local.as_mut(), rest, sink);
         }
     }
@@ -344,30 +346,21 @@ impl Executor for Spread {
     }
 
     fn evaluate(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
-        if let [only] = evaluations.as_slice() {
-            let at = self
-                .prefetch
-                .iter()
-                .position(|p| p.commit == only.commit && only.build.is_none());
-            if let Some(at) = at {
-                let p = self.prefetch.remove(at);
-                let evaluation = only.clone();
-                self.evaluate_prefetched(p, evaluation, sink);
-                return;
-            }
-        }
-        self.drop_prefetches(&evaluations);
-        let revert = evaluations.iter().any(|e| self.reverts.contains(&e.commit));
-        if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() || revert {
-            for evaluation in evaluations {
-                self.local_head = Some(evaluation.commit.clone());
-                if !evaluate_local(self.local.as_mut(), evaluation, sink) {
-                    return;
-                }
-            }
+        let Some(first) = evaluations.first().map(|e| e.commit.clone()) else {
             return;
+        };
+        if !self.shared.stopping() {
+            let shared = self.shared.clone();
+            let mut watched = Watch::new(sink, &shared, self.job);
+            self.evaluate_watched(evaluations, &mut watched);
         }
-        self.evaluate_spread(evaluations, sink);
+        // Asked to stop: what ended is recorded; the engine stops here
+        // rather than go on with fewer runs than it asked for.
+        if self.shared.stopping() {
+            self.shared.stop_job();
+            let reason = "the worker is stopping".to_owned();
+            sink.built(&first, BuildOutcome::Infra { reason }, 0.0);
+        }
     }
 
     fn same_bug(&self) -> Arc<dyn culprit_bisect::exec::SameBug> {
@@ -393,6 +386,40 @@ impl Executor for Spread {
         culprit: &culprit_git::Commit,
     ) -> culprit_bisect::recipients::Recipients {
         self.local.recipients(culprit)
+    }
+}
+
+impl Spread {
+    /// Evaluates here, on helpers, or from a prefetch, every result going
+    /// through `sink` (which stops the work when the worker stops).
+    fn evaluate_watched(&mut self, evaluations: Vec<Evaluation>, sink: &mut dyn EvaluationSink) {
+        if let [only] = evaluations.as_slice() {
+            let at = self
+                .prefetch
+                .iter()
+                .position(|p| p.commit == only.commit && only.build.is_none());
+            if let Some(at) = at {
+                let p = self.prefetch.remove(at);
+                let evaluation = only.clone();
+                self.evaluate_prefetched(p, evaluation, sink);
+                return;
+            }
+        }
+        self.drop_prefetches(&evaluations);
+        let revert = evaluations.iter().any(|e| self.reverts.contains(&e.commit));
+        if evaluations.len() < 2 || self.helpers == 0 || self.db.is_none() || revert {
+            for evaluation in evaluations {
+                if self.shared.stopping() {
+                    return;
+                }
+                self.local_head = Some(evaluation.commit.clone());
+                if !evaluate_local(self.local.as_mut(), evaluation, sink) {
+                    return;
+                }
+            }
+            return;
+        }
+        self.evaluate_spread(evaluations, sink);
     }
 }
 
@@ -448,6 +475,8 @@ struct Handed {
 struct Batch<'s> {
     sink: &'s mut dyn EvaluationSink,
     stopping: bool,
+    /// Set when the worker is asked to stop: what ends is still recorded.
+    worker_stop: &'s AtomicBool,
     /// Runs already given to the engine: a task made again must not give
     /// them twice.
     given: HashSet<(String, u32)>,
@@ -455,8 +484,14 @@ struct Batch<'s> {
 }
 
 impl Batch<'_> {
+    /// Whether results are dropped: the engine wants no more, and the
+    /// worker is not finishing what is in progress.
+    fn dropping(&self) -> bool {
+        self.stopping && !self.worker_stop.load(Ordering::SeqCst)
+    }
+
     fn built(&mut self, commit: &str, outcome: BuildOutcome, secs: f64) -> Range<u32> {
-        if self.stopping {
+        if self.dropping() {
             return 0..0;
         }
         if let BuildOutcome::Built(b) = &outcome {
@@ -471,7 +506,7 @@ impl Batch<'_> {
     }
 
     fn ran(&mut self, commit: &str, index: u32, outcome: RunOutcome, secs: f64) -> bool {
-        if self.stopping {
+        if self.dropping() {
             return false;
         }
         if !self.given.insert((commit.to_owned(), index)) {
@@ -518,13 +553,12 @@ impl Spread {
             }
             Err(e) => {
                 // No tasks: everything here, one after the other.
-                eprintln!(
-                    "culprit worker: job {}: cannot hand out evaluations: {e}",
-                    self.job
-                );
+                tracing::warn!(job = self.job, error = %e, "cannot hand out evaluations");
                 self.db = Some(db);
                 for evaluation in std::iter::once(first).chain(rest) {
-                    if !evaluate_local(self.local.as_mut(), evaluation, sink) {
+                    if self.shared.stopping()
+                        || !evaluate_local(self.local.as_mut(), evaluation, sink)
+                    {
                         return;
                     }
                 }
@@ -534,6 +568,7 @@ impl Spread {
         let mut batch = Batch {
             sink,
             stopping: false,
+            worker_stop: &self.shared.stop,
             given: HashSet::new(),
             built: HashMap::new(),
         };
@@ -577,10 +612,7 @@ impl Spread {
             self.local_head = Some(commit);
         }
         if let Err(e) = result {
-            eprintln!(
-                "culprit worker: job {}: handing out evaluations: {e}",
-                self.job
-            );
+            tracing::warn!(job = self.job, error = %e, "handing out evaluations failed");
         }
         self.db = Some(db);
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use culprit_bisect::Evaluation;
 
 use crate::db::{Db, DbError};
+use crate::lease;
 
 use super::Handed;
 
@@ -54,11 +55,7 @@ pub(super) fn insert_tasks_preferring(
 ) -> Result<Option<Vec<Handed>>, DbError> {
     let ids = db.run(|c| {
         let mut tx = c.transaction()?;
-        let ours = tx.query_opt(
-            "SELECT 1 FROM jobs WHERE id = $1 AND token = $2 AND state = 'running' FOR SHARE",
-            &[&job, &token],
-        )?;
-        if ours.is_none() {
+        if !lease::holds(&mut tx, job, token)? {
             return Ok(None);
         }
         let mut ids = Vec::new();
@@ -118,24 +115,6 @@ pub(super) fn abandon(db: &mut Db, ids: &[i64]) -> Result<(), DbError> {
         c.execute(
             "UPDATE tasks SET state = 'abandoned' WHERE id = ANY($1) AND state IN ('queued', 'running')",
             &[&ids],
-        )
-    })?;
-    Ok(())
-}
-
-/// Renews the lease of a task this worker runs.
-pub(crate) fn renew_task(
-    db: &mut Db,
-    task: i64,
-    worker: &str,
-    lease: Duration,
-) -> Result<(), DbError> {
-    let secs = lease.as_secs_f64();
-    db.run(|c| {
-        c.execute(
-            "UPDATE tasks SET lease_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND owner = $2 AND state = 'running'",
-            &[&task, &worker, &secs],
         )
     })?;
     Ok(())

@@ -25,7 +25,7 @@ bzImage:\n\t$(CC) -O1 -c a.c -o a.o\n\t$(CC) -O1 -c b.c -o b.o\n\t$(CC) a.o b.o 
 \tmkdir -p arch/x86/boot\n\tcp kernel.txt arch/x86/boot/bzImage\n";
 
 /// QEMU's stand-in (the kernel-mode tests share it).
-const QEMU: &str = include_str!("fake/qemu.sh");
+const QEMU: &str = include_str!("../../cli/tests/fake/qemu.sh");
 
 fn missing() -> Option<&'static str> {
     if !["/bin/busybox", "/usr/bin/busybox"]

@@ -1,8 +1,9 @@
 //! The dashboard in a real browser: headless Chromium driven through
 //! chromium-driver (WebDriver). It submits a job with the dashboard's
 //! form, watches the bisection page take log lines and new steps without
-//! reloading (server-sent events), and saves a screenshot of the finished
-//! page (`target/service-dashboard.png`, or `$CULPRIT_SCREENSHOT`).
+//! reloading (server-sent events), saves a screenshot of the finished
+//! page (`target/service-dashboard.png`, or `$CULPRIT_SCREENSHOT`), and
+//! cancels a waiting job with the dashboard's button.
 
 mod svc;
 
@@ -287,4 +288,24 @@ fn the_dashboard_submits_a_job_and_its_page_updates_live() {
         });
     std::fs::write(&path, png).expect("screenshot written");
     println!("screenshot: {}", path.display());
+    // Back on the dashboard: the queue counts the job as done, and a
+    // waiting job is cancelled with its button (the token typed below).
+    let waiting = service.submit_ok(&svc::generic_job(&repo, &h[39], &h[0], "sleep 5", ""));
+    driver.go(&format!("http://{}/", service.http));
+    driver.type_into("#apitoken", svc::TOKEN);
+    let counts = driver.script("return document.getElementById('counts').textContent;");
+    assert!(
+        counts.as_str().unwrap_or("").contains("done (1)"),
+        "{counts}"
+    );
+    // Found and clicked at once: the table is redrawn every 2 seconds.
+    let clicked = driver.script(&format!(
+        "var b = document.querySelector('button[data-cancel=\"{waiting}\"]'); if (b) {{ b.click(); }} return !!b;"
+    ));
+    assert_eq!(clicked, true, "no cancel button for job {waiting}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while service.get_json(&format!("/api/jobs/{waiting}"))["cancel_requested"] != true {
+        assert!(Instant::now() < deadline, "the cancel button did nothing");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

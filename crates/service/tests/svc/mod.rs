@@ -1,19 +1,106 @@
 //! Helpers for the service's tests: a real PostgreSQL (Debian's, started
 //! on a free port and removed afterwards), the real `culprit serve` and
-//! `culprit worker` processes, a small HTTP client, and git histories made
-//! with `git fast-import`.
+//! `culprit worker` processes ([`culprit_bin`]), a small HTTP client, and
+//! git histories made with `git fast-import`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use culprit_service::local::{self, LocalPostgres};
 
 pub const TOKEN: &str = "test-token-0123456789";
+
+/// The `culprit` binary these tests run: `$CULPRIT_BIN`, else the one
+/// cargo builds for this test's profile (built now when it is missing or
+/// older than the workspace's sources: `cargo test -p culprit-service`
+/// does not build other packages' binaries).
+pub fn culprit_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("CULPRIT_BIN") {
+            return PathBuf::from(bin);
+        }
+        let exe = std::env::current_exe().expect("the test's path");
+        // target/PROFILE/deps/TEST
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test is in a cargo target directory")
+            .to_owned();
+        let bin = profile_dir.join("culprit");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        if modified(&bin) < newest_source(&workspace) {
+            build(&workspace, &profile_dir);
+        }
+        bin
+    })
+    .clone()
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// The newest modification of the workspace's sources and manifests.
+fn newest_source(workspace: &Path) -> SystemTime {
+    let mut newest = modified(&workspace.join("Cargo.lock"));
+    let mut todo = vec![workspace.join("crates")];
+    while let Some(dir) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if !["target", "tests", "benches"].contains(&name.to_str().unwrap_or("")) {
+                    todo.push(path);
+                }
+            } else {
+                newest = newest.max(modified(&path));
+            }
+        }
+    }
+    newest
+}
+
+fn build(workspace: &Path, profile_dir: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(other) => other.to_owned(),
+    };
+    let target = profile_dir.parent().expect("the target directory");
+    let out = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "culprit",
+            "--bin",
+            "culprit",
+            "--profile",
+        ])
+        .arg(&profile)
+        .arg("--target-dir")
+        .arg(target)
+        .current_dir(workspace)
+        .output()
+        .expect("cargo build");
+    assert!(
+        out.status.success(),
+        "building culprit for the service tests: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
 
 /// Why a service test cannot run here, if it cannot.
 pub fn missing() -> Option<String> {
@@ -47,11 +134,12 @@ impl Service {
         let pg = LocalPostgres::start(&dir.path().join("pg")).expect("PostgreSQL starts");
         let port = local::free_port().expect("port");
         let log = std::fs::File::create(dir.path().join("serve.log")).expect("log");
-        let server = Command::new(env!("CARGO_BIN_EXE_culprit"))
-            .args(["serve", "--db", &pg.url(), "--listen"])
+        let server = Command::new(culprit_bin())
+            .args(["serve", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["--public-url", &format!("http://127.0.0.1:{port}")])
             .env("CULPRIT_TOKEN", TOKEN)
+            .env("CULPRIT_DB", pg.url())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -76,9 +164,10 @@ impl Service {
     pub fn worker(&mut self, id: &str, extra: &[&str], env: &[(&str, &str)]) {
         let workdir = self.dir.path().join("workers").join(id);
         let log = std::fs::File::create(self.dir.path().join(format!("{id}.log"))).expect("log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_culprit"));
+        let mut command = Command::new(culprit_bin());
         command
-            .args(["worker", "--db", &self.pg.url(), "--id", id])
+            .args(["worker", "--id", id])
+            .env("CULPRIT_DB", self.pg.url())
             .arg("--workdir")
             .arg(&workdir)
             .args(extra)
@@ -104,6 +193,32 @@ impl Service {
         }
     }
 
+    /// Sends `signal` to worker `id` (it stays in the list, to wait for).
+    pub fn signal_worker(&mut self, id: &str, signal: i32) {
+        if let Some(child) = self.workers.get(id) {
+            // SAFETY: kill(2) on a child we started and have not reaped.
+            unsafe { libc::kill(child.id() as i32, signal) };
+        }
+    }
+
+    /// Waits up to `limit` for worker `id` to exit; its exit status.
+    pub fn wait_worker(&mut self, id: &str, limit: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.workers.get_mut(id)?;
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// `culprit serve`'s stderr (its log).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
     /// A worker's stderr.
     pub fn worker_log(&self, id: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{id}.log"))).unwrap_or_default()
@@ -115,14 +230,12 @@ impl Service {
 
     /// GET, as text.
     pub fn get(&self, path: &str) -> (u16, String) {
-        request(&self.http, "GET", path, &[], b"").expect("GET")
+        get(&self.http, path)
     }
 
-    /// GET, as JSON.
+    /// GET, as JSON (which must be a 200).
     pub fn get_json(&self, path: &str) -> serde_json::Value {
-        let (status, body) = self.get(path);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        serde_json::from_str(&body).expect("JSON")
+        get_json(&self.http, path)
     }
 
     /// POSTs a job with the token; the status and the JSON answer.
@@ -151,18 +264,7 @@ impl Service {
 
     /// Waits until job `id` is no longer queued or running.
     pub fn wait_done(&self, id: i64, limit: Duration) -> serde_json::Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let job = self.get_json(&format!("/api/jobs/{id}"));
-            if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-                return job;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {id} not done in {limit:?}: {job}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_done(&self.http, id, limit)
     }
 
     /// The run records of a job's journal: (token, commit, index).
@@ -192,6 +294,34 @@ impl Drop for Service {
         }
         let _ = self.server.kill();
         let _ = self.server.wait();
+    }
+}
+
+/// GET from `host`, as text.
+pub fn get(host: &str, path: &str) -> (u16, String) {
+    request(host, "GET", path, &[], b"").expect("GET")
+}
+
+/// GET from `host`, as JSON (which must be a 200).
+pub fn get_json(host: &str, path: &str) -> serde_json::Value {
+    let (status, body) = get(host, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// Waits until job `id` on `host` is no longer queued or running.
+pub fn wait_done(host: &str, id: i64, limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let job = get_json(host, &format!("/api/jobs/{id}"));
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} not done in {limit:?}: {job}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -326,7 +456,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub fn culprit_alone(repo: &Path, bad: &str, good: &str, test: &str, workdir: &Path) -> String {
     std::fs::create_dir_all(workdir).expect("workdir");
     let json = workdir.join("alone.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_culprit"))
+    let out = Command::new(culprit_bin())
         .args(["bisect", "--repo"])
         .arg(repo)
         .args([
@@ -365,4 +495,109 @@ pub fn generic_job(repo: &Path, bad: &str, good: &str, test: &str, extra: &str) 
         "repo = {:?}\nbad = {bad:?}\ngood = [{good:?}]\nbuild = \"true\"\ntest = {test:?}\n{extra}",
         repo.display().to_string()
     )
+}
+
+/// PostgreSQL and the library's HTTP server, in this process.
+pub struct InProcess {
+    pub dir: tempfile::TempDir,
+    pub pg: LocalPostgres,
+    pub addr: std::net::SocketAddr,
+    pub http: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    /// Starts PostgreSQL and the server, its settings changed by `tweak`;
+    /// `None` (with the reason printed) when this machine lacks what it
+    /// needs.
+    pub fn start(
+        test: &str,
+        tweak: impl FnOnce(&mut culprit_service::api::ServeConfig),
+    ) -> Option<InProcess> {
+        if let Some(why) = missing() {
+            println!("SKIPPED: {test}: {why}");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = LocalPostgres::start(&dir.path().join("pg")).expect("PostgreSQL starts");
+        let mut config =
+            culprit_service::api::ServeConfig::new(&pg.url(), TOKEN, dir.path().to_owned());
+        config.listen = "127.0.0.1:0".into();
+        config.keep = None;
+        tweak(&mut config);
+        let bound = culprit_service::api::bind(config).expect("the server binds");
+        let addr = bound.addr().expect("address");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || bound.serve(stop))
+        };
+        Some(InProcess {
+            dir,
+            pg,
+            addr,
+            http: addr.to_string(),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// A connection to the database.
+    pub fn db(&self) -> culprit_service::db::Db {
+        culprit_service::db::Db::connect(&self.pg.url(), Duration::from_secs(30)).expect("db")
+    }
+
+    /// Stores a generic job (not checked: no worker runs it) whose title
+    /// has `word`; its number.
+    pub fn submit_generic(&self, word: &str) -> i64 {
+        let spec = culprit_service::spec::JobSpec {
+            toml: format!(
+                "repo = \"/nonexistent/{word}\"\nbad = \"b\"\ngood = [\"g\"]\nbuild = \"true\"\ntest = \"true\"\nruns = 1\n"
+            ),
+            base: "/".into(),
+        };
+        culprit_service::queue::submit(&mut self.db(), &spec).expect("submit")
+    }
+
+    /// GET, as text.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        get(&self.http, path)
+    }
+
+    /// GET, as JSON (which must be a 200).
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        get_json(&self.http, path)
+    }
+
+    /// POST with the token and no body.
+    pub fn post(&self, path: &str) -> (u16, String) {
+        let auth = format!("Bearer {TOKEN}");
+        request(&self.http, "POST", path, &[("Authorization", &auth)], b"").expect("POST")
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Lets this process hold as many files as it may (thousands of
+/// connections, both ends); how many that is.
+pub fn raise_open_files() -> u64 {
+    // SAFETY: getrlimit/setrlimit on a plain struct of ours.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur as u64
+    }
 }

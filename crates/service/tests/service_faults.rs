@@ -51,6 +51,20 @@ fn repo(service: &Service, at: impl Fn(usize) -> usize) -> (std::path::PathBuf, 
     (dir, hashes)
 }
 
+/// Workers s0, s1 and s2, registered.
+fn three_workers(service: &mut Service) {
+    for w in ["s0", "s1", "s2"] {
+        service.worker(w, &["--slow-build", "1"], &[]);
+    }
+    wait_for("three workers", Duration::from_secs(30), || {
+        service
+            .get_json("/api/workers")
+            .as_array()
+            .map_or(0, Vec::len)
+            == 3
+    });
+}
+
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -184,10 +198,16 @@ fn postgres_restarted_while_jobs_run_loses_nothing_and_repeats_nothing() {
             "job {id}: a run made twice: {made:?}"
         );
     }
-    for w in ["a", "b"] {
-        let log = service.worker_log(w);
-        assert!(!log.contains("log lines lost"), "worker {w}: {log}");
+    let logs: Vec<String> = ["a", "b"].iter().map(|w| service.worker_log(w)).collect();
+    for log in &logs {
+        assert!(!log.contains("log lines lost"), "{log}");
     }
+    // The workers said they lost the database and went on.
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("reconnecting") || l.contains("unreachable")),
+        "{logs:?}"
+    );
 }
 
 #[test]
@@ -205,16 +225,7 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
         h[0],
         recording_test(&made, "0.01", 0)
     );
-    for w in ["s0", "s1", "s2"] {
-        service.worker(w, &[], &[]);
-    }
-    wait_for("three workers", Duration::from_secs(30), || {
-        service
-            .get_json("/api/workers")
-            .as_array()
-            .map_or(0, Vec::len)
-            == 3
-    });
+    three_workers(&mut service);
     let id = service.submit_ok(&job);
     let tasks = |service: &Service| service.get_json(&format!("/api/jobs/{id}/tasks"));
     // Kill a helper while it evaluates a commit of this bisection.
@@ -288,4 +299,212 @@ fn one_bisection_spreads_over_idle_workers_and_survives_losing_one() {
     let distinct: HashSet<(String, u64)> =
         journaled.iter().map(|(_, c, i)| (c.clone(), *i)).collect();
     assert_eq!(distinct.len(), journaled.len(), "a run journaled twice");
+}
+
+/// The state of job `id` as the API gives it.
+fn job(service: &Service, id: i64) -> serde_json::Value {
+    service.get_json(&format!("/api/jobs/{id}"))
+}
+
+#[test]
+fn a_killed_owner_holding_helpers_is_replaced_and_the_queue_moves_within_two_leases() {
+    let Some(mut service) = Service::start("the stalled queue test") else {
+        return;
+    };
+    let (repo, h) = repo(&service, |_| 17);
+    let made = service.dir.path().join("runs.txt");
+    // Builds long enough for the helpers to be caught building: they then
+    // wait for the dead owner's answer. Quick again once that is seen.
+    let build_secs = service.dir.path().join("build-secs");
+    std::fs::write(&build_secs, "1.5").expect("build time");
+    let build = format!("sleep $(cat {})", build_secs.display());
+    let job_text = |k: usize| {
+        format!(
+            "repo = {:?}\nbad = {:?}\ngood = [{:?}]\nbuild = {build:?}\ntest = {:?}\n",
+            repo.display().to_string(),
+            h[29],
+            h[0],
+            recording_test(&made, "0.01", k)
+        )
+    };
+    three_workers(&mut service);
+    let first = service.submit_ok(&job_text(0));
+    let mut owner = String::new();
+    wait_for("tasks on both helpers", Duration::from_secs(60), || {
+        owner = job(&service, first)["owner"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let tasks = service.get_json(&format!("/api/jobs/{first}/tasks"));
+        let helpers: HashSet<String> = tasks
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| t["state"] == "running")
+            .filter_map(|t| t["worker"].as_str().map(str::to_owned))
+            .filter(|w| *w != owner)
+            .collect();
+        helpers.len() == 2
+    });
+    let second = service.submit_ok(&job_text(1));
+    service.kill_worker(&owner);
+    let killed = Instant::now();
+    // The lease is 3 s: within about two, the job has a new owner and the
+    // queue moves on.
+    let within = Duration::from_secs(2 * 3 + 3);
+    wait_for("the job reclaimed", within, || {
+        job(&service, first)["attempts"] == 2
+    });
+    wait_for("the next job claimed", within, || {
+        job(&service, second)["state"] != "queued"
+    });
+    println!(
+        "job reclaimed and the next one claimed {:?} after the owner's kill",
+        killed.elapsed()
+    );
+    std::fs::write(&build_secs, "0").expect("build time");
+    for id in [first, second] {
+        let done = service.wait_done(id, Duration::from_secs(180));
+        assert_eq!(done["culprit"].as_str(), Some(h[17].as_str()), "{done}");
+    }
+    // Silent for three leases: shown as gone, and said so in the log.
+    wait_for(
+        "the killed worker shown as gone",
+        Duration::from_secs(20),
+        || {
+            let workers = service.get_json("/api/workers");
+            workers
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .any(|w| w["id"] == owner.as_str() && w["status"] == "gone")
+        },
+    );
+    wait_for("the loss logged", Duration::from_secs(15), || {
+        service.server_log().contains("worker lost")
+    });
+    // Builds of 1.5 s, slow after 1 s: logged as slow.
+    let logs: String = ["s0", "s1", "s2"]
+        .iter()
+        .map(|w| service.worker_log(w))
+        .collect();
+    assert!(logs.contains("slow build"), "{logs}");
+    assert!(
+        logs.contains("job reclaimed: its owner's lease passed"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn sigterm_to_a_worker_records_its_run_in_flight_and_puts_the_job_back_at_once() {
+    let Some(mut service) = Service::start("the SIGTERM test") else {
+        return;
+    };
+    let (repo, h) = repo(&service, |_| 21);
+    let made = service.dir.path().join("runs.txt");
+    // Runs of a second while the signal comes; quick afterwards.
+    let run_secs = service.dir.path().join("run-secs");
+    std::fs::write(&run_secs, "1").expect("run time");
+    let delay = format!("$(cat {})", run_secs.display());
+    let id = service.submit_ok(&svc::generic_job(
+        &repo,
+        &h[29],
+        &h[0],
+        &recording_test(&made, &delay, 0),
+        "",
+    ));
+    // A long lease: the job going back is not the lease passing.
+    let args = ["--spread", "1", "--lease", "30"];
+    service.worker("first", &args, &[]);
+    wait_for("runs journaled", Duration::from_secs(60), || {
+        service.journaled_runs(id).len() >= 3
+    });
+    service.signal_worker("first", libc::SIGTERM);
+    let asked = Instant::now();
+    let status = service.wait_worker("first", Duration::from_secs(20));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    let back = job(&service, id);
+    assert_eq!(back["state"], "queued", "{back}");
+    // Every run the first worker started was recorded.
+    let journaled: HashSet<(String, u64)> = service
+        .journaled_runs(id)
+        .into_iter()
+        .map(|(_, c, i)| (c, i))
+        .collect();
+    let started: HashSet<(String, u64)> = runs_made(&made).into_keys().collect();
+    assert_eq!(started, journaled, "runs started and runs recorded differ");
+    let workers = service.get_json("/api/workers");
+    assert!(
+        workers
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .any(|w| w["id"] == "first" && w["status"] == "stopped"),
+        "{workers}"
+    );
+    std::fs::write(&run_secs, "0.01").expect("run time");
+    service.worker("second", &args, &[]);
+    wait_for("the job taken at once", Duration::from_secs(10), || {
+        job(&service, id)["attempts"] == 2
+    });
+    let log = service.worker_log("first");
+    for said in ["job claimed", "job put back in the queue", "worker stopped"] {
+        assert!(log.contains(said), "{said:?} not in {log}");
+    }
+    let done = service.wait_done(id, Duration::from_secs(180));
+    assert_eq!(done["culprit"].as_str(), Some(h[21].as_str()), "{done}");
+    // Nothing was made twice: the run in flight at the signal was kept.
+    let made = runs_made(&made);
+    assert!(made.values().all(|n| *n == 1), "a run made twice: {made:?}");
+}
+
+#[test]
+fn a_second_sigterm_stops_the_worker_at_once_and_records_nothing_it_cut_short() {
+    let Some(mut service) = Service::start("the second SIGTERM test") else {
+        return;
+    };
+    let (repo, h) = repo(&service, |_| 21);
+    let pid_file = service.dir.path().join("test.pid");
+    let test = format!("echo $$ > {}; exec sleep 60", pid_file.display());
+    let id = service.submit_ok(&svc::generic_job(&repo, &h[29], &h[0], &test, ""));
+    service.worker("only", &["--spread", "1", "--lease", "30"], &[]);
+    let mut pid = 0;
+    wait_for("a run started", Duration::from_secs(60), || {
+        pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        pid > 0
+    });
+    service.signal_worker("only", libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    service.signal_worker("only", libc::SIGTERM);
+    let asked = Instant::now();
+    let status = service.wait_worker("only", Duration::from_secs(10));
+    assert!(status.is_some(), "the worker did not stop");
+    assert!(
+        asked.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        asked.elapsed()
+    );
+    // The test it was running is gone (or a zombie for init to reap).
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
+        "the test command still runs: {state}"
+    );
+    assert!(
+        service.journaled_runs(id).is_empty(),
+        "a run cut short was recorded"
+    );
+    // And its job went back to the queue (the database was there).
+    assert_eq!(job(&service, id)["state"], "queued");
 }

@@ -81,6 +81,50 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
     let (status, log) = service.get(&format!("/api/jobs/{}/log", ids[0]));
     assert_eq!(status, 200);
     assert!(log.contains("is the first bad commit"), "{log}");
+    // What ended is counted...
+    let (_, metrics) = service.get("/metrics");
+    assert!(
+        metrics.contains("culprit_jobs_finished_total{outcome=\"culprit\"} 50"),
+        "{metrics}"
+    );
+    for family in [
+        "culprit_builds_total{result=\"built\"}",
+        "culprit_runs_total{result=\"ok\"}",
+    ] {
+        let count: f64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(family))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+        assert!(count > 50.0, "{family}: {metrics}");
+    }
+    // ...and leaves nothing on the workers' disks: each job's checkout
+    // goes when it ends; each worker says what its directory holds.
+    let workers_dir = service.dir.path().join("workers");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let left = || -> Vec<std::path::PathBuf> {
+        (0..4)
+            .flat_map(|w| {
+                std::fs::read_dir(workers_dir.join(format!("w{w}/jobs")))
+                    .into_iter()
+                    .flatten()
+            })
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    while !left().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left behind: {:?}",
+            left()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let workers = service.get_json("/api/workers");
+    for worker in workers.as_array().expect("workers") {
+        assert!(worker["disk_bytes"].as_i64().is_some(), "{worker}");
+    }
 }
 
 #[test]
