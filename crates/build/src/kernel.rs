@@ -200,8 +200,8 @@ impl KernelRecipe {
     /// `olddefconfig` at the commit checked out, always (Kconfig files
     /// differ between commits); then [`KernelRecipe::build`] finds it
     /// current and does not run it again. The result names the `.config`
-    /// the build will use: with it, [`KernelRecipe::store_key`] makes the
-    /// key of the [`crate::store::KernelStore`]. The output goes to a log in
+    /// the build will use: with it, `StoreKey::of` makes the key of the
+    /// kernel store. The output goes to a log in
     /// `out_dir`, kept only when `olddefconfig` fails (a commit failure:
     /// its Kconfig files do not parse).
     pub fn configure(&self, worktree: &Path, out_dir: &Path) -> Result<Configured, BuildError> {
@@ -252,22 +252,6 @@ impl KernelRecipe {
         recipe.extend(self.make_variables_without_ccache());
         recipe.extend(FIXED_ENV.iter().map(|(k, v)| format!("{k}={v}")));
         recipe.join("\n")
-    }
-
-    /// The key of this commit's kernel in a [`crate::store::KernelStore`]:
-    /// `tree_id` is the commit's tree, `configured` what
-    /// [`KernelRecipe::configure`] returned at that commit.
-    pub fn store_key(
-        &self,
-        tree_id: &str,
-        configured: &Configured,
-    ) -> Result<crate::store::StoreKey, BuildError> {
-        Ok(crate::store::StoreKey {
-            tree: tree_id.to_string(),
-            config: configured.config_hash.clone(),
-            toolchain: self.toolchain_identity()?,
-            recipe: self.recipe_identity(),
-        })
     }
 
     fn make_variables_without_ccache(&self) -> Vec<String> {

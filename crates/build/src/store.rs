@@ -26,7 +26,7 @@
 //! just before checks after locking that the lock file is still the one in
 //! `entries/`.
 
-use crate::kernel::{BuildError, KernelBuild};
+use crate::kernel::{BuildError, Configured, KernelBuild, KernelRecipe};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -53,6 +53,22 @@ pub struct StoreKey {
 }
 
 impl StoreKey {
+    /// The key of a commit's kernel: `tree_id` is the commit's tree,
+    /// `configured` what [`KernelRecipe::configure`] returned at that
+    /// commit.
+    pub fn of(
+        recipe: &KernelRecipe,
+        tree_id: &str,
+        configured: &Configured,
+    ) -> Result<StoreKey, BuildError> {
+        Ok(StoreKey {
+            tree: tree_id.to_string(),
+            config: configured.config_hash().to_owned(),
+            toolchain: recipe.toolchain_identity()?,
+            recipe: recipe.recipe_identity(),
+        })
+    }
+
     /// The entry's directory name: a hash of all the parts.
     pub fn id(&self) -> String {
         let text = format!(
@@ -195,7 +211,7 @@ pub fn build_through(
 ) -> ThroughStore {
     let key = match recipe
         .configure(worktree, out_dir)
-        .and_then(|configured| recipe.store_key(tree_id, &configured))
+        .and_then(|configured| StoreKey::of(recipe, tree_id, &configured))
     {
         Ok(key) => key,
         Err(error) => return through(Err(error), false, None),

@@ -11,15 +11,7 @@ use crate::syz::{
     syz_init_script, SyzGuest, GUEST_BASIC_PROGRAM, GUEST_EXECPROG, GUEST_EXECUTOR, GUEST_PROGRAM,
 };
 
-/// Printed by `/init` just before it starts the reproducer: the kernel booted.
-pub const START_MARKER: &str = "culprit: running reproducer";
-/// Printed by `/init` with the reproducer's exit status, e.g. `...status=0`.
-pub const STATUS_MARKER: &str = "culprit: reproducer exited status=";
-/// Printed by `/init` after the reproducer ended, just before powering off.
-pub const DONE_MARKER: &str = "culprit: done";
-/// Kernel command line parameter read by `/init`: the reproducer's time limit
-/// in seconds. Unknown to the kernel, it is only passed on to user space.
-pub const TIME_LIMIT_PARAM: &str = "culprit.timeout";
+pub use crate::markers::{DONE_MARKER, START_MARKER, STATUS_MARKER, TIME_LIMIT_PARAM};
 
 /// Builds the initramfs archive for one reproducer.
 ///

@@ -7,8 +7,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::classify::find_from;
 use crate::error::VmError;
+use crate::run_kind::find_from;
 
 /// Deadlines of one QEMU run.
 pub(crate) struct Limits {

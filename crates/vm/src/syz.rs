@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::InitramfsError;
-use crate::initramfs::{DONE_MARKER, START_MARKER, STATUS_MARKER, TIME_LIMIT_PARAM};
+use crate::markers::{DONE_MARKER, START_MARKER, STATUS_MARKER, TIME_LIMIT_PARAM};
 
 /// syz-execprog's path in the guest.
 pub const GUEST_EXECPROG: &str = "/syz-execprog";
@@ -29,16 +29,10 @@ pub const GUEST_BASIC_PROGRAM: &str = "/basic.syz";
 /// The C reproducer's path in the guest (as without a syz program).
 pub const GUEST_C_REPRODUCER: &str = "/repro";
 
-/// Printed before the basic kernel test.
-pub const BASIC_MARKER: &str = "culprit: basic kernel testing";
-/// Printed with the basic test's exit status, e.g. `...status=0`.
-pub const BASIC_STATUS_MARKER: &str = "culprit: basic kernel testing exited status=";
-/// Printed before the syz program.
-pub const SYZ_MARKER: &str = "culprit: running syz program";
-/// Printed with execprog's exit status after the syz program.
-pub const SYZ_STATUS_MARKER: &str = "culprit: syz program exited status=";
-/// Printed before the C reproducer that follows the syz program.
-pub const C_MARKER: &str = "culprit: running C reproducer";
+pub use crate::markers::{
+    BASIC_MARKER, BASIC_STATUS_MARKER, C_MARKER, SYZ_MARKER, SYZ_STATUS_MARKER,
+};
+
 /// The basic kernel test's time limit in the guest.
 pub const BASIC_TEST_LIMIT: Duration = Duration::from_secs(60);
 

@@ -14,8 +14,8 @@
 //! - otherwise as any run (OK when done, else lost connection or no output).
 use culprit_report::{CrashType, Report};
 
-use crate::classify::{find_from, RunKind};
-use crate::syz::{BASIC_MARKER, BASIC_STATUS_MARKER, SYZ_MARKER, SYZ_STATUS_MARKER};
+use crate::markers::{BASIC_MARKER, BASIC_STATUS_MARKER, SYZ_MARKER, SYZ_STATUS_MARKER};
+use crate::run_kind::{find_from, RunKind};
 
 /// Whether failures of syzkaller's tools and of the test machine are the
 /// bug being bisected (bugs titled `SYZFAIL: ...`, `SYZFATAL: ...`, `lost
@@ -113,8 +113,7 @@ pub(crate) fn classify_syz(
     execprog_failure(console, phases)
 }
 
-/// syzbot's words for a run whose basic kernel test failed.
-pub(crate) const BASIC_FAILED: &str = "basic kernel testing failed: ";
+pub(crate) use crate::markers::BASIC_FAILED;
 
 /// Why the basic test failed, if it did: a kernel crash or tool failure
 /// during it, or execprog's non-zero status.
@@ -247,8 +246,7 @@ fn crashed(title: &str, console: &[u8], at: usize) -> RunKind {
 mod tests {
     use super::*;
     use crate::classify::{classify, Ending};
-    use crate::initramfs::{DONE_MARKER, START_MARKER, STATUS_MARKER};
-    use crate::syz::C_MARKER;
+    use crate::markers::{C_MARKER, DONE_MARKER, START_MARKER, STATUS_MARKER};
 
     const INFRA: ExecutorFailures = ExecutorFailures::AreInfrastructure;
     const BUG: ExecutorFailures = ExecutorFailures::AreTheBug;
