@@ -172,20 +172,9 @@ fn base_archive(busybox: &[u8], init: &str) -> std::io::Result<CpioWriter<Vec<u8
 /// The `/init` script. Power-off is `reboot -f` because small kernels have no
 /// ACPI; QEMU runs with `-no-reboot`, so the reboot ends the VM.
 pub fn init_script(default_time_limit: Duration) -> String {
-    let limit = default_time_limit.as_secs().max(1);
+    let prelude = crate::markers::init_prelude(default_time_limit);
     format!(
-        r#"#!/bin/sh
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-limit={limit}
-for arg in $(cat /proc/cmdline); do
-  case "$arg" in {TIME_LIMIT_PARAM}=*) limit="${{arg#{TIME_LIMIT_PARAM}=}}" ;; esac
-done
-cd /tmp
-echo "{START_MARKER} (time limit ${{limit}}s)"
-timeout -s KILL "$limit" /repro
+        r#"{prelude}timeout -s KILL "$limit" /repro
 echo "{STATUS_MARKER}$?"
 echo "{DONE_MARKER}"
 reboot -f

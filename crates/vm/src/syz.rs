@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::InitramfsError;
-use crate::markers::{DONE_MARKER, START_MARKER, STATUS_MARKER, TIME_LIMIT_PARAM};
+use crate::markers::{DONE_MARKER, STATUS_MARKER};
 
 /// syz-execprog's path in the guest.
 pub const GUEST_EXECPROG: &str = "/syz-execprog";
@@ -101,7 +101,6 @@ pub fn syz_init_script(
     commands: &SyzCommands,
     with_c: bool,
 ) -> String {
-    let limit = default_time_limit.as_secs().max(1);
     let basic_limit = BASIC_TEST_LIMIT.as_secs();
     let basic = quoted(&commands.basic_args);
     let program = quoted(&commands.program_args);
@@ -111,19 +110,9 @@ pub fn syz_init_script(
         ),
         false => String::new(),
     };
+    let prelude = crate::markers::init_prelude(default_time_limit);
     format!(
-        r#"#!/bin/sh
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-limit={limit}
-for arg in $(cat /proc/cmdline); do
-  case "$arg" in {TIME_LIMIT_PARAM}=*) limit="${{arg#{TIME_LIMIT_PARAM}=}}" ;; esac
-done
-cd /tmp
-echo "{START_MARKER} (time limit ${{limit}}s)"
-echo "{BASIC_MARKER}"
+        r#"{prelude}echo "{BASIC_MARKER}"
 timeout -s KILL {basic_limit} {GUEST_EXECPROG}{basic}
 status=$?
 echo "{BASIC_STATUS_MARKER}$status"
@@ -150,6 +139,7 @@ fn quoted(args: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::markers::START_MARKER;
 
     fn commands() -> SyzCommands {
         SyzCommands {

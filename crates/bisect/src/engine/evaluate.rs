@@ -155,18 +155,16 @@ impl Engine<'_> {
         }
     }
 
+    /// The runs of `hash` from `from` on, as lines.
+    fn run_lines(&self, hash: &str, from: u32) -> Vec<RunLine> {
+        let runs = self.ledger.tested.get(hash).map_or(&[][..], |t| &t.runs);
+        let later = runs.get(from as usize..).unwrap_or_default();
+        later.iter().map(|r| self.run_line(r)).collect()
+    }
+
     /// Tells the runs of `hash` from `from` on.
     pub(super) fn log_runs(&mut self, hash: &str, from: u32) {
-        let Some(tested) = self.ledger.tested.get(hash) else {
-            return;
-        };
-        let runs: Vec<RunLine> = tested
-            .runs
-            .get(from as usize..)
-            .unwrap_or_default()
-            .iter()
-            .map(|r| self.run_line(r))
-            .collect();
+        let runs = self.run_lines(hash, from);
         if runs.is_empty() {
             return;
         }
@@ -187,16 +185,10 @@ impl Engine<'_> {
         from: u32,
         started: std::time::SystemTime,
     ) {
+        let runs = self.run_lines(hash, from);
         let Some(tested) = self.ledger.tested.get(hash) else {
             return;
         };
-        let runs: Vec<RunLine> = tested
-            .runs
-            .get(from as usize..)
-            .unwrap_or_default()
-            .iter()
-            .map(|r| self.run_line(r))
-            .collect();
         let test_secs: f64 = tested
             .run_secs
             .get(from as usize..)

@@ -112,13 +112,5 @@ fn seconds(text: &str) -> Result<f64, String> {
 }
 
 fn default_workdir(id: &str) -> Option<PathBuf> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".cache"))
-        })?;
-    Some(cache.join("culprit").join(format!("worker-{id}")))
+    Some(culprit_build::cache_dir()?.join(format!("worker-{id}")))
 }
