@@ -4,7 +4,9 @@
 //! bisection in another work directory sharing the store of built kernels
 //! (and ccache): documentation commits are never built, the culprit is
 //! verified by its revert, and the fix is found across a later rename of
-//! the crashing function.
+//! the crashing function. Then the cause bisection once more with a syz
+//! program, run by syz-execprog built at a syzkaller commit (the project's
+//! stand-in, in a fake syzkaller repository).
 //!
 //! Skips, saying why, when the kernel source, QEMU or a static busybox is
 //! absent (`bash scripts/deps.sh` installs them). The scenario repository
@@ -89,7 +91,51 @@ fn kernel_cause_and_fix_bisections_find_their_culprits() {
     check_shared_kernels(&cause.log, &fix.log);
     eprintln!("both bisections done after {:?}", started.elapsed());
     check_pruned_commits_build_as_their_parents(&root, &scenario, work.path(), &cause.log);
+    eprintln!("pruned commits checked after {:?}", started.elapsed());
+    check_syz(&root, &scenario, work.path());
     eprintln!("kernel end-to-end test took {:?}", started.elapsed());
+}
+
+/// The cause bisection again with a syz program run by syzkaller built at
+/// a commit (a fake syzkaller repository whose Makefile builds the
+/// project's stand-in syz-execprog and syz-executor): the same culprit,
+/// kernels from the shared store.
+fn check_syz(root: &Path, scenario: &Path, work: &Path) {
+    let syzkaller = work.join("syzkaller");
+    std::fs::create_dir_all(&syzkaller).expect("syzkaller checkout");
+    for file in ["execprog.c", "executor.c", "standin.h", "Makefile"] {
+        std::fs::copy(root.join("tests/syz").join(file), syzkaller.join(file)).expect("copy");
+    }
+    git(&syzkaller, &["init", "-q", "-b", "master"]);
+    git(&syzkaller, &["add", "-A"]);
+    git(
+        &syzkaller,
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.org",
+            "commit",
+            "-qm",
+            "syzkaller",
+        ],
+    );
+    let commit = rev_parse(&syzkaller, "HEAD");
+    let extra = format!(
+        "test_timeout = \"6s\"\ngood = [\"v6.1\"]\n[syzkaller]\nrepo = {syzkaller:?}\ncommit = {commit:?}\n"
+    );
+    let run = bisect_with(root, scenario, work, "syz", &extra, Reproducer::Syz);
+    let log = &run.log;
+    let culprit = commit_titled(scenario, CAUSE_TITLE);
+    for line in [
+        format!("building syzkaller on {commit}"),
+        "syz-execprog -executor=/syz-executor -arch=amd64".to_string(),
+        format!("crashed: {CRASH}"),
+        format!("{culprit} is the first bad commit"),
+    ] {
+        assert!(log.contains(&line), "missing {line:?} in:\n{log}");
+    }
+    assert_eq!(run.json["culprit"]["hash"], culprit.as_str(), "{log}");
 }
 
 /// The commits a log says were built (not taken from the store).
@@ -175,17 +221,47 @@ struct Run {
     json: serde_json::Value,
 }
 
+/// Which reproducer a bisection runs.
+enum Reproducer {
+    /// The scenario's C program.
+    C,
+    /// The syz program of tests/syz, through syz-execprog.
+    Syz,
+}
+
 fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) -> Run {
+    bisect_with(root, scenario, work, name, extra, Reproducer::C)
+}
+
+fn bisect_with(
+    root: &Path,
+    scenario: &Path,
+    work: &Path,
+    name: &str,
+    extra: &str,
+    reproducer: Reproducer,
+) -> Run {
     let json = work.join(format!("{name}.json"));
+    let reproducer = match reproducer {
+        Reproducer::C => format!(
+            "c = {:?}\nrun_timeout = \"10s\"\n",
+            root.join("tests/kernel/repro.c")
+        ),
+        Reproducer::Syz => format!("syz = {:?}\n", root.join("tests/syz/repro.syz")),
+    };
+    // The job's own tables come last: the top-level keys first.
+    let (top, tables) = match extra.find("\n[") {
+        Some(at) => extra.split_at(at + 1),
+        None => (extra, ""),
+    };
     let job = format!(
-        "{extra}repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {workdir:?}\n\
+        "{top}repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {workdir:?}\n\
          json = {json:?}\nruns = 6\nvms = 2\n\
          [kernel]\nconfig = {config:?}\nbuild_timeout = \"20m\"\nstore = {store:?}\n\
-         [reproducer]\nc = {repro:?}\nrun_timeout = \"10s\"\nboot_timeout = \"60s\"\n",
+         [reproducer]\n{reproducer}boot_timeout = \"60s\"\n{tables}",
         workdir = work.join(format!("work-{name}")),
         store = work.join("store"),
         config = root.join("tests/kernel/config"),
-        repro = root.join("tests/kernel/repro.c"),
         crash = CRASH,
     );
     let file = work.join(format!("{name}.toml"));
@@ -194,6 +270,8 @@ fn bisect(root: &Path, scenario: &Path, work: &Path, name: &str, extra: &str) ->
         .arg("bisect")
         .arg(&file)
         .env("CCACHE_DIR", root.join("target/culprit-ccache"))
+        // syzkaller's builds are cached in culprit's cache directory.
+        .env("XDG_CACHE_HOME", work.join("cache"))
         .output()
         .expect("run culprit");
     let log = String::from_utf8_lossy(&out.stdout).into_owned();
