@@ -30,6 +30,12 @@ pub fn augment(mut cmd: Command) -> Command {
         let head = heading(def.scope);
         let help = match def.default {
             Dflt::Required => format!("{} [required]", def.help),
+            Dflt::PerScope { generic, kernel } => format!(
+                "{} [default: {}; kernel jobs: {}]",
+                def.help,
+                generic.to_toml(),
+                kernel.to_toml()
+            ),
             d => match d.value(def.scope) {
                 Some(v) if def.kind != Kind::Bool => {
                     format!("{} [default: {}]", def.help, v.to_toml())
@@ -51,7 +57,7 @@ pub fn augment(mut cmd: Command) -> Command {
                 .long(format!("no-{flag}"))
                 .action(ArgAction::SetTrue)
                 .overrides_with(id(def.key))
-                .help(help)
+                .help(format!("{help} [default: on; this flag turns it off]"))
                 .hide(!on_by_default)
                 .help_heading(head);
             cmd = cmd.arg(yes).arg(no);

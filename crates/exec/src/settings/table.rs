@@ -224,7 +224,7 @@ pub static TABLE: &[Def] = &[
     def("runs", "runs", Kind::Int { min: 1, max: u32::MAX as i64 }, "Runs per commit (classic), and the most runs plain makes at the bad end; bayes decides its own.")
         .default(Default::Value(Lit::Int(10)))
         .value("N"),
-    def("verify", "verify", Kind::Bool, "Check the culprit by its revert before reporting it (--no-verify: do not).")
+    def("verify", "verify", Kind::Bool, "Check the culprit by its revert before reporting it.")
         .default(Default::Value(Lit::Bool(true))),
     def("build_timeout", "build-timeout", Kind::Duration, "Time limit of one build: seconds, or 90s, 30m, 4h (1 second to a year).")
         .aliases(&["kernel.build_timeout"])
