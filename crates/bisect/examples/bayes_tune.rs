@@ -20,12 +20,19 @@
 //!   would measure it (default: not measured);
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
 //!   the new end, the culprit, its parents, elsewhere);
-//! - `WRONG=1`: every trial that named a wrong commit, with its runs.
+//! - `WRONG=1`: every trial that named a wrong commit, with its runs;
+//! - `GRID=1`: `culprit sim`'s cells instead (`COMMITS` and `RATES`, e.g.
+//!   `0.5,0.2`, as `culprit sim --commits --rates`; `SEEDS`: `a..b`, each
+//!   seed as `culprit sim --seed`; `THREADS`), the same histories and
+//!   draws, bayes with the settings above: one line per cell and seed;
+//!   with `HIDDEN=1`, issue 20's runaway cells instead (`sim::hidden_grid`:
+//!   three commits before the culprit's parent show another crash at
+//!   every run).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use culprit_bisect::sim::{generate, simulate, strategy, Behaviour, History, Rng};
+use culprit_bisect::sim::{self, generate, simulate, strategy, Behaviour, History, Rng};
 use culprit_bisect::strategy::bayes::Bayes;
 use culprit_bisect::strategy::{Context, EndContext, EndStep, NextStep, Strategy, Verdict};
 use culprit_git::CommitGraph;
@@ -111,6 +118,7 @@ fn line(n: usize, culprit: usize) -> History {
         culprit: Some(culprit as u32),
         broken: vec![false; n],
         crashing: (0..n).map(|i| i >= culprit).collect(),
+        hidden: vec![false; n],
     }
 }
 
@@ -152,7 +160,79 @@ fn trace(t: u64, h: &History, requests: &[(Option<u32>, u32)], runs: u64) {
     );
 }
 
+/// `lo..hi` from the environment variable `key`, or `default`.
+fn range(key: &str, default: &str) -> (usize, usize) {
+    let text = std::env::var(key).unwrap_or_else(|_| default.into());
+    match text.split_once("..").map(|(a, b)| (a.parse(), b.parse())) {
+        Some((Ok(lo), Ok(hi))) if lo <= hi => (lo, hi),
+        _ => {
+            eprintln!("bayes_tune: {key} must be lo..hi with lo <= hi, not {text:?}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// A strategy by name, bayes with the environment's settings.
+fn make(name: &str) -> Option<Box<dyn Strategy>> {
+    match name {
+        "bayes" => Some(Box::new(bayes())),
+        other => strategy(other),
+    }
+}
+
+/// `culprit sim`'s cells, seed by seed: one line per cell.
+fn grid(names: &str) {
+    let (lo, hi) = range("COMMITS", "1000..15000");
+    let (first, last) = range("SEEDS", "1..1");
+    let rates: Vec<f64> = std::env::var("RATES")
+        .unwrap_or_else(|_| "0.5,0.2".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    let scenarios = if env("HIDDEN", 0.0) > 0.0 {
+        sim::hidden_grid(lo.max(1), hi.max(1), &rates)
+    } else {
+        sim::grid(lo.max(1), hi.max(1), &rates)
+    };
+    for seed in first..=last {
+        let config = sim::Config {
+            trials: env("TRIALS", 1000.0) as usize,
+            seed: seed as u64,
+            threads: env("THREADS", 1.0) as usize,
+            strategies: names.split(',').map(str::to_owned).collect(),
+        };
+        let rows = match sim::run_with(&config, &scenarios, &make) {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!("bayes_tune: {e}");
+                std::process::exit(2);
+            }
+        };
+        for r in rows {
+            let s = r.scenario;
+            println!(
+                "seed {seed} {} rate {} build {} other {} culprit {}{}: right {} of {}, \
+                 mean runs {:.1}, mean builds {:.1}",
+                r.strategy,
+                s.rate,
+                s.build_failure,
+                s.unrelated,
+                s.culprit,
+                if s.hidden { " hidden" } else { "" },
+                (r.accuracy * r.trials as f64).round(),
+                r.trials,
+                r.mean_runs,
+                r.mean_builds
+            );
+        }
+    }
+}
+
 fn main() {
+    let names = std::env::var("STRATEGIES").unwrap_or_else(|_| "bayes,repeat".into());
+    if env("GRID", 0.0) > 0.0 {
+        return grid(&names);
+    }
     let trials = env("TRIALS", 300.0) as u64;
     let rate = env("RATE", 0.3);
     let seed = env("SEED", 7.0) as u64;
@@ -167,7 +247,6 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let names = std::env::var("STRATEGIES").unwrap_or_else(|_| "bayes,repeat".into());
     for name in names.split(',') {
         let (mut right, mut runs, mut builds) = (0u64, 0u64, 0u64);
         for t in 0..trials {

@@ -45,7 +45,7 @@ use crate::evidence::{Direction, RunClass};
 use self::ancestry::Ancestry;
 use self::gain::Gain;
 use self::posterior::Posterior;
-use self::state::{untestable, State};
+use self::state::{telling, untestable, State};
 use super::{
     Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Request, Strategy, Verdict,
 };
@@ -309,12 +309,17 @@ impl Bayes {
                 *slot = Some((i as u32, q));
             }
         }
-        let cost = [build_cost, 1.0];
+        // A run at a commit where another crash keeps showing is dearer by
+        // the runs it takes to tell anything.
+        let cost = |i: u32, built: usize| {
+            let telling = telling(ctx.knowledge.get(i));
+            [build_cost, 1.0][built] / telling
+        };
         let scored = (0..2).flat_map(|built| {
             near[built]
                 .iter()
                 .flatten()
-                .map(move |&(i, q)| (i, q, cost[built]))
+                .map(move |&(i, q)| (i, q, cost(i, built)))
         });
         // The old end is built too: it crashes only if there is no culprit
         // in the range (a cause bisection's first commit needs it told).
@@ -475,6 +480,9 @@ impl Strategy for Bayes {
             EndReading::Infra
         } else if clean {
             EndReading::Clean
+        } else if super::masked(e) {
+            // Another crash hides the bug here.
+            EndReading::Unclear
         } else if useless >= 3
             && useless * 2 > e.runs.len()
             && (ctx.end != End::Bad || useless > 100)

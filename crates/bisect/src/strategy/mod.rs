@@ -12,7 +12,7 @@ pub mod range;
 
 pub use classic::Classic;
 
-use crate::evidence::{CommitEvidence, Direction, Knowledge};
+use crate::evidence::{CommitEvidence, Direction, Knowledge, RunClass};
 
 /// What a strategy is told at each step.
 pub struct Context<'a> {
@@ -225,6 +225,21 @@ impl StrategyConfig {
 
 /// The default of `--confidence`.
 pub const DEFAULT_CONFIDENCE: f64 = 0.99;
+
+/// A commit whose runs showed another crash (one that is not the bug
+/// bisected) this many times, in three runs of four or more, is skipped
+/// by every strategy: another bug hides this one there, and more runs
+/// would only show it again. syzbot's figure: its 10 runs per commit.
+pub const OTHER_CRASH_LIMIT: usize = 10;
+
+/// Whether another crash hides the bug at a commit: at least
+/// [`OTHER_CRASH_LIMIT`] of its runs showed another crash, and they are
+/// three quarters of its runs or more. Such a commit is a skip, as one
+/// whose build failed is, and the search goes on around it.
+pub fn masked(e: &CommitEvidence) -> bool {
+    let other = e.count(RunClass::OtherCrash);
+    other >= OTHER_CRASH_LIMIT && other * 4 >= e.runs.len() * 3
+}
 
 /// Names accepted by [`StrategyConfig::build`], the default first.
 pub const NAMES: &[&str] = &["bayes", "classic", "plain", "git-bisect"];
