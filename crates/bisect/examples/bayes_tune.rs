@@ -18,13 +18,22 @@
 //!   `FALSE_POSITIVE`;
 //! - `MEASURED_BUILD_COST`: what a build costs in runs, as the engine
 //!   would measure it (default: not measured);
+//! - `BUILD_TIME`: also print the time to the culprit, counted in runs,
+//!   with a build taking this many runs' time (`builds x BUILD_TIME +
+//!   runs`);
+//! - `PRIOR=learned`: bayes starts from the rate an earlier bisection of
+//!   the same reproducer saw (`Bayes::with_rate_prior`): before each
+//!   trial, bayes without a prior bisects another history of the same
+//!   shape at the same rate, and its crashes and telling runs at commits
+//!   with the bug are handed over; or `PRIOR_CRASHES` of `PRIOR_RUNS`;
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
 //!   the new end, the culprit, its parents, elsewhere);
 //! - `WRONG=1`: every trial that named a wrong commit, with its runs;
 //! - `GRID=1`: `culprit sim`'s cells instead (`COMMITS` and `RATES`, e.g.
 //!   `0.5,0.2`, as `culprit sim --commits --rates`; `SEEDS`: `a..b`, each
 //!   seed as `culprit sim --seed`; `THREADS`), the same histories and
-//!   draws, bayes with the settings above: one line per cell and seed;
+//!   draws, bayes with the settings above: one line per cell and seed
+//!   (`CELLS=0,4`: only those cells, by their index in the grid);
 //!   with `HIDDEN=1`, issue 20's runaway cells instead (`sim::hidden_grid`:
 //!   three commits before the culprit's parent show another crash at
 //!   every run).
@@ -33,8 +42,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use culprit_bisect::sim::{self, generate, simulate, strategy, Behaviour, History, Rng};
-use culprit_bisect::strategy::bayes::Bayes;
-use culprit_bisect::strategy::{Context, EndContext, EndStep, NextStep, Strategy, Verdict};
+use culprit_bisect::strategy::bayes::{Bayes, RatePrior};
+use culprit_bisect::strategy::{
+    Context, EndContext, EndStep, NextStep, Strategy, Verdict, DEFAULT_CONFIDENCE,
+};
+use culprit_bisect::RunClass;
 use culprit_git::CommitGraph;
 
 /// A number from the environment, or `default`.
@@ -92,9 +104,75 @@ impl Strategy for Recorder {
     }
 }
 
+/// bayes that counts, as it goes, the runs made at commits with the bug:
+/// what a service would keep of a bisection to start the next one of the
+/// same reproducer from.
+struct Learner {
+    inner: Bayes,
+    crashing: Vec<bool>,
+    seen: Rc<RefCell<RatePrior>>,
+}
+
+impl Strategy for Learner {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn fresh(&self) -> Box<dyn Strategy> {
+        self.inner.fresh()
+    }
+
+    fn check_end(&mut self, ctx: &EndContext<'_>) -> EndStep {
+        self.inner.check_end(ctx)
+    }
+
+    fn observe(&mut self, ctx: &Context<'_>) {
+        self.inner.observe(ctx)
+    }
+
+    fn next_step(&mut self, ctx: &Context<'_>) -> NextStep {
+        let mut seen = RatePrior {
+            crashes: 0,
+            runs: 0,
+        };
+        for (i, e) in ctx.knowledge.commits.iter().enumerate() {
+            if let (Some(e), true) = (e, self.crashing[i]) {
+                let crashes = e.count(RunClass::Crash) as u32;
+                seen.crashes += crashes;
+                seen.runs += crashes + e.count(RunClass::Ok) as u32;
+            }
+        }
+        *self.seen.borrow_mut() = seen;
+        self.inner.next_step(ctx)
+    }
+
+    fn verdict(&self, ctx: &Context<'_>, commit: u32) -> Verdict {
+        self.inner.verdict(ctx, commit)
+    }
+}
+
+/// What an earlier bisection (trial `t`'s twin: another history of the
+/// same shape, at the same rate) saw of the rate.
+fn earlier(seed: u64, t: u64, lo: usize, hi: usize, behaviour: &Behaviour) -> RatePrior {
+    let mut rng = Rng::derived(seed, 2, t);
+    let h = history(&mut rng, lo, hi);
+    let seen = Rc::new(RefCell::new(RatePrior {
+        crashes: 0,
+        runs: 0,
+    }));
+    let mut learner = Learner {
+        inner: bayes(),
+        crashing: h.crashing.clone(),
+        seen: seen.clone(),
+    };
+    simulate(&mut learner, &h, behaviour, &mut rng.clone());
+    let seen = *seen.borrow();
+    seen
+}
+
 /// bayes with the parameters the environment sets.
 fn bayes() -> Bayes {
-    let mut b = Bayes::new(env("CONFIDENCE", 0.99));
+    let mut b = Bayes::new(env("CONFIDENCE", DEFAULT_CONFIDENCE));
     b.calibration_crashes = env("CALIBRATION_CRASHES", b.calibration_crashes as f64) as usize;
     b.calibration_runs = env("CALIBRATION_RUNS", b.calibration_runs as f64) as usize;
     b.stop_margin = env("STOP_MARGIN", b.stop_margin);
@@ -180,6 +258,36 @@ fn make(name: &str) -> Option<Box<dyn Strategy>> {
     }
 }
 
+/// One cell of `culprit sim`'s grid (index `si`), every strategy.
+fn cell(seed: usize, config: &sim::Config, s: &sim::Scenario, si: usize) {
+    let k = config.strategies.len();
+    let (mut right, mut runs, mut builds) = (vec![0u64; k], vec![0u64; k], vec![0u64; k]);
+    for trial in 0..config.trials {
+        let outcomes = sim::one_trial(config, &make, s, si as u64, trial as u64);
+        for (j, (o, ok)) in outcomes.into_iter().enumerate() {
+            right[j] += ok as u64;
+            runs[j] += o.runs;
+            builds[j] += o.builds;
+        }
+    }
+    let t = config.trials.max(1) as f64;
+    for (j, name) in config.strategies.iter().enumerate() {
+        println!(
+            "seed {seed} {name} rate {} build {} other {} culprit {}{}: right {} of {}, \
+             mean runs {:.1}, mean builds {:.1}",
+            s.rate,
+            s.build_failure,
+            s.unrelated,
+            s.culprit,
+            if s.hidden { " hidden" } else { "" },
+            right[j],
+            config.trials,
+            runs[j] as f64 / t,
+            builds[j] as f64 / t
+        );
+    }
+}
+
 /// `culprit sim`'s cells, seed by seed: one line per cell.
 fn grid(names: &str) {
     let (lo, hi) = range("COMMITS", "1000..15000");
@@ -194,6 +302,11 @@ fn grid(names: &str) {
     } else {
         sim::grid(lo.max(1), hi.max(1), &rates)
     };
+    // Cells by their index in the grid (`CELLS=0,4`), which seeds their
+    // draws as in `culprit sim`: the others are left out.
+    let cells: Option<Vec<usize>> = std::env::var("CELLS")
+        .ok()
+        .map(|c| c.split(',').filter_map(|i| i.trim().parse().ok()).collect());
     for seed in first..=last {
         let config = sim::Config {
             trials: env("TRIALS", 1000.0) as usize,
@@ -201,6 +314,16 @@ fn grid(names: &str) {
             threads: env("THREADS", 1.0) as usize,
             strategies: names.split(',').map(str::to_owned).collect(),
         };
+        if let Some(cells) = &cells {
+            for &si in cells {
+                let Some(s) = scenarios.get(si) else {
+                    eprintln!("bayes_tune: no cell {si} in a grid of {}", scenarios.len());
+                    std::process::exit(2);
+                };
+                cell(seed, &config, s, si);
+            }
+            continue;
+        }
         let rows = match sim::run_with(&config, &scenarios, &make) {
             Ok(rows) => rows,
             Err(e) => {
@@ -248,13 +371,32 @@ fn main() {
         }
     };
     for name in names.split(',') {
-        let (mut right, mut runs, mut builds) = (0u64, 0u64, 0u64);
+        let (mut right, mut runs, mut builds, mut prior_runs) = (0u64, 0u64, 0u64, 0u64);
         for t in 0..trials {
             let mut rng = Rng::derived(seed, 1, t);
             let h = history(&mut rng, lo, hi);
-            let inner: Box<dyn Strategy> = match name {
-                "bayes" => Box::new(bayes()),
-                other => match strategy(other) {
+            let behaviour = Behaviour {
+                rate,
+                unrelated: 0.0,
+                max_runs: 20_000,
+                build_cost: std::env::var("MEASURED_BUILD_COST")
+                    .ok()
+                    .and_then(|v| v.parse().ok()),
+            };
+            let prior = match std::env::var("PRIOR").as_deref() {
+                Ok("learned") => Some(earlier(seed, t, lo, hi, &behaviour)),
+                _ => std::env::var("PRIOR_RUNS").ok().map(|_| RatePrior {
+                    crashes: env("PRIOR_CRASHES", 0.0) as u32,
+                    runs: env("PRIOR_RUNS", 0.0) as u32,
+                }),
+            };
+            let inner: Box<dyn Strategy> = match (name, prior) {
+                ("bayes", Some(prior)) => {
+                    prior_runs += prior.runs as u64;
+                    Box::new(bayes().with_rate_prior(prior))
+                }
+                ("bayes", None) => Box::new(bayes()),
+                (other, _) => match strategy(other) {
                     Some(s) => s,
                     None => {
                         eprintln!("bayes_tune: unknown strategy {other:?}");
@@ -266,14 +408,6 @@ fn main() {
             let mut recorder = Recorder {
                 inner,
                 requests: requests.clone(),
-            };
-            let behaviour = Behaviour {
-                rate,
-                unrelated: 0.0,
-                max_runs: 20_000,
-                build_cost: std::env::var("MEASURED_BUILD_COST")
-                    .ok()
-                    .and_then(|v| v.parse().ok()),
             };
             let outcome = simulate(&mut recorder, &h, &behaviour, &mut rng.clone());
             right += outcome.correct(&h) as u64;
@@ -290,11 +424,19 @@ fn main() {
             }
         }
         let t = trials as f64;
-        println!(
+        let mut line = format!(
             "{name}: right {:.1}%, mean runs {:.1}, mean builds {:.1}",
             100.0 * right as f64 / t,
             runs as f64 / t,
             builds as f64 / t
         );
+        if let Ok(Ok(build)) = std::env::var("BUILD_TIME").map(|v| v.parse::<f64>()) {
+            let time = (runs as f64 + build * builds as f64) / t;
+            line += &format!(", time {time:.1} runs (a build {build} runs)");
+        }
+        if prior_runs > 0 {
+            line += &format!(", learned from {:.1} runs", prior_runs as f64 / t);
+        }
+        println!("{line}");
     }
 }

@@ -53,6 +53,13 @@ use super::{
 /// The default of [`Bayes::min_rate`] (`--min-rate`).
 pub const DEFAULT_MIN_RATE: f64 = 0.1;
 
+/// The default of [`Bayes::reliable_prior`]: the prior probability that
+/// the reproducer crashes on every run. Below one half, so that a flaky
+/// reproducer whose first crashes came in a row is not taken for a
+/// reliable one, and its clean runs at commits with the bug for proof
+/// (BENCHMARKS.md, "Accuracy first").
+pub const DEFAULT_RELIABLE_PRIOR: f64 = 0.4;
+
 /// Hypotheses lighter than this are never reported as candidates.
 const NEGLIGIBLE: f64 = 1e-6;
 /// At most this many hypotheses are compared when looking for commits that
@@ -75,6 +82,22 @@ const SURE_IN_ONE_RUN: f64 = 0.9;
 /// Below this the top hypothesis, even with the commits no run can tell
 /// from it, is far from any useful target.
 const MAYBE_DONE: f64 = 0.25;
+
+/// What earlier bisections of the same reproducer saw of its rate: at the
+/// commits that had the bug, how many runs showed the crash bisected, of
+/// how many that told anything (crashed or ran clean).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatePrior {
+    /// Runs that showed the crash.
+    pub crashes: u32,
+    /// Runs that crashed or ran clean (at least `crashes`).
+    pub runs: u32,
+}
+
+/// A learned rate never weighs more than this many runs made here: the
+/// reproducer may behave otherwise on this bisection's commits or
+/// machines, and this bisection's own runs must be able to say so.
+pub const RATE_PRIOR_RUNS: f64 = 40.0;
 
 /// The Bayesian strategy and its tuning.
 #[derive(Debug, Clone)]
@@ -111,12 +134,14 @@ pub struct Bayes {
     /// until it crashes, or until `target_confidence` says its rate is
     /// below this.
     pub min_rate: f64,
+    /// The rate learned from earlier bisections of the same reproducer.
+    pub rate_prior: Option<RatePrior>,
     state: Option<State>,
 }
 
 impl Default for Bayes {
     fn default() -> Self {
-        Bayes::new(0.99)
+        Bayes::new(super::DEFAULT_CONFIDENCE)
     }
 }
 
@@ -130,14 +155,36 @@ impl Bayes {
             parent_margin: 1.0,
             stop_margin: 3.0,
             no_culprit_prior: 0.05,
-            reliable_prior: 0.6,
+            reliable_prior: DEFAULT_RELIABLE_PRIOR,
             false_positive: 1e-3,
             calibration_crashes: 3,
             calibration_runs: 12,
             max_runs: 5000,
             min_rate: DEFAULT_MIN_RATE,
+            rate_prior: None,
             state: None,
         }
+    }
+
+    /// The same strategy starting from the rate that earlier bisections of
+    /// the same reproducer saw (at most [`RATE_PRIOR_RUNS`] of their runs
+    /// count): it calibrates less at the bad end and trusts clean runs as
+    /// that rate says. Counts that tell nothing (no runs) are ignored.
+    pub fn with_rate_prior(mut self, prior: RatePrior) -> Self {
+        self.rate_prior = (prior.runs > 0).then_some(RatePrior {
+            crashes: prior.crashes.min(prior.runs),
+            runs: prior.runs,
+        });
+        self
+    }
+
+    /// The learned crashes and clean runs, scaled down to at most
+    /// [`RATE_PRIOR_RUNS`] runs.
+    fn learned(&self) -> Option<(f64, f64)> {
+        let p = self.rate_prior?;
+        let scale = (RATE_PRIOR_RUNS / p.runs as f64).min(1.0);
+        let crashes = p.crashes as f64 * scale;
+        Some((crashes, p.runs as f64 * scale - crashes))
     }
 
     /// The same strategy giving up on a bad end that does not crash once
@@ -190,12 +237,13 @@ impl Bayes {
             self.false_positive,
             self.min_rate,
         );
+        let learned = self.learned();
         self.state.get_or_insert_with(|| {
-            State::new(
-                Ancestry::new(ctx.graph),
-                Posterior::new(n, no_culprit, reliable, eps, min_rate),
-                n,
-            )
+            let mut posterior = Posterior::new(n, no_culprit, reliable, eps, min_rate);
+            if let Some((crashes, cleans)) = learned {
+                posterior.learn_rate(crashes, cleans);
+            }
+            State::new(Ancestry::new(ctx.graph), posterior, n)
         })
     }
 }
@@ -414,7 +462,11 @@ impl Bayes {
             }
             Direction::Fix => (ctx.graph.len() as u32, &ctx.knowledge.old_end),
         };
-        let enough = e.count(RunClass::Crash) >= self.calibration_crashes
+        // Crashes seen by earlier bisections count towards the calibration.
+        let learned = self
+            .learned()
+            .map_or(0, |(crashes, _)| crashes.floor() as usize);
+        let enough = e.count(RunClass::Crash) + learned >= self.calibration_crashes
             || e.runs.len() >= self.calibration_runs
             || e.build_failed;
         (!enough).then(|| Request {

@@ -211,20 +211,34 @@ impl StrategyConfig {
 
     /// A fresh strategy with these settings.
     pub fn build(&self) -> Result<Box<dyn Strategy>, UnknownStrategy> {
+        self.build_with_rate_prior(None)
+    }
+
+    /// A fresh strategy with these settings that starts, where it learns
+    /// the rate (bayes), from what earlier bisections of the same
+    /// reproducer saw of it.
+    pub fn build_with_rate_prior(
+        &self,
+        prior: Option<bayes::RatePrior>,
+    ) -> Result<Box<dyn Strategy>, UnknownStrategy> {
         let runs = self.runs.max(1);
         match self.name.as_str() {
             "classic" => Ok(Box::new(Classic::new(runs))),
             "plain" | "git-bisect" => Ok(Box::new(plain::Plain::new(runs))),
-            "bayes" => Ok(Box::new(
-                bayes::Bayes::new(self.confidence).with_min_rate(self.min_rate),
-            )),
+            "bayes" => {
+                let mut b = bayes::Bayes::new(self.confidence).with_min_rate(self.min_rate);
+                if let Some(prior) = prior {
+                    b = b.with_rate_prior(prior);
+                }
+                Ok(Box::new(b))
+            }
             other => Err(UnknownStrategy(other.to_owned())),
         }
     }
 }
 
 /// The default of `--confidence`.
-pub const DEFAULT_CONFIDENCE: f64 = 0.99;
+pub const DEFAULT_CONFIDENCE: f64 = 0.997;
 
 /// A commit whose runs showed another crash (one that is not the bug
 /// bisected) this many times, in three runs of four or more, is skipped

@@ -57,6 +57,10 @@ fn draw(rng: &mut Rng, crashing: bool, w: &World) -> RunClass {
 }
 
 fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
+    bisect_with(Bayes::default(), g, w, parallelism, seed)
+}
+
+fn bisect_with(mut bayes: Bayes, g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
     let mut rng = Rng::new(seed);
     let n = g.len();
     let mut k = Knowledge::new(n);
@@ -71,7 +75,6 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
     k.old_end.runs = (0..10)
         .map(|_| draw(&mut rng, w.old_end_crashes, w))
         .collect();
-    let mut bayes = Bayes::default();
     let mut max_batch = 0;
     for _ in 0..20_000 {
         let ctx = Context {
@@ -181,6 +184,62 @@ fn runs_at_the_old_end_tell_the_first_commit_from_no_culprit() {
         "{:?}",
         run.conclusion
     );
+}
+
+#[test]
+fn a_rate_learned_before_saves_runs() {
+    // An earlier bisection of the same reproducer saw 12 crashes in 40
+    // runs at commits with the bug: this one calibrates less and trusts
+    // clean runs sooner, and still names the culprit.
+    let g = linear(200);
+    let prior = RatePrior {
+        crashes: 12,
+        runs: 40,
+    };
+    let (mut without, mut with) = (0, 0);
+    for (seed, culprit) in [(1, 13), (2, 77), (3, 150), (4, 120), (5, 101), (6, 40)] {
+        let w = cause(descendants_of(&g, culprit), 0.3);
+        let run = bisect_with(Bayes::default().with_rate_prior(prior), &g, &w, 1, seed);
+        assert_eq!(culprit_of(&run), Some(culprit), "seed {seed}");
+        with += run.runs;
+        without += bisect(&g, &w, 1, seed).runs;
+    }
+    assert!(
+        with * 10 < without * 9,
+        "{with} runs with the prior, {without} without"
+    );
+}
+
+#[test]
+fn a_rate_prior_is_kept_within_what_it_can_say() {
+    let none = Bayes::default().with_rate_prior(RatePrior {
+        crashes: 3,
+        runs: 0,
+    });
+    assert_eq!(none.rate_prior, None);
+    let b = Bayes::default().with_rate_prior(RatePrior {
+        crashes: 500,
+        runs: 400,
+    });
+    assert_eq!(
+        b.rate_prior,
+        Some(RatePrior {
+            crashes: 400,
+            runs: 400
+        })
+    );
+    // At most RATE_PRIOR_RUNS runs count, in the same proportion.
+    let (crashes, cleans) = Bayes::default()
+        .with_rate_prior(RatePrior {
+            crashes: 100,
+            runs: 400,
+        })
+        .learned()
+        .unwrap();
+    assert!((crashes - 10.0).abs() < 1e-9 && (cleans - 30.0).abs() < 1e-9);
+    // And a fresh strategy keeps it.
+    let fresh = b.fresh();
+    assert_eq!(fresh.target_confidence(), b.target_confidence());
 }
 
 #[test]
