@@ -36,7 +36,10 @@
 //!   (`CELLS=0,4`: only those cells, by their index in the grid);
 //!   with `HIDDEN=1`, issue 20's runaway cells instead (`sim::hidden_grid`:
 //!   three commits before the culprit's parent show another crash at
-//!   every run).
+//!   every run);
+//! - `ROWS=FILE`: prints the `GRID=1` lines of FILE as `culprit sim`'s
+//!   table (the bound computed as `culprit sim` does, from the printed
+//!   means), and nothing else.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -265,6 +268,12 @@ fn cell(seed: usize, config: &sim::Config, s: &sim::Scenario, si: usize) {
     for trial in 0..config.trials {
         let outcomes = sim::one_trial(config, &make, s, si as u64, trial as u64);
         for (j, (o, ok)) in outcomes.into_iter().enumerate() {
+            if !ok && env("WRONG", 0.0) > 0.0 {
+                println!(
+                    "seed {seed} cell {si} trial {trial} {}: concluded {:?} after {} runs",
+                    config.strategies[j], o.conclusion, o.runs
+                );
+            }
             right[j] += ok as u64;
             runs[j] += o.runs;
             builds[j] += o.builds;
@@ -351,7 +360,59 @@ fn grid(names: &str) {
     }
 }
 
+/// One line of [`cell`]'s output as a row of `culprit sim`'s table, its
+/// bound computed as `culprit sim` does (from the printed means).
+fn row(line: &str, lo: usize, hi: usize) -> Option<sim::Row> {
+    let (head, tail) = line.split_once(": right ")?;
+    let words: Vec<&str> = head.split_whitespace().collect();
+    let value = |key: &str| {
+        let at = words.iter().position(|w| *w == key)?;
+        words.get(at + 1).and_then(|v| v.parse::<f64>().ok())
+    };
+    let culprit = words.iter().position(|w| *w == "culprit")?;
+    let scenario = sim::Scenario {
+        min_commits: lo,
+        max_commits: hi,
+        rate: value("rate")?,
+        build_failure: value("build")?,
+        unrelated: value("other")?,
+        culprit: words.get(culprit + 1)? == &"true",
+        hidden: words.last()? == &"hidden",
+    };
+    let numbers: Vec<f64> = tail
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|w| w.trim_end_matches('.').parse().ok())
+        .collect();
+    let [right, trials, runs, builds] = numbers[..] else {
+        return None;
+    };
+    let accuracy = right / trials;
+    let bits = sim::bound::bits_needed(lo, hi, accuracy);
+    Some(sim::Row {
+        strategy: words.get(2)?.to_string(),
+        scenario,
+        trials: trials as usize,
+        accuracy,
+        mean_builds: builds,
+        mean_runs: runs,
+        runs_bound: scenario
+            .culprit
+            .then(|| sim::bound::min_runs(scenario.rate, builds, bits))
+            .flatten(),
+    })
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("ROWS") {
+        let (lo, hi) = range("COMMITS", "1000..15000");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            eprintln!("bayes_tune: {path}: {e}");
+            std::process::exit(2);
+        });
+        let rows: Vec<sim::Row> = text.lines().filter_map(|l| row(l, lo, hi)).collect();
+        print!("{}", sim::table(&rows));
+        return;
+    }
     let names = std::env::var("STRATEGIES").unwrap_or_else(|_| "bayes,repeat".into());
     if env("GRID", 0.0) > 0.0 {
         return grid(&names);
