@@ -59,6 +59,7 @@ TOOLS = {
     "robust": f"robust-git-bisect {ROBUST_VERSION} (crates.io)",
     "culprit": "culprit (default strategy)",
     "unverified": "culprit --no-verify (no revert check)",
+    "culprit95": "culprit --confidence 0.95 (about repeat-13's accuracy at p=0.3)",
     "classic": "culprit --strategy classic",
 }
 
@@ -356,6 +357,8 @@ def bisect(tool, ctx):
         return robust(ctx)
     if tool == "unverified":
         return culprit(ctx, None, ["--no-verify"])
+    if tool == "culprit95":
+        return culprit(ctx, None, ["--confidence", "0.95"])
     return culprit(ctx, "classic" if tool == "classic" else None)
 
 

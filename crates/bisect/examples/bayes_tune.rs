@@ -26,6 +26,7 @@
 //!   trial, bayes without a prior bisects another history of the same
 //!   shape at the same rate, and its crashes and telling runs at commits
 //!   with the bug are handed over; or `PRIOR_CRASHES` of `PRIOR_RUNS`;
+//!   `PRIOR_WEIGHT`: what one learned run weighs against one made here;
 //! - `TRACE=1`: where the runs of the first three trials went (the ends,
 //!   the new end, the culprit, its parents, elsewhere);
 //! - `WRONG=1`: every trial that named a wrong commit, with its runs;
@@ -183,6 +184,7 @@ fn bayes() -> Bayes {
     b.max_build_cost = env("MAX_BUILD_COST", b.max_build_cost);
     b.parent_margin = env("PARENT_MARGIN", b.parent_margin);
     b.false_positive = env("FALSE_POSITIVE", b.false_positive);
+    b.rate_prior_weight = env("PRIOR_WEIGHT", b.rate_prior_weight);
     b
 }
 
@@ -474,8 +476,14 @@ fn main() {
             right += outcome.correct(&h) as u64;
             if env("WRONG", 0.0) > 0.0 && !outcome.correct(&h) {
                 println!(
-                    "trial {t}: culprit {:?}, concluded {:?} after {} runs",
-                    h.culprit, outcome.conclusion, outcome.runs
+                    "trial {t}: culprit {:?}, concluded {:?} after {} runs{}",
+                    h.culprit,
+                    outcome.conclusion,
+                    outcome.runs,
+                    prior.map_or(String::new(), |p| format!(
+                        ", learned {} crashes in {} runs",
+                        p.crashes, p.runs
+                    ))
                 );
             }
             runs += outcome.runs;

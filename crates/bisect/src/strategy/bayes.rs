@@ -99,6 +99,9 @@ pub struct RatePrior {
 /// machines, and this bisection's own runs must be able to say so.
 pub const RATE_PRIOR_RUNS: f64 = 40.0;
 
+/// The default of [`Bayes::rate_prior_weight`].
+pub const RATE_PRIOR_WEIGHT: f64 = 0.5;
+
 /// The Bayesian strategy and its tuning.
 #[derive(Debug, Clone)]
 pub struct Bayes {
@@ -136,6 +139,10 @@ pub struct Bayes {
     pub min_rate: f64,
     /// The rate learned from earlier bisections of the same reproducer.
     pub rate_prior: Option<RatePrior>,
+    /// What one learned run weighs against one made here: a rate
+    /// estimated from a few runs elsewhere must not make this bisection
+    /// trust its clean runs more than its own runs would.
+    pub rate_prior_weight: f64,
     state: Option<State>,
 }
 
@@ -162,6 +169,7 @@ impl Bayes {
             max_runs: 5000,
             min_rate: DEFAULT_MIN_RATE,
             rate_prior: None,
+            rate_prior_weight: RATE_PRIOR_WEIGHT,
             state: None,
         }
     }
@@ -182,7 +190,8 @@ impl Bayes {
     /// [`RATE_PRIOR_RUNS`] runs.
     fn learned(&self) -> Option<(f64, f64)> {
         let p = self.rate_prior?;
-        let scale = (RATE_PRIOR_RUNS / p.runs as f64).min(1.0);
+        let weight = self.rate_prior_weight.clamp(0.0, 1.0);
+        let scale = (RATE_PRIOR_RUNS / p.runs as f64).min(1.0) * weight;
         let crashes = p.crashes as f64 * scale;
         Some((crashes, p.runs as f64 * scale - crashes))
     }
