@@ -29,6 +29,13 @@
 //! none once it is sure. With `k` free builders it evaluates `k` commits at
 //! the quantiles `1/(k+1) .. k/(k+1)`.
 //!
+//! A commit whose runs keep showing another crash is dearer to run by the
+//! runs it takes to tell anything there, and after
+//! [`super::OTHER_CRASH_LIMIT`] such runs it is a skip, as a commit that
+//! fails to build. A rate learned from earlier bisections of the same
+//! reproducer ([`Bayes::with_rate_prior`]) weighs the rate grid before
+//! the first run.
+//!
 //! It stops when the most likely hypothesis reaches the target confidence,
 //! after checking that the culprit itself showed the crash (cause) or ran
 //! clean (fix) and that its parents are surely old. Commits that no
@@ -175,9 +182,11 @@ impl Bayes {
     }
 
     /// The same strategy starting from the rate that earlier bisections of
-    /// the same reproducer saw (at most [`RATE_PRIOR_RUNS`] of their runs
-    /// count): it calibrates less at the bad end and trusts clean runs as
-    /// that rate says. Counts that tell nothing (no runs) are ignored.
+    /// the same reproducer saw (each of their runs weighs
+    /// [`Bayes::rate_prior_weight`] of a run made here, and at most
+    /// [`RATE_PRIOR_RUNS`] of them count): it calibrates less at the bad
+    /// end and trusts clean runs as that rate says. Counts that tell
+    /// nothing (no runs) are ignored.
     pub fn with_rate_prior(mut self, prior: RatePrior) -> Self {
         self.rate_prior = (prior.runs > 0).then_some(RatePrior {
             crashes: prior.crashes.min(prior.runs),

@@ -228,7 +228,8 @@ fn a_rate_prior_is_kept_within_what_it_can_say() {
             runs: 400
         })
     );
-    // At most RATE_PRIOR_RUNS runs count, in the same proportion.
+    // At most RATE_PRIOR_RUNS runs count, in the same proportion, each
+    // weighing RATE_PRIOR_WEIGHT of a run made here.
     let (crashes, cleans) = Bayes::default()
         .with_rate_prior(RatePrior {
             crashes: 100,
@@ -236,7 +237,8 @@ fn a_rate_prior_is_kept_within_what_it_can_say() {
         })
         .learned()
         .unwrap();
-    assert!((crashes - 10.0).abs() < 1e-9 && (cleans - 30.0).abs() < 1e-9);
+    let w = RATE_PRIOR_WEIGHT;
+    assert!((crashes - 10.0 * w).abs() < 1e-9 && (cleans - 30.0 * w).abs() < 1e-9);
     // And a fresh strategy keeps it.
     let fresh = b.fresh();
     assert_eq!(fresh.target_confidence(), b.target_confidence());
