@@ -196,7 +196,7 @@ impl Bayes {
     }
 
     /// The learned crashes and clean runs, scaled down to at most
-    /// [`RATE_PRIOR_RUNS`] runs.
+    /// [`RATE_PRIOR_RUNS`] runs, then by [`Bayes::rate_prior_weight`].
     fn learned(&self) -> Option<(f64, f64)> {
         let p = self.rate_prior?;
         let weight = self.rate_prior_weight.clamp(0.0, 1.0);
