@@ -3,7 +3,8 @@
 Builds histories from the PyPI releases of real pure-Python projects (one
 commit per release, dated as the release), each with a known regression and
 its reproducer, then bisects them with `git bisect run`, `git bisect run`
-over the test repeated 13 times, robust-git-bisect (installed from
+over the test repeated 13 times (that loop checks both ends first, as culprit
+does), robust-git-bisect (installed from
 crates.io) and culprit, under the same seeded noise for every tool: the bug,
 when present, shows with probability p. Writes the table into
 BENCHMARKS.md between markers.
@@ -53,10 +54,12 @@ AUTHOR = ("PyPI release", "release@pypi.invalid")
 
 TOOLS = {
     "plain": "git bisect run",
-    "repeat": "git bisect run, test repeated 13 times, any failure bad",
+    "repeat": "git bisect run, test repeated 13 times, any failure bad; the ends checked first "
+              "with the same loop",
     "robust": f"robust-git-bisect {ROBUST_VERSION} (crates.io)",
     "culprit": "culprit (default strategy)",
     "unverified": "culprit --no-verify (no revert check)",
+    "culprit95": "culprit --confidence 0.95 (about repeat-13's accuracy at p=0.3)",
     "classic": "culprit --strategy classic",
 }
 
@@ -276,10 +279,34 @@ def logged(cmd, cwd, env, out, timeout):
     return status, Path(out).read_text(errors="replace")
 
 
-def git_bisect(ctx, test):
-    """`git bisect run TEST` in a clone; the first bad commit it names."""
+def ends_disagree(ctx, clone, test):
+    """Runs TEST at the bad end, then at the good end, as culprit checks the
+    ends before bisecting (for the repeat wrapper: up to 13 runs at each, the
+    bad end until its first failure). Returns why the bisection cannot start
+    (the bad end passed, the good end failed), or None."""
+    for rev, name, should_fail in ((ctx["bad"], "bad", True), (ctx["good"], "good", False)):
+        run(["git", "checkout", "-q", rev], cwd=clone)
+        try:
+            status = subprocess.run(test, cwd=clone, env=ctx["env"], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, timeout=ctx["timeout"]).returncode
+        except subprocess.TimeoutExpired:
+            return f"the {name} end timed out"
+        if (status != 0) != should_fail:
+            return f"the {name} end {'passed' if should_fail else 'failed'} (exit {status})"
+    return None
+
+
+def git_bisect(ctx, test, check_ends=False):
+    """`git bisect run TEST` in a clone; the first bad commit it names. With
+    `check_ends`, TEST runs at both ends first and a disagreeing end ends the
+    bisection without a culprit."""
     clone = ctx["dir"] / "clone"
     run(["git", "clone", "-q", str(ctx["repo"]), str(clone)])
+    if check_ends:
+        why = ends_disagree(ctx, clone, test)
+        if why:
+            ctx["said"] = why
+            return None, 1
     run(["git", "bisect", "start", ctx["bad"], ctx["good"]], cwd=clone)
     status, out = logged(["git", "bisect", "run", *test], clone, ctx["env"],
                          ctx["dir"] / "tool.log", ctx["timeout"])
@@ -325,11 +352,13 @@ def bisect(tool, ctx):
     if tool == "plain":
         return git_bisect(ctx, [PYTHON, "-S", str(HERE / "noisy.py")])
     if tool == "repeat":
-        return git_bisect(ctx, ["sh", str(HERE / "repeat.sh")])
+        return git_bisect(ctx, ["sh", str(HERE / "repeat.sh")], check_ends=True)
     if tool == "robust":
         return robust(ctx)
     if tool == "unverified":
         return culprit(ctx, None, ["--no-verify"])
+    if tool == "culprit95":
+        return culprit(ctx, None, ["--confidence", "0.95"])
     return culprit(ctx, "classic" if tool == "classic" else None)
 
 

@@ -17,6 +17,35 @@ pub struct History {
     pub broken: Vec<bool>,
     /// Commits that contain the bug (crash at the reproduction rate).
     pub crashing: Vec<bool>,
+    /// Commits where another crash shows at every run and hides the bug.
+    pub hidden: Vec<bool>,
+}
+
+/// How many commits [`History::hide_before_culprit`] hides.
+pub const HIDDEN_COMMITS: usize = 3;
+
+impl History {
+    /// Makes the three commits before the culprit's parent, along first
+    /// parents, show another crash at every run (issue 20's runaway
+    /// commit: the culprit is two commits after them, and testable).
+    /// Returns whether the culprit has that many ancestors to hide.
+    pub fn hide_before_culprit(&mut self) -> bool {
+        let Some(culprit) = self.culprit else {
+            return false;
+        };
+        let mut line = vec![culprit];
+        while line.len() < HIDDEN_COMMITS + 2 {
+            let last = line[line.len() - 1];
+            match self.graph.parents(last).first() {
+                Some(&p) => line.push(p),
+                None => return false,
+            }
+        }
+        for &c in &line[2..] {
+            self.hidden[c as usize] = true;
+        }
+        true
+    }
 }
 
 /// Chance that the next mainline step is the merge of a topic branch.
@@ -88,6 +117,7 @@ pub fn generate(rng: &mut Rng, n: usize, has_culprit: bool, build_failure: f64) 
         culprit,
         broken,
         crashing,
+        hidden: vec![false; n],
     }
 }
 
@@ -110,6 +140,7 @@ mod tests {
         });
         assert_eq!(has_child.iter().filter(|c| !**c).count(), 1);
         assert!(!has_child[4999]);
+        assert!(!h.hidden.iter().any(|x| *x));
         let broken = h.broken.iter().filter(|b| **b).count();
         assert!((150..350).contains(&broken), "{broken} broken");
         let c = h.culprit.unwrap();
@@ -119,5 +150,24 @@ mod tests {
             h.crashing.iter().filter(|x| **x).count(),
             (0..5000).filter(|&x| g.ancestors(x)[c as usize]).count()
         );
+    }
+
+    #[test]
+    fn hiding_marks_three_commits_before_the_culprits_parent() {
+        for seed in 0..20 {
+            let mut h = generate(&mut Rng::new(seed), 300, true, 0.0);
+            let c = h.culprit.unwrap();
+            if !h.hide_before_culprit() {
+                assert!(c < 5, "seed {seed}: culprit {c} could have been hidden");
+                continue;
+            }
+            let hidden: Vec<u32> = (0..300).filter(|&i| h.hidden[i as usize]).collect();
+            assert_eq!(hidden.len(), HIDDEN_COMMITS);
+            let parent = h.graph.parents(c)[0];
+            assert!(!h.hidden[parent as usize] && !h.hidden[c as usize]);
+            let grandparent = h.graph.parents(parent)[0];
+            assert!(h.hidden[grandparent as usize]);
+            assert!(hidden.iter().all(|&x| !h.crashing[x as usize]));
+        }
     }
 }

@@ -17,7 +17,7 @@ mod trial;
 
 use std::thread;
 
-pub use history::{generate, History};
+pub use history::{generate, History, HIDDEN_COMMITS};
 pub use rng::Rng;
 pub use table::{table, targets};
 pub use trial::{simulate, Behaviour, Outcome};
@@ -39,6 +39,10 @@ pub struct Scenario {
     pub unrelated: f64,
     /// Whether the range holds the culprit (otherwise the bug is older).
     pub culprit: bool,
+    /// Whether the three commits before the culprit's parent show another
+    /// crash at every run ([`History::hide_before_culprit`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }
 
 /// How to run a simulation.
@@ -135,12 +139,31 @@ pub fn grid(min_commits: usize, max_commits: usize, rates: &[f64]) -> Vec<Scenar
                         build_failure,
                         unrelated,
                         culprit,
+                        hidden: false,
                     });
                 }
             }
         }
     }
     cells
+}
+
+/// Issue 20's runaway commits at each rate: a culprit, every commit
+/// builds, no unrelated crash, and the three commits before the culprit's
+/// parent show another crash at every run.
+pub fn hidden_grid(min_commits: usize, max_commits: usize, rates: &[f64]) -> Vec<Scenario> {
+    rates
+        .iter()
+        .map(|&rate| Scenario {
+            min_commits,
+            max_commits,
+            rate,
+            build_failure: 0.0,
+            unrelated: 0.0,
+            culprit: true,
+            hidden: true,
+        })
+        .collect()
 }
 
 /// Sums over the trials of one cell.
@@ -161,11 +184,25 @@ impl Tally {
     }
 }
 
+/// Makes a fresh strategy from its name (`None`: unknown).
+pub type Factory = dyn Fn(&str) -> Option<Box<dyn Strategy>> + Sync;
+
 /// Runs every strategy of `config` on every scenario; one row per
 /// (scenario, strategy), scenarios in order.
 pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError> {
+    run_with(config, scenarios, &strategy)
+}
+
+/// [`run`] with the strategies made by `make` (a tuning harness passes
+/// strategies with other settings under the same names, so that they meet
+/// the same histories and draws as `culprit sim`'s).
+pub fn run_with(
+    config: &Config,
+    scenarios: &[Scenario],
+    make: &Factory,
+) -> Result<Vec<Row>, SimError> {
     for name in &config.strategies {
-        strategy(name).ok_or_else(|| SimError::UnknownStrategy(name.clone()))?;
+        make(name).ok_or_else(|| SimError::UnknownStrategy(name.clone()))?;
     }
     if let Some(s) = scenarios
         .iter()
@@ -177,7 +214,7 @@ pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError
     let k = config.strategies.len();
     let tallies: Vec<Vec<Tally>> = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || worker(config, scenarios, t, threads)))
+            .map(|t| scope.spawn(move || worker(config, scenarios, make, t, threads)))
             .collect();
         workers
             .into_iter()
@@ -216,12 +253,18 @@ pub fn run(config: &Config, scenarios: &[Scenario]) -> Result<Vec<Row>, SimError
 }
 
 /// The trials `part`, `part + parts`, ... of every scenario.
-fn worker(config: &Config, scenarios: &[Scenario], part: usize, parts: usize) -> Vec<Tally> {
+fn worker(
+    config: &Config,
+    scenarios: &[Scenario],
+    make: &Factory,
+    part: usize,
+    parts: usize,
+) -> Vec<Tally> {
     let k = config.strategies.len();
     let mut tally = vec![Tally::default(); scenarios.len() * k];
     for (si, s) in scenarios.iter().enumerate() {
         for trial in (part..config.trials).step_by(parts) {
-            for (j, (o, correct)) in one_trial(config, s, si as u64, trial as u64)
+            for (j, (o, correct)) in one_trial(config, make, s, si as u64, trial as u64)
                 .into_iter()
                 .enumerate()
             {
@@ -240,11 +283,20 @@ fn worker(config: &Config, scenarios: &[Scenario], part: usize, parts: usize) ->
 /// and whether they were right. The history and the run draws depend only
 /// on the seed, the scenario and the trial, so every strategy faces the
 /// same history and the same sequence of draws.
-pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(Outcome, bool)> {
+pub fn one_trial(
+    config: &Config,
+    make: &Factory,
+    s: &Scenario,
+    cell: u64,
+    trial: u64,
+) -> Vec<(Outcome, bool)> {
     let mut rng = Rng::derived(config.seed, cell, trial);
     let span = (s.max_commits - s.min_commits + 1) as u64;
     let n = s.min_commits + rng.below(span) as usize;
-    let history = generate(&mut rng, n, s.culprit, s.build_failure);
+    let mut history = generate(&mut rng, n, s.culprit, s.build_failure);
+    if s.hidden {
+        history.hide_before_culprit();
+    }
     let behaviour = Behaviour {
         rate: s.rate,
         unrelated: s.unrelated,
@@ -253,7 +305,7 @@ pub fn one_trial(config: &Config, s: &Scenario, cell: u64, trial: u64) -> Vec<(O
     };
     let mut out = Vec::with_capacity(config.strategies.len());
     for name in &config.strategies {
-        let Some(mut strat) = strategy(name) else {
+        let Some(mut strat) = make(name) else {
             let nothing = Outcome {
                 conclusion: None,
                 builds: 0,

@@ -31,7 +31,11 @@ pub fn table(rows: &[Row]) -> String {
             s.rate,
             s.build_failure * 100.0,
             s.unrelated * 100.0,
-            if s.culprit { "yes" } else { "none" },
+            match (s.culprit, s.hidden) {
+                (true, false) => "yes",
+                (true, true) => "hidden",
+                (false, _) => "none",
+            },
             r.trials,
             r.accuracy * 100.0,
             r.mean_builds,

@@ -1,6 +1,7 @@
 //! A small grid with few trials: plausible numbers, reproducible.
 
 use super::*;
+use crate::strategy::OTHER_CRASH_LIMIT;
 
 fn small(trials: usize, threads: usize) -> Config {
     Config {
@@ -115,4 +116,46 @@ fn the_table_has_a_line_per_row() {
     let text = table(&rows);
     assert_eq!(text.lines().count(), rows.len() + 1);
     assert!(text.lines().nth(1).unwrap().starts_with("plain"));
+}
+
+#[test]
+fn commits_hidden_by_another_crash_cost_every_strategy_a_bounded_number_of_runs() {
+    // Issue 20: three commits in a row show another crash at every run,
+    // the culprit two commits after them. Every strategy names it, and no
+    // bisection spends more than its usual runs plus ten per hidden commit.
+    let config = Config {
+        strategies: vec!["plain".into(), "classic".into(), "bayes".into()],
+        ..small(1, 1)
+    };
+    let cells = hidden_grid(300, 3000, &[1.0, 0.5]);
+    let mut met = 0;
+    for (si, s) in cells.iter().enumerate() {
+        let open = Scenario {
+            hidden: false,
+            ..*s
+        };
+        for trial in 0..40 {
+            let outcomes = one_trial(&config, &strategy, s, si as u64, trial);
+            let unhidden = one_trial(&config, &strategy, &open, si as u64, trial);
+            for ((name, (o, right)), (u, _)) in config.strategies.iter().zip(outcomes).zip(unhidden)
+            {
+                met += (o.runs != u.runs) as usize;
+                if s.rate < 1.0 && name == "plain" {
+                    continue;
+                }
+                assert!(right, "{name} at rate {}, trial {trial}: {o:?}", s.rate);
+                let usual = match (name.as_str(), s.rate == 1.0) {
+                    ("plain", _) => 20,
+                    ("classic", true) => 160,
+                    ("classic", false) => 320,
+                    (_, true) => 30,
+                    (_, false) => 200,
+                };
+                let bound = usual + (OTHER_CRASH_LIMIT * HIDDEN_COMMITS) as u64;
+                assert!(o.runs <= bound, "{name}: {} runs, bound {bound}", o.runs);
+            }
+        }
+    }
+    // Most bisections ran into the hidden commits (their runs changed).
+    assert!(met > 120, "{met} of 240 bisections met the hidden commits");
 }

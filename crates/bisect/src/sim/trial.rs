@@ -210,10 +210,15 @@ fn drive(
                 knowledge.entry(r.commit).build_failed = history.broken[i];
             }
             let e = knowledge.entry(r.commit);
-            if !e.build_failed {
+            if e.build_failed {
+                continue;
+            }
+            out.runs += r.runs as u64;
+            if history.hidden[i] {
+                e.runs.extend((0..r.runs).map(|_| RunClass::OtherCrash));
+            } else {
                 e.runs
                     .extend((0..r.runs).map(|_| draw(rng, history.crashing[i], b)));
-                out.runs += r.runs as u64;
             }
         }
     }

@@ -29,6 +29,13 @@
 //! none once it is sure. With `k` free builders it evaluates `k` commits at
 //! the quantiles `1/(k+1) .. k/(k+1)`.
 //!
+//! A commit whose runs keep showing another crash is dearer to run by the
+//! runs it takes to tell anything there, and after
+//! [`super::OTHER_CRASH_LIMIT`] such runs it is a skip, as a commit that
+//! fails to build. A rate learned from earlier bisections of the same
+//! reproducer ([`Bayes::with_rate_prior`]) weighs the rate grid before
+//! the first run.
+//!
 //! It stops when the most likely hypothesis reaches the target confidence,
 //! after checking that the culprit itself showed the crash (cause) or ran
 //! clean (fix) and that its parents are surely old. Commits that no
@@ -45,13 +52,20 @@ use crate::evidence::{Direction, RunClass};
 use self::ancestry::Ancestry;
 use self::gain::Gain;
 use self::posterior::Posterior;
-use self::state::{untestable, State};
+use self::state::{telling, untestable, State};
 use super::{
     Conclusion, Context, End, EndContext, EndReading, EndStep, NextStep, Request, Strategy, Verdict,
 };
 
 /// The default of [`Bayes::min_rate`] (`--min-rate`).
 pub const DEFAULT_MIN_RATE: f64 = 0.1;
+
+/// The default of [`Bayes::reliable_prior`]: the prior probability that
+/// the reproducer crashes on every run. Below one half, so that a flaky
+/// reproducer whose first crashes came in a row is not taken for a
+/// reliable one, and its clean runs at commits with the bug for proof
+/// (BENCHMARKS.md, "Accuracy first").
+pub const DEFAULT_RELIABLE_PRIOR: f64 = 0.4;
 
 /// Hypotheses lighter than this are never reported as candidates.
 const NEGLIGIBLE: f64 = 1e-6;
@@ -75,6 +89,25 @@ const SURE_IN_ONE_RUN: f64 = 0.9;
 /// Below this the top hypothesis, even with the commits no run can tell
 /// from it, is far from any useful target.
 const MAYBE_DONE: f64 = 0.25;
+
+/// What earlier bisections of the same reproducer saw of its rate: at the
+/// commits that had the bug, how many runs showed the crash bisected, of
+/// how many that told anything (crashed or ran clean).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatePrior {
+    /// Runs that showed the crash.
+    pub crashes: u32,
+    /// Runs that crashed or ran clean (at least `crashes`).
+    pub runs: u32,
+}
+
+/// A learned rate never weighs more than this many runs made here: the
+/// reproducer may behave otherwise on this bisection's commits or
+/// machines, and this bisection's own runs must be able to say so.
+pub const RATE_PRIOR_RUNS: f64 = 40.0;
+
+/// The default of [`Bayes::rate_prior_weight`].
+pub const RATE_PRIOR_WEIGHT: f64 = 0.5;
 
 /// The Bayesian strategy and its tuning.
 #[derive(Debug, Clone)]
@@ -111,12 +144,18 @@ pub struct Bayes {
     /// until it crashes, or until `target_confidence` says its rate is
     /// below this.
     pub min_rate: f64,
+    /// The rate learned from earlier bisections of the same reproducer.
+    pub rate_prior: Option<RatePrior>,
+    /// What one learned run weighs against one made here: a rate
+    /// estimated from a few runs elsewhere must not make this bisection
+    /// trust its clean runs more than its own runs would.
+    pub rate_prior_weight: f64,
     state: Option<State>,
 }
 
 impl Default for Bayes {
     fn default() -> Self {
-        Bayes::new(0.99)
+        Bayes::new(super::DEFAULT_CONFIDENCE)
     }
 }
 
@@ -130,14 +169,40 @@ impl Bayes {
             parent_margin: 1.0,
             stop_margin: 3.0,
             no_culprit_prior: 0.05,
-            reliable_prior: 0.6,
+            reliable_prior: DEFAULT_RELIABLE_PRIOR,
             false_positive: 1e-3,
             calibration_crashes: 3,
             calibration_runs: 12,
             max_runs: 5000,
             min_rate: DEFAULT_MIN_RATE,
+            rate_prior: None,
+            rate_prior_weight: RATE_PRIOR_WEIGHT,
             state: None,
         }
+    }
+
+    /// The same strategy starting from the rate that earlier bisections of
+    /// the same reproducer saw (each of their runs weighs
+    /// [`Bayes::rate_prior_weight`] of a run made here, and at most
+    /// [`RATE_PRIOR_RUNS`] of them count): it calibrates less at the bad
+    /// end and trusts clean runs as that rate says. Counts that tell
+    /// nothing (no runs) are ignored.
+    pub fn with_rate_prior(mut self, prior: RatePrior) -> Self {
+        self.rate_prior = (prior.runs > 0).then_some(RatePrior {
+            crashes: prior.crashes.min(prior.runs),
+            runs: prior.runs,
+        });
+        self
+    }
+
+    /// The learned crashes and clean runs, scaled down to at most
+    /// [`RATE_PRIOR_RUNS`] runs, then by [`Bayes::rate_prior_weight`].
+    fn learned(&self) -> Option<(f64, f64)> {
+        let p = self.rate_prior?;
+        let weight = self.rate_prior_weight.clamp(0.0, 1.0);
+        let scale = (RATE_PRIOR_RUNS / p.runs as f64).min(1.0) * weight;
+        let crashes = p.crashes as f64 * scale;
+        Some((crashes, p.runs as f64 * scale - crashes))
     }
 
     /// The same strategy giving up on a bad end that does not crash once
@@ -190,12 +255,13 @@ impl Bayes {
             self.false_positive,
             self.min_rate,
         );
+        let learned = self.learned();
         self.state.get_or_insert_with(|| {
-            State::new(
-                Ancestry::new(ctx.graph),
-                Posterior::new(n, no_culprit, reliable, eps, min_rate),
-                n,
-            )
+            let mut posterior = Posterior::new(n, no_culprit, reliable, eps, min_rate);
+            if let Some((crashes, cleans)) = learned {
+                posterior.learn_rate(crashes, cleans);
+            }
+            State::new(Ancestry::new(ctx.graph), posterior, n)
         })
     }
 }
@@ -309,12 +375,17 @@ impl Bayes {
                 *slot = Some((i as u32, q));
             }
         }
-        let cost = [build_cost, 1.0];
+        // A run at a commit where another crash keeps showing is dearer by
+        // the runs it takes to tell anything.
+        let cost = |i: u32, built: usize| {
+            let telling = telling(ctx.knowledge.get(i));
+            [build_cost, 1.0][built] / telling
+        };
         let scored = (0..2).flat_map(|built| {
             near[built]
                 .iter()
                 .flatten()
-                .map(move |&(i, q)| (i, q, cost[built]))
+                .map(move |&(i, q)| (i, q, cost(i, built)))
         });
         // The old end is built too: it crashes only if there is no culprit
         // in the range (a cause bisection's first commit needs it told).
@@ -409,7 +480,11 @@ impl Bayes {
             }
             Direction::Fix => (ctx.graph.len() as u32, &ctx.knowledge.old_end),
         };
-        let enough = e.count(RunClass::Crash) >= self.calibration_crashes
+        // Crashes seen by earlier bisections count towards the calibration.
+        let learned = self
+            .learned()
+            .map_or(0, |(crashes, _)| crashes.floor() as usize);
+        let enough = e.count(RunClass::Crash) + learned >= self.calibration_crashes
             || e.runs.len() >= self.calibration_runs
             || e.build_failed;
         (!enough).then(|| Request {
@@ -475,6 +550,9 @@ impl Strategy for Bayes {
             EndReading::Infra
         } else if clean {
             EndReading::Clean
+        } else if super::masked(e) {
+            // Another crash hides the bug here.
+            EndReading::Unclear
         } else if useless >= 3
             && useless * 2 > e.runs.len()
             && (ctx.end != End::Bad || useless > 100)

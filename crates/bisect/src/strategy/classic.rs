@@ -336,13 +336,25 @@ mod tests {
     }
 
     /// Drives the strategy on a linear history where commits from
-    /// `culprit` on crash in `crash_runs` of every 10 runs; `None` in
-    /// `skip` builds fail. Returns the conclusion and the runs asked for.
+    /// `culprit` on crash in one of every `crash_every` runs; commits in
+    /// `skip` fail to build. Returns the conclusion and the runs asked for.
     fn drive(
         n: usize,
         culprit: usize,
         crash_every: usize,
         skip: &[usize],
+    ) -> (Conclusion, Vec<Request>) {
+        drive_hidden(n, culprit, crash_every, skip, &[])
+    }
+
+    /// [`drive`] where the commits in `hidden` show another crash at
+    /// every run.
+    fn drive_hidden(
+        n: usize,
+        culprit: usize,
+        crash_every: usize,
+        skip: &[usize],
+        hidden: &[usize],
     ) -> (Conclusion, Vec<Request>) {
         let graph = linear(n);
         let mut k = Knowledge::new(n);
@@ -379,7 +391,13 @@ mod tests {
                         for _ in 0..r.runs {
                             let i = e.runs.len();
                             let bad = r.commit as usize >= culprit && i.is_multiple_of(crash_every);
-                            e.runs.push(if bad { Crash } else { Ok });
+                            e.runs.push(if hidden.contains(&(r.commit as usize)) {
+                                OtherCrash
+                            } else if bad {
+                                Crash
+                            } else {
+                                Ok
+                            });
                         }
                     }
                 }
@@ -415,6 +433,38 @@ mod tests {
         assert_eq!(commit, 6);
         assert!(confidence < 0.95 && confidence > 0.8, "{confidence}");
         assert!(asked.iter().all(|r| r.runs == 20), "{asked:?}");
+    }
+
+    #[test]
+    fn commits_hidden_by_another_crash_are_skipped_after_their_runs() {
+        // Three commits in a row crash otherwise at every run; the culprit
+        // is two commits after them, and testable.
+        for (first, n, crash_every) in [(4, 16, 1), (8, 64, 1), (20, 64, 3), (0, 16, 1)] {
+            let hidden = [first, first + 1, first + 2];
+            let c = first + 4;
+            let (found, asked) = drive_hidden(n, c, crash_every, &[], &hidden);
+            let Conclusion::Culprit { commit, .. } = found else {
+                panic!("hidden {hidden:?}: {found:?}");
+            };
+            assert_eq!(commit as usize, c, "hidden {hidden:?}");
+            // No commit asked for more than one batch of runs.
+            for r in &asked {
+                assert_eq!(asked.iter().filter(|a| a.commit == r.commit).count(), 1);
+                assert!(r.runs <= 20, "{asked:?}");
+            }
+        }
+        let graph = linear(4);
+        let mut k = Knowledge::new(4);
+        k.commits[1] = Some(ev(&times(OtherCrash, 10)));
+        let ctx = Context {
+            graph: &graph,
+            knowledge: &k,
+            direction: Direction::Cause,
+            parallelism: 1,
+            machines: 1,
+            build_cost: None,
+        };
+        assert_eq!(Classic::new(10).verdict(&ctx, 1), Verdict::Skip);
     }
 
     #[test]

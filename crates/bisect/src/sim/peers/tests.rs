@@ -13,6 +13,7 @@ fn line(n: usize, culprit: u32) -> History {
         culprit: Some(culprit),
         broken: vec![false; n],
         crashing: (0..n as u32).map(|i| i >= culprit).collect(),
+        hidden: vec![false; n],
     }
 }
 

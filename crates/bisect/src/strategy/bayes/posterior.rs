@@ -92,6 +92,18 @@ impl Posterior {
         }
     }
 
+    /// Weighs the rate grid by `crashes` crashes and `cleans` clean runs
+    /// seen before this bisection at commits that had the bug (an earlier
+    /// bisection of the same reproducer), as if they had been made here at
+    /// a commit known to crash. Only before the first [`Posterior::add`].
+    pub fn learn_rate(&mut self, crashes: f64, cleans: f64) {
+        let times_ln = |count: f64, x: f64| if count > 0.0 { count * x.ln() } else { 0.0 };
+        for (p, &r) in self.log_prior_rate.iter_mut().zip(&self.rates) {
+            *p += times_ln(crashes, r) + times_ln(cleans, 1.0 - r);
+        }
+        self.cache.clear();
+    }
+
     /// Records `crashes` and `cleans` runs at a commit that crashes exactly
     /// under the hypotheses in `crashing` (or, with `complement`, under all
     /// the others).
@@ -219,6 +231,26 @@ mod tests {
         p.masses(&mut m);
         assert!(m.mass[2] > 0.9, "{:?}", m.mass);
         assert!((m.mass.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_learned_rate_weighs_the_grid_like_runs_made_here() {
+        let mut learned = Posterior::new(1, 0.01, 0.6, 1e-3, 0.1);
+        learned.learn_rate(6.0, 14.0);
+        let mut m = Masses::default();
+        learned.add(&[0, 1], false, 1, 0);
+        learned.masses(&mut m);
+        let mut here = Posterior::new(1, 0.01, 0.6, 1e-3, 0.1);
+        let mut h = Masses::default();
+        here.add(&[0, 1], false, 7, 14);
+        here.masses(&mut h);
+        assert!((m.rate - h.rate).abs() < 1e-9, "{} vs {}", m.rate, h.rate);
+        assert!((m.rate - 0.33).abs() < 0.05, "rate {}", m.rate);
+        // A clean run seen before rules out a reproducer that always crashes.
+        let mut p = Posterior::new(1, 0.01, 0.6, 1e-3, 0.1);
+        p.learn_rate(20.0, 1.0);
+        assert_eq!(p.clean_streak_chance(0, 0), 1.0);
+        assert!(p.clean_streak_chance(0, 1) > 0.01);
     }
 
     #[test]

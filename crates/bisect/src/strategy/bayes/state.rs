@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::evidence::{CommitEvidence, Direction, RunClass};
-use crate::strategy::Context;
+use crate::strategy::{masked, Context};
 
 use super::ancestry::Ancestry;
 use super::posterior::{Masses, Posterior};
@@ -39,12 +39,32 @@ fn informative(runs: &[RunClass]) -> (u32, u32) {
     })
 }
 
-/// A commit that cannot be tested: its build failed or most runs could not
-/// tell anything.
+/// A commit that cannot be tested: its build failed, most runs could not
+/// tell anything, or another crash hides the bug there
+/// ([`masked`]).
 pub fn untestable(e: Option<&CommitEvidence>) -> bool {
     e.is_some_and(|e| {
         let useless = e.count(RunClass::Infra) + e.count(RunClass::Invalid);
-        e.build_failed || (useless >= 3 && useless * 2 > e.runs.len())
+        e.build_failed || (useless >= 3 && useless * 2 > e.runs.len()) || masked(e)
+    })
+}
+
+/// The chance that the next run at a commit tells something (shows the
+/// bug or runs clean) rather than another crash, from the runs made
+/// there. One other crash is what any commit may show now and then (an
+/// unrelated crash in a few runs of a hundred), so it changes nothing:
+/// at a low rate, where a build costs about a run, it would send the
+/// search to a new build. From the second on: 1/2 after two and none
+/// that told, 1/10 after ten.
+pub fn telling(e: Option<&CommitEvidence>) -> f64 {
+    e.map_or(1.0, |e| {
+        let told = e.count(RunClass::Crash) + e.count(RunClass::Ok);
+        let other = e.count(RunClass::OtherCrash);
+        if other <= 1 {
+            1.0
+        } else {
+            (told + 1) as f64 / (told + other) as f64
+        }
     })
 }
 

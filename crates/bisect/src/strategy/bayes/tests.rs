@@ -3,8 +3,9 @@
 use culprit_git::CommitGraph;
 
 use super::*;
-use crate::evidence::Knowledge;
+use crate::evidence::{CommitEvidence, Knowledge};
 use crate::sim::Rng;
+use crate::strategy::OTHER_CRASH_LIMIT;
 
 fn graph(parents: Vec<Vec<u32>>) -> CommitGraph {
     let ids = (0..parents.len()).map(|i| format!("c{i}")).collect();
@@ -33,6 +34,8 @@ struct World {
     broken: Vec<u32>,
     rate: f64,
     other: f64,
+    /// Commits where another crash shows at every run.
+    hidden: Vec<u32>,
     direction: Direction,
 }
 
@@ -40,6 +43,7 @@ struct Run {
     conclusion: Conclusion,
     runs: usize,
     max_batch: usize,
+    knowledge: Knowledge,
 }
 
 fn draw(rng: &mut Rng, crashing: bool, w: &World) -> RunClass {
@@ -53,6 +57,10 @@ fn draw(rng: &mut Rng, crashing: bool, w: &World) -> RunClass {
 }
 
 fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
+    bisect_with(Bayes::default(), g, w, parallelism, seed)
+}
+
+fn bisect_with(mut bayes: Bayes, g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
     let mut rng = Rng::new(seed);
     let n = g.len();
     let mut k = Knowledge::new(n);
@@ -67,7 +75,6 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
     k.old_end.runs = (0..10)
         .map(|_| draw(&mut rng, w.old_end_crashes, w))
         .collect();
-    let mut bayes = Bayes::default();
     let mut max_batch = 0;
     for _ in 0..20_000 {
         let ctx = Context {
@@ -90,9 +97,14 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
                         e.build_failed = w.broken.contains(&r.commit);
                         (e, w.crashing[r.commit as usize])
                     };
+                    let hidden = w.hidden.contains(&r.commit);
                     if !e.build_failed {
                         for _ in 0..r.runs {
-                            e.runs.push(draw(&mut rng, crashing, w));
+                            e.runs.push(if hidden {
+                                RunClass::OtherCrash
+                            } else {
+                                draw(&mut rng, crashing, w)
+                            });
                         }
                     }
                 }
@@ -109,6 +121,7 @@ fn bisect(g: &CommitGraph, w: &World, parallelism: usize, seed: u64) -> Run {
                     conclusion,
                     runs,
                     max_batch,
+                    knowledge: k,
                 };
             }
             NextStep::Abort { reason } => panic!("aborted: {reason}"),
@@ -124,6 +137,7 @@ fn cause(crashing: Vec<bool>, rate: f64) -> World {
         broken: Vec::new(),
         rate,
         other: 0.0,
+        hidden: Vec::new(),
         direction: Direction::Cause,
     }
 }
@@ -170,6 +184,64 @@ fn runs_at_the_old_end_tell_the_first_commit_from_no_culprit() {
         "{:?}",
         run.conclusion
     );
+}
+
+#[test]
+fn a_rate_learned_before_saves_runs() {
+    // An earlier bisection of the same reproducer saw 12 crashes in 40
+    // runs at commits with the bug: this one calibrates less and trusts
+    // clean runs sooner, and still names the culprit.
+    let g = linear(200);
+    let prior = RatePrior {
+        crashes: 12,
+        runs: 40,
+    };
+    let (mut without, mut with) = (0, 0);
+    for (seed, culprit) in [(1, 13), (2, 77), (3, 150), (4, 120), (5, 101), (6, 40)] {
+        let w = cause(descendants_of(&g, culprit), 0.3);
+        let run = bisect_with(Bayes::default().with_rate_prior(prior), &g, &w, 1, seed);
+        assert_eq!(culprit_of(&run), Some(culprit), "seed {seed}");
+        with += run.runs;
+        without += bisect(&g, &w, 1, seed).runs;
+    }
+    assert!(
+        with * 10 < without * 9,
+        "{with} runs with the prior, {without} without"
+    );
+}
+
+#[test]
+fn a_rate_prior_is_kept_within_what_it_can_say() {
+    let none = Bayes::default().with_rate_prior(RatePrior {
+        crashes: 3,
+        runs: 0,
+    });
+    assert_eq!(none.rate_prior, None);
+    let b = Bayes::default().with_rate_prior(RatePrior {
+        crashes: 500,
+        runs: 400,
+    });
+    assert_eq!(
+        b.rate_prior,
+        Some(RatePrior {
+            crashes: 400,
+            runs: 400
+        })
+    );
+    // At most RATE_PRIOR_RUNS runs count, in the same proportion, each
+    // weighing RATE_PRIOR_WEIGHT of a run made here.
+    let (crashes, cleans) = Bayes::default()
+        .with_rate_prior(RatePrior {
+            crashes: 100,
+            runs: 400,
+        })
+        .learned()
+        .unwrap();
+    let w = RATE_PRIOR_WEIGHT;
+    assert!((crashes - 10.0 * w).abs() < 1e-9 && (cleans - 30.0 * w).abs() < 1e-9);
+    // And a fresh strategy keeps it.
+    let fresh = b.fresh();
+    assert_eq!(fresh.target_confidence(), b.target_confidence());
 }
 
 #[test]
@@ -227,6 +299,76 @@ fn unrelated_crashes_do_not_mislead_it() {
 }
 
 #[test]
+fn commits_hidden_by_another_crash_are_skipped_quickly() {
+    // Three commits in a row crash otherwise at every run; the culprit is
+    // two commits after them, and testable. Each hidden commit gets at most
+    // its ten runs, and the search goes on next to it.
+    let g = linear(200);
+    let mut met = 0;
+    let reliable = (4..200).step_by(5).map(|c| (1.0, c, c as u64));
+    let flaky = [(0.5, 104, 3), (0.5, 60, 4), (0.5, 13, 5), (0.5, 101, 6)];
+    for (rate, culprit, seed) in reliable.chain(flaky) {
+        let mut w = cause(descendants_of(&g, culprit), rate);
+        w.hidden = vec![culprit - 4, culprit - 3, culprit - 2];
+        let run = bisect(&g, &w, 1, seed);
+        assert_eq!(culprit_of(&run), Some(culprit), "rate {rate}");
+        for &h in &w.hidden {
+            let runs = run.knowledge.get(h).map_or(0, |e| e.runs.len());
+            assert!(runs <= OTHER_CRASH_LIMIT, "{runs} runs at {h}");
+            met += (runs > 0) as usize;
+        }
+        // Its usual runs, and at most ten more per hidden commit.
+        let usual = if rate == 1.0 { 30 } else { 270 };
+        let limit = usual + w.hidden.len() * OTHER_CRASH_LIMIT;
+        assert!(run.runs <= limit, "rate {rate}: {} runs", run.runs);
+    }
+    // The search did run into the hidden commits.
+    assert!(met >= 10, "{met} hidden commits tested");
+}
+
+#[test]
+fn a_commit_hidden_by_another_crash_is_a_skip_and_so_is_such_an_end() {
+    let g = linear(4);
+    let mut k = Knowledge::new(4);
+    k.entry(3).runs = vec![RunClass::Crash; 3];
+    k.entry(1).runs = vec![RunClass::OtherCrash; OTHER_CRASH_LIMIT];
+    k.old_end.runs = vec![RunClass::Ok];
+    let ctx = Context {
+        graph: &g,
+        knowledge: &k,
+        direction: Direction::Cause,
+        parallelism: 1,
+        machines: 1,
+        build_cost: None,
+    };
+    let mut bayes = Bayes::default();
+    bayes.observe(&ctx);
+    assert_eq!(bayes.verdict(&ctx, 1), Verdict::Skip);
+    // Nine such runs: not yet.
+    let mut nine = k.clone();
+    nine.entry(1).runs.pop();
+    let ctx = Context {
+        knowledge: &nine,
+        ..ctx
+    };
+    assert_eq!(bayes.verdict(&ctx, 1), Verdict::Undecided);
+    let other = CommitEvidence {
+        build_failed: false,
+        runs: vec![RunClass::OtherCrash; OTHER_CRASH_LIMIT],
+    };
+    for end in [End::Bad, End::Good, End::Check] {
+        let step = bayes.check_end(&EndContext {
+            end,
+            direction: Direction::Cause,
+            evidence: &other,
+            bad_end: &other,
+            machines: 1,
+        });
+        assert_eq!(step, EndStep::Read(EndReading::Unclear), "{end:?}");
+    }
+}
+
+#[test]
 fn a_crash_older_than_the_range_means_no_culprit() {
     let g = linear(500);
     let mut w = cause(vec![true; 500], 0.3);
@@ -249,6 +391,7 @@ fn finds_a_fix() {
         broken: Vec::new(),
         rate: 0.4,
         other: 0.0,
+        hidden: Vec::new(),
         direction: Direction::Fix,
     };
     assert_eq!(culprit_of(&bisect(&g, &w, 1, 5)), Some(66));
