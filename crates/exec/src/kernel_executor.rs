@@ -320,6 +320,7 @@ impl KernelExecutor {
             }
             None => None,
         };
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let initramfs = dir.join("initramfs.cpio");
         let run_timeout = self.settings.vm.run_timeout;
         let syz = match self.settings.syz.clone() {
