@@ -15,6 +15,8 @@
 
 pub mod cache;
 pub mod deps;
+pub mod kbuild;
+pub mod kconfig;
 pub mod kernel;
 pub mod reproducer;
 pub mod run;
