@@ -67,8 +67,10 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> KconfigError + '_ {
 }
 
 /// The values of a `.config`, by option name without the `CONFIG_`
-/// prefix: `y`, `m`, `n` (not set), a number or a quoted string.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// prefix: `y`, `m`, `n` (not set), a number or a quoted string. In JSON,
+/// its `.config` text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 pub struct KernelConfig {
     values: BTreeMap<String, String>,
 }
@@ -148,6 +150,18 @@ impl KernelConfig {
     /// SHA-256 of [`KernelConfig::to_text`].
     pub fn hash(&self) -> String {
         signature::bytes_signature(self.to_text().as_bytes())
+    }
+}
+
+impl From<String> for KernelConfig {
+    fn from(text: String) -> Self {
+        KernelConfig::parse(&text)
+    }
+}
+
+impl From<KernelConfig> for String {
+    fn from(config: KernelConfig) -> Self {
+        config.to_text()
     }
 }
 

@@ -15,9 +15,11 @@
 
 pub mod cache;
 pub mod deps;
+pub mod instrumentation;
 pub mod kbuild;
 pub mod kconfig;
 pub mod kernel;
+pub mod minimize;
 pub mod reproducer;
 pub mod run;
 pub mod shell;
