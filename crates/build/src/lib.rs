@@ -11,6 +11,10 @@
 //!   keyed by tree, configured `.config`, toolchain and recipe.
 //! - [`BuildDeps`]: the files a kernel build read, and whether a commit's
 //!   changes can change the kernel.
+//! - [`kconfig`], [`kbuild`]: `.config` values, `olddefconfig`, Kconfig's
+//!   dependencies, the options that compile a file.
+//! - [`minimize`], [`minimize_driver`], [`instrumentation`]: config
+//!   minimisation before a bisection.
 #![deny(missing_docs)]
 
 pub mod cache;
@@ -20,6 +24,7 @@ pub mod kbuild;
 pub mod kconfig;
 pub mod kernel;
 pub mod minimize;
+pub mod minimize_driver;
 pub mod reproducer;
 pub mod run;
 pub mod shell;

@@ -225,3 +225,116 @@ fn a_candidate_that_does_not_build_does_not_reproduce() {
     };
     assert!(purpose.ends_with("without debug info"), "{purpose}");
 }
+
+/// A host whose kernels are the configs themselves.
+struct FakeHost {
+    builds: Vec<String>,
+    needs: &'static str,
+}
+
+impl culprit_build::minimize_driver::MinimizeHost for FakeHost {
+    type Kernel = KernelConfig;
+
+    fn build(
+        &mut self,
+        commit: &str,
+        config: &std::path::Path,
+    ) -> Result<KernelConfig, culprit_build::minimize_driver::HostBuildError> {
+        self.builds.push(commit.to_string());
+        let config = KernelConfig::read(config).unwrap();
+        Ok(normalise(&config, &configs().2))
+    }
+
+    fn run(
+        &mut self,
+        kernel: &KernelConfig,
+        runs: u32,
+    ) -> Result<culprit_build::minimize_driver::RunCounts, String> {
+        let crashes = runs * u32::from(kernel.is_enabled(self.needs));
+        Ok(culprit_build::minimize_driver::RunCounts { runs, crashes })
+    }
+}
+
+#[test]
+fn the_driver_logs_candidates_and_decisions_and_caches_the_result() {
+    use culprit_build::minimize_driver::{minimize, CacheKey, MinimizePlaces};
+    let dir = tempfile::tempdir().unwrap();
+    let places = MinimizePlaces {
+        work_dir: dir.path().join("work"),
+        cache_dir: Some(dir.path().join("cache")),
+    };
+    let key = CacheKey {
+        config: "c".into(),
+        baseline: "b".into(),
+        commit: "abc".into(),
+        reproducer: "r".into(),
+        compiler: "gcc".into(),
+    };
+    let mut host = FakeHost {
+        builds: Vec::new(),
+        needs: "D5",
+    };
+    let mut log = Vec::new();
+    let first = minimize(
+        input(CrashKind::Warning, true),
+        "abc",
+        &key,
+        &places,
+        &mut host,
+        &mut log,
+    )
+    .unwrap();
+    let text = String::from_utf8(log).unwrap();
+    assert!(!first.cached);
+    assert!(first.result.added_options.contains("D5"));
+    assert!(host.builds.iter().all(|c| c == "abc"));
+    assert_eq!(host.builds.len() as u32, first.result.builds);
+    assert!(text.starts_with("minimizing the config at abc: "), "{text}");
+    assert!(
+        text.contains(
+            "config candidate 1: the baseline, without debug info, KASAN, lockdep: building"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("config: kept D5: the bug did not reproduce without it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("minimized config: the baseline + 2 options"),
+        "{text}"
+    );
+    let written = KernelConfig::read(&first.config_file).unwrap();
+    assert_eq!(written, first.result.config);
+
+    // The same key: from the cache, nothing built.
+    let builds = host.builds.len();
+    let mut log = Vec::new();
+    let again = minimize(
+        input(CrashKind::Warning, true),
+        "abc",
+        &key,
+        &places,
+        &mut host,
+        &mut log,
+    )
+    .unwrap();
+    assert!(again.cached);
+    assert_eq!(again.result, first.result);
+    assert_eq!(host.builds.len(), builds);
+    // Another compiler is another key.
+    let other = CacheKey {
+        compiler: "clang".into(),
+        ..key
+    };
+    let third = minimize(
+        input(CrashKind::Warning, true),
+        "abc",
+        &other,
+        &places,
+        &mut host,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    assert!(!third.cached);
+}
