@@ -15,6 +15,7 @@
 //!   dependencies, the options that compile a file.
 //! - [`minimize`], [`minimize_driver`], [`instrumentation`]: config
 //!   minimisation before a bisection.
+//! - [`releases`]: a compiler per release, config fix-ups and backports.
 #![deny(missing_docs)]
 
 pub mod cache;
@@ -25,6 +26,7 @@ pub mod kconfig;
 pub mod kernel;
 pub mod minimize;
 pub mod minimize_driver;
+pub mod releases;
 pub mod reproducer;
 pub mod run;
 pub mod shell;
