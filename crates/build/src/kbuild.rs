@@ -297,44 +297,63 @@ pub fn files_in_report(report: &str) -> Vec<String> {
     files
 }
 
-/// The `.c` files of the tree at `HEAD` that define one of `functions`
-/// (a line starting a definition: `type name(`, or `SYSCALL_DEFINEn(name`
-/// for `__do_sys_name`/`__x64_sys_name`), found with `git grep`. For
-/// unsymbolized reports, whose frames name functions but no files.
-pub fn files_defining(tree: &Path, functions: &[String]) -> Vec<String> {
-    let mut patterns = Vec::new();
-    for function in functions {
-        let name: String = function
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        if name.len() < 4 {
+/// The functions of the first stack trace of a report, in order, from
+/// frames such as `prctl_scratch_check+0x1b/0x30` (`? f+...` guesses and
+/// compiler suffixes such as `.isra.0` left out), at most `limit`.
+pub fn functions_in_report(report: &str, limit: usize) -> Vec<String> {
+    let mut functions: Vec<String> = Vec::new();
+    for line in report.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix("RIP: 0010:").unwrap_or(line);
+        if line.starts_with('?') || functions.len() >= limit {
             continue;
         }
-        let syscall = ["__do_sys_", "__x64_sys_", "__se_sys_", "__ia32_sys_"]
-            .iter()
-            .find_map(|p| name.strip_prefix(p));
-        patterns.push(match syscall {
-            Some(call) => format!("^(COMPAT_)?SYSCALL_DEFINE[0-6]\\({call},"),
-            None => format!("^[a-zA-Z_][a-zA-Z0-9_ \\*]*[ \\*]{name}\\([^;]*$"),
-        });
+        let Some(word) = line.split_whitespace().find(|w| w.contains("+0x")) else {
+            continue;
+        };
+        let (name, offsets) = word.split_once("+0x").unwrap_or((word, ""));
+        let name = name.split('.').next().unwrap_or(name);
+        let named = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if named && offsets.contains("/0x") && !functions.iter().any(|f| f == name) {
+            functions.push(name.to_string());
+        }
     }
-    if patterns.is_empty() {
-        return Vec::new();
+    functions
+}
+
+/// The `.c` file of the tree at `HEAD` that defines `function` (a line
+/// starting a definition: `type name(`, or `SYSCALL_DEFINEn(name` for
+/// `__do_sys_name`/`__x64_sys_name`), found with `git grep`; `None` when
+/// no file or several do (a static name defined in many drivers says
+/// nothing). For unsymbolized reports, whose frames name functions but no
+/// files.
+pub fn file_defining(tree: &Path, function: &str) -> Option<String> {
+    let name: String = function
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if name.len() < 4 {
+        return None;
     }
-    let mut command = Command::new("git");
-    command.arg("-C").arg(tree).args(["grep", "-l", "-E"]);
-    for pattern in &patterns {
-        command.arg("-e").arg(pattern);
-    }
-    command.args(["--", "*.c"]);
-    let Ok(output) = command.output() else {
-        return Vec::new();
+    let syscall = ["__do_sys_", "__x64_sys_", "__se_sys_", "__ia32_sys_"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p));
+    let pattern = match syscall {
+        Some(call) => format!("^(COMPAT_)?SYSCALL_DEFINE[0-6]\\({call},"),
+        None => format!("^[a-zA-Z_][a-zA-Z0-9_ \\*]*[ \\*]{name}\\([^;]*$"),
     };
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(["grep", "-l", "-E", "-e", &pattern, "--", "*.c"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let files: Vec<&str> = text.lines().collect();
+    match files[..] {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -396,6 +415,17 @@ mod tests {
         assert_eq!(options("kernel/sys.c"), Some(vec![]));
         assert_eq!(options("drivers/net/absent.c"), None);
         assert_eq!(options("include/linux/list.h"), None);
+    }
+
+    #[test]
+    fn report_functions_come_from_reliable_frames() {
+        let report = "RIP: 0010:prctl_scratch_check+0x1b/0x30\nCall Trace:\n <TASK>\n \
+                      ? __warn+0x7d/0x130\n __do_sys_prctl.isra.0+0x10/0x20\n \
+                      do_syscall_64+0x3d/0x90\n entry_SYSCALL_64_after_hwframe+0x63/0xcd\n";
+        assert_eq!(
+            functions_in_report(report, 3),
+            ["prctl_scratch_check", "__do_sys_prctl", "do_syscall_64"]
+        );
     }
 
     #[test]

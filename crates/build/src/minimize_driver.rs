@@ -17,6 +17,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// How many frames of an unsymbolized report are looked up (the top of
+/// the stack; deeper frames are the syscall entry, built always).
+const FRAMES_READ: usize = 8;
+
 /// Format version of cached results; others are misses.
 const CACHE_VERSION: u32 = 1;
 
@@ -143,7 +147,8 @@ pub struct CrashFacts {
 /// `olddefconfig` with `make_vars` (see
 /// [`crate::KernelRecipe::kconfig_variables`]), Kconfig's dependencies,
 /// and the options that compile the crash's files (from the report's
-/// `file:line` names and the files defining the title's function).
+/// `file:line` names, and the files defining the title's function and
+/// the report's top frames).
 /// `scratch` is a directory for the completed configs.
 pub fn prepare(
     tree: &Path,
@@ -189,11 +194,14 @@ pub fn crash_file_options(
         .as_deref()
         .map(kbuild::files_in_report)
         .unwrap_or_default();
-    if let Some(function) = title_function(&crash.title) {
-        for file in kbuild::files_defining(tree, &[function]) {
-            if !files.contains(&file) {
-                files.push(file);
-            }
+    let mut functions: Vec<String> = title_function(&crash.title).into_iter().collect();
+    if let Some(report) = &crash.report {
+        functions.extend(kbuild::functions_in_report(report, FRAMES_READ));
+    }
+    for function in functions {
+        match kbuild::file_defining(tree, &function) {
+            Some(file) if !files.contains(&file) => files.push(file),
+            _ => {}
         }
     }
     files
