@@ -276,7 +276,12 @@ impl Minimizer {
             match self.plan() {
                 Some((config, purpose)) => match self.tested.get(&config.hash()) {
                     // The same config as an earlier candidate: same answer.
-                    Some(&ok) => self.advance(config, purpose, ok, "as tested before"),
+                    Some(&ok) => self.advance(
+                        config,
+                        purpose,
+                        ok,
+                        "the same config as an earlier candidate",
+                    ),
                     None => self.pending = Some((config, purpose)),
                 },
                 None => self.finish(),
