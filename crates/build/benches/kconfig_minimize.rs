@@ -113,7 +113,6 @@ fn machine(dir: &Path) -> Result<VmConfig, String> {
         .and_then(|i| i.write(&initramfs))
         .map_err(|e| e.to_string())?;
     let mut vm = VmConfig::new(Path::new("bzImage"), &initramfs);
-    vm.accelerator = culprit_vm::probe_accelerator(&vm.qemu, None).accelerator;
     vm.memory_mb = 2048;
     vm.cpus = 2;
     vm.boot_timeout = Duration::from_secs(300);
@@ -161,6 +160,7 @@ fn minimize(dir: &Path) -> Result<(), String> {
         consoles: dir.join("consoles"),
         same_bug: |title| title.starts_with("WARNING in prctl_scratch_"),
         build_times: Vec::new(),
+        probed: false,
     };
     let places = MinimizePlaces {
         work_dir: dir.join("minimize"),

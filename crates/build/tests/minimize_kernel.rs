@@ -17,7 +17,7 @@ use culprit_build::minimize::Verdict;
 use culprit_build::minimize_driver::{self, CacheKey, CrashFacts, MinimizePlaces};
 use culprit_build::reproducer::{self, ReproducerSpec};
 use culprit_build::KernelRecipe;
-use culprit_vm::{Accelerator, Initramfs, VmConfig};
+use culprit_vm::{Initramfs, VmConfig};
 use kernel_host::KernelHost;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,10 +93,6 @@ fn machine(scratch: &Path) -> VmConfig {
         .write(&initramfs)
         .unwrap();
     let mut vm = VmConfig::new(Path::new("bzImage"), &initramfs);
-    vm.accelerator = match Path::new("/dev/kvm").exists() {
-        true => culprit_vm::probe_accelerator(&vm.qemu, None).accelerator,
-        false => Accelerator::Tcg,
-    };
     vm.boot_timeout = Duration::from_secs(120);
     vm.run_timeout = Duration::from_secs(30);
     vm
@@ -166,6 +162,7 @@ fn minimisation_keeps_the_option_the_reproducer_needs_and_drops_the_others() {
         consoles: scratch.join("consoles"),
         same_bug: |title| title == TITLE,
         build_times: Vec::new(),
+        probed: false,
     };
     let key = CacheKey {
         config: full.hash(),

@@ -28,6 +28,9 @@ pub struct KernelHost {
     pub same_bug: fn(&str) -> bool,
     /// Each build's wall time.
     pub build_times: Vec<Duration>,
+    /// Whether the accelerator was probed (with the first kernel built:
+    /// on some machines KVM starts QEMU but a real kernel never boots).
+    pub probed: bool,
 }
 
 impl MinimizeHost for KernelHost {
@@ -61,6 +64,12 @@ impl MinimizeHost for KernelHost {
     }
 
     fn run(&mut self, kernel: &PathBuf, runs: u32) -> Result<RunCounts, String> {
+        if !self.probed {
+            let probe = culprit_vm::probe_accelerator(&self.vm.qemu, Some(kernel));
+            eprintln!("accelerator: {:?} ({})", probe.accelerator, probe.reason);
+            self.vm.accelerator = probe.accelerator;
+            self.probed = true;
+        }
         let mut config = self.vm.clone();
         config.kernel = kernel.clone();
         let consoles = self.consoles.join(format!("{}", self.build_times.len()));
