@@ -254,6 +254,12 @@ impl KernelRecipe {
         recipe.join("\n")
     }
 
+    /// The `make` variables that decide a config (`ARCH=`, `CC=`, `LD=`...,
+    /// without ccache), for [`crate::kconfig::olddefconfig`].
+    pub fn kconfig_variables(&self) -> Vec<String> {
+        self.make_variables_without_ccache()
+    }
+
     fn make_variables_without_ccache(&self) -> Vec<String> {
         let plain = KernelRecipe {
             ccache: None,

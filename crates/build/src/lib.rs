@@ -13,11 +13,22 @@
 //!   changes can change the kernel.
 //! - [`syzkaller`]: syz programs' options, syz-execprog's command line, and
 //!   syzkaller built per commit.
+//! - [`kconfig`], [`kbuild`]: `.config` values, `olddefconfig`, Kconfig's
+//!   dependencies, the options that compile a file.
+//! - [`minimize`], [`minimize_driver`], [`instrumentation`]: config
+//!   minimisation before a bisection.
+//! - [`releases`]: a compiler per release, config fix-ups and backports.
 #![deny(missing_docs)]
 
 pub mod cache;
 pub mod deps;
+pub mod instrumentation;
+pub mod kbuild;
+pub mod kconfig;
 pub mod kernel;
+pub mod minimize;
+pub mod minimize_driver;
+pub mod releases;
 pub mod reproducer;
 pub mod run;
 pub mod shell;
