@@ -290,3 +290,106 @@ fn commits_that_change_nothing_built_are_skipped_and_kernels_are_shared() {
     assert!(pruned.starts_with("removed "), "{pruned}");
     assert!(cache(&[]).contains("0 kernels, 0 B"));
 }
+
+#[test]
+fn a_backport_is_applied_only_where_its_bug_is_and_the_log_says_so() {
+    if let Some(why) = missing() {
+        println!("SKIPPED: the fake kernel-mode test: {why}");
+        return;
+    }
+    // Commits 0..=11; commit 3 breaks the build (broken.txt), commit 7
+    // mends it; the crash comes with commit 9.
+    let mut repo = TestRepo::new();
+    let makefile = MAKEFILE.replace(
+        "bzImage:\n",
+        "bzImage:\n\t@if [ -e broken.txt ]; then echo broken >&2; exit 2; fi\n",
+    );
+    repo.write("Makefile", &makefile);
+    let mut h = Vec::new();
+    for i in 0..12 {
+        let state = if i >= 9 { "BUG" } else { "OK" };
+        // The mending commit changes nothing else: it applies anywhere.
+        match i {
+            7 => {
+                repo.git(&["rm", "-q", "broken.txt"]);
+            }
+            _ => repo.write("kernel.txt", &format!("{state} {i}\n")),
+        }
+        if i == 3 {
+            repo.write("broken.txt", "x\n");
+        }
+        h.push(repo.commit(&format!("commit {i}")));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    machine(dir.path());
+    let head = format!(
+        "repo = {:?}\nworkdir = \"work\"\nbad = {:?}\ngood = [{:?}]\n\
+         [[kernel.backports]]\nfix = {:?}\nfixes = [{:?}]\ntitle = \"mend the build\"\n",
+        repo.path(),
+        h[11],
+        h[0],
+        h[7],
+        h[3]
+    );
+    // The tables of run_job come after the job's own: move ours last.
+    let (log, json) = run_job_with_tables(&repo, dir.path(), "backport", &head);
+    assert_eq!(json["culprit"]["hash"], h[9].as_str(), "{log}");
+    let applied: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with(&format!("applying backport {} mend the build", h[7])))
+        .collect();
+    assert!(!applied.is_empty(), "{log}");
+    // Where the backport went, the commit built; nothing was skipped for
+    // a failed build (the broken commits were mended).
+    assert!(!log.contains("build failed"), "{log}");
+    // Never on commits that have the fix, nor on those without the bug:
+    // every block that applied it tests a commit from 3 to 6.
+    let mut testing = "";
+    for line in log.lines() {
+        if let Some(c) = line.strip_prefix("testing commit ") {
+            testing = c;
+        }
+        if line.starts_with("applying backport ") {
+            let i = h.iter().position(|x| x == testing).unwrap();
+            assert!(
+                (3..7).contains(&i),
+                "backport applied to commit {i}:\n{log}"
+            );
+        }
+    }
+}
+
+/// Like `run_job`, with the job's own `[[...]]` tables after the others.
+fn run_job_with_tables(
+    repo: &TestRepo,
+    dir: &Path,
+    name: &str,
+    head: &str,
+) -> (String, serde_json::Value) {
+    let (top, tables) = head.split_at(head.find("\n[").map_or(head.len(), |i| i + 1));
+    let job = format!(
+        "{top}json = \"{name}.json\"\nstrategy = \"classic\"\nruns = 2\nvms = 2\n\
+         [kernel]\nconfig = \"config\"\nccache = false\nstore = \"store\"\n\
+         [reproducer]\nscript = \"repro.sh\"\nrun_timeout = \"10s\"\nboot_timeout = \"10s\"\n\
+         [vm]\nqemu = \"./qemu-fake\"\n{tables}"
+    );
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, job).unwrap();
+    let out = locked(
+        Command::new(env!("CARGO_BIN_EXE_culprit")),
+        repo.home.path(),
+    )
+    .arg("bisect")
+    .arg(&file)
+    .output()
+    .unwrap();
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{log}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    (log, serde_json::from_str(&json).unwrap())
+}

@@ -29,6 +29,9 @@ use culprit_build::{BuildCache, BuildError, CachedBuild, KernelBuild, KernelReci
 use culprit_git::{Commit, Repo, Worktree};
 use culprit_vm::{Accelerator, Initramfs, RunKind, VmConfig};
 
+use crate::kernel_release::{self, ReleaseRules};
+use culprit_build::releases::{self, Backport};
+
 /// How to test a build in QEMU.
 #[derive(Debug, Clone)]
 pub struct VmSettings {
@@ -69,6 +72,8 @@ pub struct KernelSettings {
     /// The title of the crash bisected, when the job names it (syz
     /// executor failures are the bug only when it is one of them).
     pub crash: Option<String>,
+    /// Compilers, config fix-ups and backports by release.
+    pub releases: ReleaseRules,
     /// How to run.
     pub vm: VmSettings,
     /// The store of built kernels shared across bisections (`None`: none)
@@ -98,6 +103,8 @@ pub struct KernelExecutor {
     /// What the builds so far read (kbuild's dependency records), loaded
     /// from and saved to `inputs_file`.
     inputs: Option<BuildDeps>,
+    /// Notes already logged (a compiler not installed is said once).
+    said: Vec<String>,
 }
 
 impl KernelExecutor {
@@ -119,6 +126,7 @@ impl KernelExecutor {
             log,
             store,
             inputs: None,
+            said: Vec::new(),
         }
     }
 
@@ -214,17 +222,59 @@ impl KernelExecutor {
         Ok(path)
     }
 
-    fn try_build(&mut self, commit: &str) -> Result<BuildOutcome, String> {
-        let recipe = self.recipe()?;
-        let builds = self.dir("builds");
-        let cache = self.cache_key(&recipe, commit)?;
-        if let Some(cached) = cache.as_ref().and_then(|(c, tree, fp)| c.get(tree, fp)) {
-            return Ok(from_cache(commit, cached));
+    /// The recipe of `commit`: the compiler of its release, its config
+    /// fix-ups; and its backports applied in the checkout, when it needs
+    /// any (then the tree built is the checkout's, not the commit's).
+    fn commit_recipe(&mut self, commit: &str) -> Result<(KernelRecipe, Option<String>), String> {
+        let base = self.recipe()?;
+        let checkout = self.worktree()?.path().to_owned();
+        let configs = self.dir("configs");
+        let planned = kernel_release::for_commit(
+            &checkout,
+            commit,
+            &base,
+            &self.settings.releases,
+            &configs,
+        )?;
+        for note in &planned.notes {
+            if !self.said.contains(note) {
+                self.say(note);
+                self.said.push(note.clone());
+            }
+        }
+        if planned.backports.is_empty() {
+            return Ok((planned.recipe, None));
         }
         let worktree = self.worktree()?;
         worktree
             .checkout(commit)
             .map_err(|e| format!("checkout {commit}: {e}"))?;
+        let needed: Vec<&Backport> = planned.backports.iter().collect();
+        let applied = releases::apply_backports(&checkout, &needed, &mut self.log)
+            .map_err(|e| e.to_string())?;
+        if applied.is_empty() {
+            return Ok((planned.recipe, None));
+        }
+        let tree = self
+            .worktree()?
+            .tree_of("HEAD")
+            .map_err(|e| e.to_string())?;
+        Ok((planned.recipe, Some(tree)))
+    }
+
+    fn try_build(&mut self, commit: &str) -> Result<BuildOutcome, String> {
+        let (recipe, backported) = self.commit_recipe(commit)?;
+        let builds = self.dir("builds");
+        let cache = self.cache_key(&recipe, commit, backported.clone())?;
+        if let Some(cached) = cache.as_ref().and_then(|(c, tree, fp)| c.get(tree, fp)) {
+            return Ok(from_cache(commit, cached));
+        }
+        let worktree = self.worktree()?;
+        if backported.is_none() {
+            worktree
+                .checkout(commit)
+                .map_err(|e| format!("checkout {commit}: {e}"))?;
+        }
         if recipe.clean {
             // syzbot's way: nothing of the previous build survives.
             worktree
@@ -275,15 +325,19 @@ impl KernelExecutor {
         &mut self,
         recipe: &KernelRecipe,
         commit: &str,
+        tree: Option<String>,
     ) -> Result<Option<(BuildCache, String, String)>, String> {
         if recipe.clean {
             return Ok(None);
         }
         // The checkout knows the user's commits and its own reverts.
-        let tree = self
-            .worktree()?
-            .tree_of(commit)
-            .map_err(|e| e.to_string())?;
+        let tree = match tree {
+            Some(tree) => tree,
+            None => self
+                .worktree()?
+                .tree_of(commit)
+                .map_err(|e| e.to_string())?,
+        };
         let fingerprint = recipe.fingerprint().map_err(|e| e.to_string())?;
         Ok(Some((
             BuildCache::new(self.dir("builds").join("cache")),
@@ -664,6 +718,7 @@ mod tests {
             reproducer: Some(ReproducerSpec::Script(script)),
             syz: None,
             crash: None,
+            releases: ReleaseRules::default(),
             vm: VmSettings {
                 qemu: PathBuf::from(qemu),
                 cmdline: None,

@@ -206,6 +206,12 @@ fn kernel_settings(
                     .unwrap_or_else(|| workdir.join("syzkaller")),
             }),
         crash: settings.crash.clone(),
+        releases: crate::kernel_release::ReleaseRules::of_job(
+            job.compilers.clone(),
+            job.compiler == std::path::Path::new("gcc"),
+            &job.fixups,
+            &job.backports,
+        ),
         vm: VmSettings {
             qemu: job.qemu.clone(),
             cmdline: job.cmdline.clone(),

@@ -108,6 +108,16 @@ impl Place {
             Kind::File => (self.path(&self.file), Some(self.path(&self.dir))),
             Kind::Program => (s("clang"), Some(s(""))),
             Kind::DirOrNone => (s("none"), Some(s(""))),
+            Kind::Rules => {
+                let rule: toml::Table = match key {
+                    "kernel.compilers" => "compiler = \"gcc-12\"\nsince = \"v5.19\"",
+                    "kernel.fixups" => "option = \"KCOV\"\nbefore = \"v5.4\"",
+                    _ => "fix = \"abc\"\nfixes = [\"def\"]",
+                }
+                .parse()
+                .unwrap();
+                (Value::Array(vec![Value::Table(rule)]), Some(s("x")))
+            }
         }
     }
 }
@@ -140,6 +150,10 @@ fn flags(keys: &[(&str, Value)]) -> FlagValues {
         .map(|(key, value)| {
             let texts = match value {
                 Value::String(s) => vec![s.clone()],
+                // A list of tables is JSON on the command line.
+                Value::Array(items) if items.iter().all(Value::is_table) => {
+                    vec![serde_json::to_string(value).unwrap()]
+                }
                 Value::Array(items) => items
                     .iter()
                     .map(|i| i.as_str().unwrap_or_default().to_owned())

@@ -78,6 +78,13 @@ pub fn json_table(text: &str) -> Result<Table, (String, String)> {
     Ok(table)
 }
 
+/// A flag's JSON text as the TOML value of the same shape; `None` when it
+/// is not JSON (the check then says what was expected).
+pub(super) fn json_value(key: &str, text: &str) -> Option<Value> {
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    toml_value(key, json).ok()
+}
+
 fn toml_value(key: &str, value: serde_json::Value) -> Result<Value, (String, String)> {
     use serde_json::Value as J;
     let error = |reason: String| (key.to_owned(), reason);

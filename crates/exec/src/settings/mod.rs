@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use culprit_bisect::strategy::StrategyConfig;
 use culprit_bisect::{Direction, SetupRequest};
+use culprit_build::releases::{Backport, CompilerRule, CompilerTable, ConfigFixup};
 use culprit_build::syzkaller::SyzkallerSource;
 use culprit_build::ReproducerSpec;
 use toml::{Table, Value};
@@ -170,6 +171,18 @@ pub struct KernelJob {
     pub cpus: u32,
     /// The QEMU binary.
     pub qemu: PathBuf,
+    /// Compilers by release (`None`: Debian 12's table).
+    pub compilers: Option<CompilerTable>,
+    /// Config fix-ups of the job's own (culprit's defaults come first).
+    pub fixups: Vec<ConfigFixup>,
+    /// Fixes to cherry-pick where their bug is.
+    pub backports: Vec<Backport>,
+    /// The config to minimise against.
+    pub baseline: Option<PathBuf>,
+    /// Minimise the config before bisecting.
+    pub minimize: bool,
+    /// The most builds the minimisation makes.
+    pub minimize_builds: u32,
 }
 
 impl Settings {
@@ -665,11 +678,48 @@ impl Document {
             memory_mb,
             cpus: v.int("vm.cpus") as u32,
             qemu: v.path("vm.qemu").unwrap_or_default(),
+            compilers: match v.get("kernel.compilers") {
+                Some(_) => Some(CompilerTable {
+                    rules: self.rules::<CompilerRule>(v, "kernel.compilers")?,
+                }),
+                None => None,
+            },
+            fixups: self.rules(v, "kernel.fixups")?,
+            backports: self.rules(v, "kernel.backports")?,
+            baseline: v.path("kernel.baseline"),
+            minimize: v.bool("kernel.minimize"),
+            minimize_builds: v.int("kernel.minimize_builds") as u32,
         })
     }
 }
 
 impl Document {
+    /// The tables of a list setting, each read into `T`.
+    fn rules<T: serde::de::DeserializeOwned>(
+        &self,
+        v: &Values,
+        key: &str,
+    ) -> Result<Vec<T>, SettingError> {
+        let Some(Checked::Rules(tables)) = v.get(key) else {
+            return Ok(Vec::new());
+        };
+        tables
+            .iter()
+            .map(|t| {
+                Value::Table(t.clone()).try_into::<T>().map_err(|e| {
+                    let reason = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+                    let def = table::get(key);
+                    self.error(
+                        Some(def),
+                        v.key_of(key),
+                        Some(&Value::Table(t.clone())),
+                        reason,
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// The syz program and its syzkaller, when the job has one.
     fn syz(&self, v: &Values) -> Result<Option<SyzJob>, SettingError> {
         let (repo, commit, dir) = (

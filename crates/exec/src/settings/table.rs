@@ -65,6 +65,9 @@ pub enum Kind {
     CheckoutPath,
     /// `none`, or a directory relative to the job's directory.
     DirOrNone,
+    /// A list of tables (`[[kernel.compilers]]`), each read by the part of
+    /// culprit that uses it; as a flag, the same list in JSON.
+    Rules,
 }
 
 /// A value written in the table.
@@ -280,6 +283,26 @@ pub static TABLE: &[Def] = &[
     def("kernel.clean", "kernel-clean", Kind::Bool, "make distclean before every build (syzbot's way; slow).")
         .scope(Scope::Kernel)
         .default(Default::Value(Lit::Bool(false))),
+    def("kernel.compilers", "kernel-compilers", Kind::Rules, "Compilers by release ([[kernel.compilers]] with since, until, compiler, linker): the first rule whose range holds the commit's release builds it.")
+        .scope(Scope::Kernel)
+        .default(Default::Computed("gcc-12 from v5.19, gcc-11 before (Debian 12's); the job's compiler where the rule's is not installed"))
+        .value("JSON"),
+    def("kernel.fixups", "kernel-fixups", Kind::Rules, "Config values forced before a release ([[kernel.fixups]] with option, value, before, reason), besides culprit's own.")
+        .scope(Scope::Kernel)
+        .value("JSON"),
+    def("kernel.backports", "kernel-backports", Kind::Rules, "Fixes cherry-picked into commits that have the bug they fix ([[kernel.backports]] with fix, fixes, title).")
+        .scope(Scope::Kernel)
+        .value("JSON"),
+    def("kernel.baseline", "kernel-baseline", Kind::File, "The config to minimise against (syzbot's base config): options on in the config and off here are candidates to drop.")
+        .scope(Scope::Kernel)
+        .value("FILE"),
+    def("kernel.minimize", "kernel-minimize", Kind::Bool, "Minimise the config at the bad end before bisecting (needs the crash's title; done only when there is something to drop).")
+        .scope(Scope::Kernel)
+        .default(Default::Value(Lit::Bool(true))),
+    def("kernel.minimize_builds", "kernel-minimize-builds", Kind::Int { min: 1, max: 200 }, "The most builds the minimisation makes.")
+        .scope(Scope::Kernel)
+        .default(Default::Value(Lit::Int(20)))
+        .value("N"),
     def("kernel.store", "kernel-store", Kind::DirOrNone, "The store of built kernels shared by bisections, or none.")
         .scope(Scope::Kernel)
         .default(Default::Computed("kernels in culprit's cache directory"))

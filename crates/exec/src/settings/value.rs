@@ -29,6 +29,8 @@ pub enum Checked {
     /// Paths and programs, resolved against the job's directory; `None`
     /// for `Kind::DirOrNone`'s `none`.
     Path(Option<PathBuf>),
+    /// `Kind::Rules`: the tables, read by whoever uses them.
+    Rules(Vec<toml::Table>),
 }
 
 /// What is wrong with a value: the reason, for a message that also names
@@ -97,6 +99,15 @@ pub fn check(def: &Def, value: &Value, base: &Path) -> Result<Checked, Reason> {
         Kind::DirOrNone => match text(value)?.as_str() {
             "none" => Ok(Checked::Path(None)),
             dir => Ok(Checked::Path(Some(base.join(dir)))),
+        },
+        Kind::Rules => match value {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_table().cloned())
+                .collect::<Option<Vec<_>>>()
+                .map(Checked::Rules)
+                .ok_or(expected("a list of tables")),
+            _ => Err(expected("a list of tables")),
         },
     }
 }
@@ -179,6 +190,7 @@ pub fn from_flag(def: &Def, texts: &[String]) -> Value {
             .trim()
             .parse::<f64>()
             .map_or(Value::String(one), Value::Float),
+        Kind::Rules => super::doors::json_value(def.key, &one).unwrap_or(Value::String(one)),
         Kind::Duration if one.trim().bytes().all(|b| b.is_ascii_digit()) => one
             .trim()
             .parse::<i64>()
