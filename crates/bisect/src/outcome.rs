@@ -300,6 +300,10 @@ pub struct Outcome {
     /// verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// Kernel jobs: the config minimisation made before bisecting (the
+    /// config found, what was dropped and kept and why, the builds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_minimization: Option<serde_json::Value>,
 }
 
 /// The check of a culprit by its revert.
@@ -589,6 +593,7 @@ impl Outcome {
             steps: Vec::new(),
             time: Times::default(),
             verification: None,
+            config_minimization: None,
         }
     }
 

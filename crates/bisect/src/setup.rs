@@ -145,6 +145,8 @@ pub struct Setup {
     pub journal: Journal,
     /// Builds and runs the journal already holds (a resumed bisection).
     pub resumed: (usize, usize),
+    /// What the executor's config minimisation found, for the JSON.
+    pub config_minimization: Option<serde_json::Value>,
     json: Option<PathBuf>,
     strategy_name: String,
     _lock: File,
@@ -201,6 +203,7 @@ impl SetupRequest {
         let journal = open_journal(&bisection_dir, &params)?;
         Ok(Setup {
             resumed: journal.counts(),
+            config_minimization: None,
             repo,
             bisection,
             strategy,
@@ -277,7 +280,7 @@ impl Setup {
             workdir: self.workdir.display().to_string(),
             own: own.unwrap_or(&self.bisection_dir).display().to_string(),
         });
-        let outcome = crate::engine::run(
+        let mut outcome = crate::engine::run(
             &self.repo,
             &self.bisection,
             self.strategy.as_mut(),
@@ -285,6 +288,7 @@ impl Setup {
             &mut self.journal,
             events,
         );
+        outcome.config_minimization = self.config_minimization.take();
         let code = finish_json(self.json.as_deref(), &outcome, outcome.exit_code(), stderr);
         (outcome, code)
     }

@@ -189,6 +189,36 @@ impl KernelExecutor {
             .ok_or_else(|| "no worktree".to_string())
     }
 
+    /// Checks `commit` out in culprit's checkout; its path.
+    pub fn checkout_at(&mut self, commit: &str) -> Result<PathBuf, String> {
+        let worktree = self.worktree()?;
+        worktree
+            .checkout(commit)
+            .map_err(|e| format!("checkout {commit}: {e}"))?;
+        Ok(worktree.path().to_owned())
+    }
+
+    /// The job's recipe (its compiler and config, before a commit's
+    /// release changes them).
+    pub fn base_recipe(&self) -> KernelRecipe {
+        self.settings.recipe.clone()
+    }
+
+    /// Builds `commit` with the config in `config` instead of the job's
+    /// (a candidate of the config minimisation), through the store.
+    pub fn build_with_config(&mut self, commit: &str, config: &Path) -> BuildOutcome {
+        let job_config = std::mem::replace(&mut self.settings.recipe.config, config.to_owned());
+        let outcome = self.build(commit);
+        self.settings.recipe.config = job_config;
+        outcome
+    }
+
+    /// Builds every commit from now on with the config in `config` (the
+    /// minimised one).
+    pub fn use_config(&mut self, config: &Path) {
+        self.settings.recipe.config = config.to_owned();
+    }
+
     /// The recipe with the ccache wrapper, when ccache is wanted and found.
     fn recipe(&self) -> Result<KernelRecipe, String> {
         let mut recipe = self.settings.recipe.clone();

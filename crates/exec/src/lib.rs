@@ -12,6 +12,7 @@
 pub mod capture;
 pub mod identity;
 pub mod kernel_executor;
+pub mod kernel_minimize;
 pub mod kernel_release;
 pub mod maintainers;
 pub mod progress;

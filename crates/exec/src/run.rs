@@ -15,6 +15,7 @@ use culprit_render::page::{write_standalone, Tee};
 use culprit_render::TextLog;
 
 use crate::kernel_executor::{KernelExecutor, KernelSettings, VmSettings};
+use crate::kernel_minimize::{self, MinimizeJob};
 use crate::settings::{KernelJob, Recipe, Settings};
 use crate::shell::{ShellConfig, ShellExecutor};
 
@@ -95,16 +96,14 @@ pub fn bisect(settings: &Settings, mut place: RunPlace<'_>) -> Ran {
             setup.workdir.display()
         );
     }
-    let local = match executor(
-        settings,
-        &setup.repo,
-        &setup.workdir,
-        &setup.bisection_dir,
-        (place.log)(),
-    ) {
-        Ok(exec) => exec,
+    let bad = setup.bisection.bad.clone();
+    let (dirs, repo) = ((&setup.workdir, &setup.bisection_dir), &setup.repo);
+    let (local, minimized) = match executor(settings, repo, dirs.0, dirs.1, &bad, &place.log) {
+        Ok(made) => (made.exec, made.minimized),
         Err(e) => return failed(e, EXIT_BAD_INPUT, place.errors.as_mut(), None),
     };
+    let mut setup = setup;
+    setup.config_minimization = minimized;
     let mut exec = match place.wrap.take() {
         Some(wrap) => wrap(&setup, local),
         None => local,
@@ -144,17 +143,28 @@ pub fn bisect(settings: &Settings, mut place: RunPlace<'_>) -> Ran {
     }
 }
 
+/// An executor made, and what its making found out.
+pub struct Made {
+    /// The executor.
+    pub exec: Box<dyn Executor + Send>,
+    /// The config minimisation's result, when one was made (or recalled).
+    pub minimized: Option<serde_json::Value>,
+}
+
 /// The executor `settings` describe, with its checkout and builds in
 /// `workdir` and run logs in `runs_dir`; its own lines (the reproducer,
-/// the accelerator) go to `log`. A worker helping another's bisection
-/// makes one without a prepared bisection.
+/// the accelerator, the config minimisation) go to writers `log` makes.
+/// A kernel job's config is minimised at `bad` (a full hash) first, when
+/// the job asks for it; a worker helping another's bisection (it has no
+/// prepared bisection) finds the owner's result in the cache.
 pub fn executor(
     settings: &Settings,
     repo: &Repo,
     workdir: &Path,
     runs_dir: &Path,
-    log: Box<dyn Write + Send>,
-) -> Result<Box<dyn Executor + Send>, String> {
+    bad: &str,
+    log: &dyn Fn() -> Box<dyn Write + Send>,
+) -> Result<Made, String> {
     match &settings.recipe {
         Recipe::Shell(shell) => {
             let config = ShellConfig {
@@ -166,11 +176,37 @@ pub fn executor(
             };
             let exec =
                 ShellExecutor::new(repo, workdir, runs_dir, config).map_err(|e| e.to_string())?;
-            Ok(Box::new(exec))
+            Ok(Made {
+                exec: Box::new(exec),
+                minimized: None,
+            })
         }
         Recipe::Kernel(job) => {
             let kernel = kernel_settings(settings, job, workdir, runs_dir);
-            Ok(Box::new(KernelExecutor::new(repo.clone(), kernel, log)))
+            let cache = kernel
+                .store
+                .as_ref()
+                .map(|(root, _)| root.join("minimized"));
+            let mut exec = KernelExecutor::new(repo.clone(), kernel, log());
+            let wanted = job.minimize.then(|| {
+                MinimizeJob::of(
+                    &job.config,
+                    job.baseline.as_deref(),
+                    settings.crash.as_deref(),
+                    job.reproducer.as_ref(),
+                    job.syz.as_ref().map(|s| s.program.as_path()),
+                    job.minimize_builds,
+                    cache,
+                )
+            });
+            let minimized = wanted.flatten().and_then(|wanted| {
+                let work = workdir.join("minimize");
+                kernel_minimize::minimize_at(&mut exec, &wanted, bad, &work, log().as_mut())
+            });
+            Ok(Made {
+                exec: Box::new(exec),
+                minimized,
+            })
         }
     }
 }

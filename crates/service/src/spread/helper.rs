@@ -88,14 +88,18 @@ impl Helper {
             }
             let dir = workdir::help_dir(&shared.config, task.job);
             let repo = culprit_git::Repo::open(&settings.repo).map_err(|e| e.to_string())?;
-            let exec = culprit_exec::run::executor(
+            // The bad end as the owner resolved it: a kernel job's
+            // minimised config is the owner's, from the cache.
+            let bad = repo.resolve(&settings.bad).map_err(|e| e.to_string())?;
+            let made = culprit_exec::run::executor(
                 &settings,
                 &repo,
                 &dir,
                 &dir.join("runs"),
-                Box::new(std::io::sink()),
+                &bad,
+                &|| Box::new(std::io::sink()),
             )?;
-            self.executors.insert(task.job, exec);
+            self.executors.insert(task.job, made.exec);
         }
         self.executors
             .get_mut(&task.job)
