@@ -601,6 +601,31 @@ impl Outcome {
     pub fn exit_code(&self) -> i32 {
         self.outcome.exit_code()
     }
+
+    /// What this bisection learned of its reproducer's rate: at the
+    /// commits that had the bug, the runs that showed it and the runs that
+    /// told anything (showed it or ran clean). Another crash, an invalid
+    /// run or an infrastructure problem tells nothing of the rate.
+    pub fn rate_evidence(&self) -> crate::strategy::bayes::RatePrior {
+        let buggy = StepVerdict::of_crash(self.direction, true);
+        let mut learned = crate::strategy::bayes::RatePrior {
+            crashes: 0,
+            runs: 0,
+        };
+        for step in self.steps.iter().filter(|s| s.verdict == buggy) {
+            for run in &step.runs {
+                match run {
+                    RunLine::Ok => learned.runs += 1,
+                    r if r.is_target() => {
+                        learned.crashes += 1;
+                        learned.runs += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        learned
+    }
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -63,6 +63,9 @@ pub struct SetupRequest {
     pub verify: bool,
     /// Only commits touching these paths are suspects (`--paths`).
     pub paths: Vec<String>,
+    /// What earlier bisections of the same reproducer learned of its rate
+    /// (the service knows them): bayes starts from it.
+    pub rate_prior: Option<crate::strategy::bayes::RatePrior>,
 }
 
 /// Why a bisection cannot start: bad input, exit status 2.
@@ -168,7 +171,7 @@ impl SetupRequest {
         open_journal: impl FnOnce(&Path, &str) -> Result<Journal, JournalError>,
     ) -> Result<Setup, SetupError> {
         let repo = Repo::open(&self.repo)?;
-        let strategy = self.strategy.build()?;
+        let strategy = self.strategy.build_with_rate_prior(self.rate_prior)?;
         if self.strategy.runs == 0 {
             return Err(SetupError::NoRuns);
         }

@@ -125,6 +125,7 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
         errors: Box::new(errors),
         journal: None,
         wrap: None,
+        rate_prior: None,
     };
     let outcome = run::bisect(&settings, place).outcome;
     let took = start.elapsed();

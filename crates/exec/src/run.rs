@@ -40,6 +40,8 @@ pub struct RunPlace<'a> {
     pub journal: Option<JournalOpener<'a>>,
     /// What wraps the executor (`None`: nothing).
     pub wrap: Option<Wrap<'a>>,
+    /// What earlier bisections learned of the reproducer's rate.
+    pub rate_prior: Option<culprit_bisect::strategy::bayes::RatePrior>,
 }
 
 /// How a bisection ended.
@@ -55,7 +57,8 @@ pub struct Ran {
 
 /// Prepares, runs and reports the bisection `settings` ask for.
 pub fn bisect(settings: &Settings, mut place: RunPlace<'_>) -> Ran {
-    let request = settings.setup_request();
+    let mut request = settings.setup_request();
+    request.rate_prior = place.rate_prior;
     let failed = |message: String, code: i32, errors: &mut dyn Write, e: Option<SetupError>| {
         let _ = writeln!(errors, "culprit bisect: {message}");
         let outcome = request.failed(&message);

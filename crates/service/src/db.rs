@@ -14,6 +14,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "002_operations",
         include_str!("../migrations/002_operations.sql"),
     ),
+    (
+        "003_rate_prior",
+        include_str!("../migrations/003_rate_prior.sql"),
+    ),
 ];
 
 /// A database that cannot be used.

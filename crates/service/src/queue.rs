@@ -86,13 +86,46 @@ pub const WORKER_STATUS: &str = "CASE WHEN stopped THEN 'stopped'
 pub fn submit(db: &mut Db, spec: &JobSpec) -> Result<i64, DbError> {
     let value = serde_json::to_value(spec).unwrap_or_default();
     let (kind, title) = (spec.kind(), spec.title());
+    let key = spec.settings().ok().and_then(|s| s.reproducer_key());
     db.run(|c| {
         let row = c.query_one(
-            "INSERT INTO jobs (kind, spec, title) VALUES ($1, $2, $3) RETURNING id",
-            &[&kind, &value, &title],
+            "INSERT INTO jobs (kind, spec, title, reproducer_key) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&kind, &value, &title, &key],
         )?;
         Ok(row.get(0))
     })
+}
+
+/// What earlier finished jobs of the same reproducer learned of its rate
+/// (its runs at commits that had the bug), from the newest 20 of them;
+/// `None` when none did.
+pub fn rate_prior(
+    db: &mut Db,
+    job: i64,
+) -> Result<Option<culprit_bisect::strategy::bayes::RatePrior>, DbError> {
+    let results: Vec<serde_json::Value> = db.run(|c| {
+        let rows = c.query(
+            "SELECT o.result FROM jobs o, jobs j
+              WHERE j.id = $1 AND o.id <> j.id AND o.state = 'done'
+                AND o.reproducer_key = j.reproducer_key AND o.result IS NOT NULL
+              ORDER BY o.id DESC LIMIT 20",
+            &[&job],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    })?;
+    let mut prior = culprit_bisect::strategy::bayes::RatePrior {
+        crashes: 0,
+        runs: 0,
+    };
+    for result in results {
+        let Ok(outcome) = serde_json::from_value::<culprit_bisect::Outcome>(result) else {
+            continue;
+        };
+        let learned = outcome.rate_evidence();
+        prior.crashes += learned.crashes;
+        prior.runs += learned.runs;
+    }
+    Ok((prior.runs > 0).then_some(prior))
 }
 
 /// Asks to cancel a job: a queued one is cancelled at once, a running one

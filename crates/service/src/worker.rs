@@ -243,6 +243,19 @@ fn bisect(
             }
             Box::new(exec)
         };
+    // Earlier bisections of the same reproducer tell its rate.
+    let rate_prior = queue::rate_prior(db, id).ok().flatten();
+    if let Some(prior) = rate_prior {
+        let mut say = log.clone();
+        let _ = std::io::Write::write_all(
+            &mut say,
+            format!(
+                "rate learned from earlier bisections of this reproducer: {} crashes in {} runs\n",
+                prior.crashes, prior.runs
+            )
+            .as_bytes(),
+        );
+    }
     let log_for = log.clone();
     let place = RunPlace {
         log: Box::new(move || Box::new(log_for.clone())),
@@ -251,6 +264,7 @@ fn bisect(
             Journal::with_store(Box::new(store), params)
         })),
         wrap: Some(Box::new(wrap)),
+        rate_prior,
     };
     let ran = culprit_exec::run::bisect(&settings, place);
     if stops.any() {

@@ -75,6 +75,7 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
         );
     }
     assert!(owners.len() >= 2, "the jobs were not shared: {owners:?}");
+
     let result = service.get_json(&format!("/api/jobs/{}/result", ids[0]));
     assert_eq!(result["outcome"], "culprit");
     assert!(!result["steps"].as_array().expect("steps").is_empty());
@@ -125,6 +126,25 @@ fn fifty_bisections_over_four_workers_find_what_culprit_bisect_finds() {
     for worker in workers.as_array().expect("workers") {
         assert!(worker["disk_bytes"].as_i64().is_some(), "{worker}");
     }
+    // The same reproducer again: the job starts from the rate the first
+    // one learned (its runs at commits that had the bug).
+    let first: culprit_bisect::Outcome =
+        serde_json::from_value(service.get_json(&format!("/api/jobs/{}/result", ids[0])))
+            .expect("an outcome");
+    let learned = first.rate_evidence();
+    assert!(
+        learned.crashes > 0 && learned.runs >= learned.crashes,
+        "{learned:?}"
+    );
+    let again = service.submit_ok(&svc::generic_job(&repo, bad, good, &test(0), ""));
+    let job = service.wait_done(again, Duration::from_secs(600));
+    assert_eq!(job["culprit"].as_str(), Some(alone[0].as_str()), "{job}");
+    let (_, log) = service.get(&format!("/api/jobs/{again}/log"));
+    let said = format!(
+        "rate learned from earlier bisections of this reproducer: {} crashes in {} runs",
+        learned.crashes, learned.runs
+    );
+    assert!(log.contains(&said), "{said:?} not in:\n{log}");
 }
 
 #[test]

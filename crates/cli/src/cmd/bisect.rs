@@ -91,6 +91,7 @@ pub fn run(args: Args) -> i32 {
         errors: Box::new(std::io::stderr()),
         journal: None,
         wrap: Some(Box::new(|_, exec| Box::new(Progress::new(exec)))),
+        rate_prior: None,
     };
     run::bisect(&settings, place).code
 }

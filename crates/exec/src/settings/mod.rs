@@ -298,7 +298,39 @@ impl Settings {
             verify: self.verify,
             paths: self.paths.clone(),
             executor_params,
+            rate_prior: None,
         }
+    }
+
+    /// What identifies this job's reproducer, for runs learned across
+    /// bisections: the reproducer files' bytes (kernel jobs) or the test
+    /// command and the repository (generic jobs), and the crash asked for.
+    /// `None` when a file cannot be read.
+    pub fn reproducer_key(&self) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        match &self.recipe {
+            Recipe::Shell(shell) => {
+                hash.update(b"shell\0");
+                hash.update(self.repo.as_os_str().as_encoded_bytes());
+                hash.update(b"\0");
+                hash.update(shell.test.as_bytes());
+            }
+            Recipe::Kernel(k) => {
+                hash.update(b"kernel\0");
+                let files = k.reproducer.iter().map(|r| match r {
+                    ReproducerSpec::CSource(p)
+                    | ReproducerSpec::Binary(p)
+                    | ReproducerSpec::Script(p) => p,
+                });
+                for file in files.chain(k.syz.iter().map(|s| &s.program)) {
+                    hash.update(std::fs::read(file).ok()?);
+                    hash.update(b"\0");
+                }
+            }
+        }
+        hash.update(self.crash.as_deref().unwrap_or_default().as_bytes());
+        Some(format!("{:x}", hash.finalize()))
     }
 }
 
