@@ -198,6 +198,76 @@ pub fn olddefconfig(
     KernelConfig::read(&scratch)
 }
 
+/// What a kernel needs, beyond `make tinyconfig`, to boot in QEMU on a
+/// serial console and run culprit's busybox initramfs, report a crash and
+/// stop: the smallest config worth trying a crash with.
+pub const BOOT_ESSENTIALS: &[&str] = &[
+    "64BIT",
+    "PRINTK",
+    "PRINTK_TIME",
+    "BUG",
+    "DEBUG_BUGVERBOSE",
+    "KALLSYMS",
+    "TTY",
+    "SERIAL_8250",
+    "SERIAL_8250_CONSOLE",
+    "BLK_DEV_INITRD",
+    "RD_GZIP",
+    "BINFMT_ELF",
+    "BINFMT_SCRIPT",
+    "PROC_FS",
+    "PROC_SYSCTL",
+    "SYSFS",
+    "DEVTMPFS",
+    "DEVTMPFS_MOUNT",
+    "TMPFS",
+    "SHMEM",
+    "FUTEX",
+    "EPOLL",
+    "SIGNALFD",
+    "TIMERFD",
+    "EVENTFD",
+    "POSIX_TIMERS",
+    "MULTIUSER",
+    "FILE_LOCKING",
+    "SYSVIPC",
+    "FRAME_POINTER",
+    "UNWINDER_FRAME_POINTER",
+    "STACKTRACE",
+];
+
+/// `make tinyconfig` with [`BOOT_ESSENTIALS`] on, completed by
+/// `olddefconfig`, at the commit checked out in `tree` (its own `.config`
+/// untouched: the config is made in `scratch`).
+pub fn bootable_tinyconfig(
+    tree: &Path,
+    make_vars: &[String],
+    scratch: &Path,
+) -> Result<KernelConfig, KconfigError> {
+    let scratch = std::path::absolute(scratch).unwrap_or_else(|_| scratch.to_path_buf());
+    let output = Command::new("make")
+        .current_dir(tree)
+        .args(make_vars)
+        .arg("tinyconfig")
+        .env("KCONFIG_CONFIG", &scratch)
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(io_error(tree))?;
+    if !output.status.success() {
+        let text = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        return Err(KconfigError::Olddefconfig {
+            tree: tree.to_path_buf(),
+            detail: crate::run::tail_of_text(&text, 10),
+        });
+    }
+    let mut config = KernelConfig::read(&scratch)?;
+    for option in BOOT_ESSENTIALS {
+        config.set(option, "y");
+    }
+    olddefconfig(tree, &config, make_vars, &scratch)
+}
+
 /// Which option depends on which, and which options a user can set (have
 /// a prompt), as read from a tree's Kconfig files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -74,6 +74,10 @@ pub struct MinimizeInput {
     pub full: KernelConfig,
     /// The baseline to minimise against, completed the same way.
     pub baseline: Option<KernelConfig>,
+    /// The smallest bootable config (`make tinyconfig` and what booting
+    /// in QEMU needs), completed the same way: tried first with the
+    /// crash's files' options, before anything bigger is built.
+    pub minimal: Option<KernelConfig>,
     /// Kconfig's dependencies at the bad commit.
     pub graph: DependencyGraph,
     /// The crash's kind.
@@ -167,6 +171,7 @@ pub struct Minimized {
 /// Where the machine is.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
+    Minimal,
     FilesLean,
     FilesFull,
     FilesDropEach(Vec<&'static Instrumentation>),
@@ -227,9 +232,10 @@ impl Minimizer {
             added: BTreeSet::new(),
             verified: input.reference_rate.is_some_and(|r| r > 0.0),
         };
-        let phase = match input.baseline {
-            Some(_) => Phase::FilesLean,
-            None => Phase::MeasureFull,
+        let phase = match (&input.minimal, &input.baseline) {
+            (Some(_), _) => Phase::Minimal,
+            (None, Some(_)) => Phase::FilesLean,
+            (None, None) => Phase::MeasureFull,
         };
         Minimizer {
             reference: input.reference_rate.filter(|r| *r > 0.0),

@@ -170,6 +170,9 @@ pub fn prepare(
     let baseline = baseline
         .map(|path| complete(path, "baseline.config"))
         .transpose()?;
+    // A tree whose tinyconfig cannot be made has no minimal candidate.
+    let minimal =
+        kconfig::bootable_tinyconfig(tree, make_vars, &scratch.join("minimal.config")).ok();
     let graph = DependencyGraph::from_tree(tree, "x86")?;
     Ok(MinimizeInput {
         file_options: crash_file_options(tree, crash),
@@ -178,6 +181,7 @@ pub fn prepare(
             .unwrap_or_else(|| CrashKind::from_title(&crash.title)),
         full,
         baseline,
+        minimal,
         graph,
         reference_rate: None,
         settings: MinimizeSettings::default(),

@@ -42,6 +42,7 @@ fn input(kind: CrashKind, baseline: bool) -> MinimizeInput {
     MinimizeInput {
         full,
         baseline: baseline.then_some(base),
+        minimal: None,
         graph,
         kind,
         file_options: BTreeMap::new(),
@@ -152,6 +153,50 @@ fn the_crash_files_options_reproduce_without_building_the_full_config() {
     );
     let kept = result.decisions.iter().find(|d| d.verdict == Verdict::Kept);
     assert!(kept.is_some_and(|d| d.reason.contains("drivers/d7.c")));
+}
+
+#[test]
+fn a_minimal_bootable_config_with_the_crash_files_options_comes_first() {
+    let mut input = input(CrashKind::Warning, true);
+    input.file_options = BTreeMap::from([(
+        "drivers/d7.c".to_string(),
+        BTreeSet::from(["D7".to_string()]),
+    )]);
+    input.minimal = Some(KernelConfig::parse(
+        "CONFIG_TTY=y\n# CONFIG_BUS is not set\n",
+    ));
+    input.reference_rate = None;
+    // The crash needs D7 (and BUS, which D7 depends on).
+    let (result, purposes) = drive(input.clone(), |c| 5 * u32::from(c.is_enabled("D7")));
+    assert_eq!(result.builds, 1, "{purposes:?}");
+    assert!(
+        purposes[0].starts_with("a minimal bootable config"),
+        "{}",
+        purposes[0]
+    );
+    assert!(result.verified);
+    let config = &result.config;
+    assert!(config.is_enabled("D7") && config.is_enabled("BUS") && config.is_enabled("TTY"));
+    // Nothing else of the full config came along: no KASAN, no lockdep.
+    assert!(
+        !config.is_enabled("KASAN") && !config.is_enabled("D3"),
+        "{}",
+        config.to_text()
+    );
+    assert_eq!(
+        result.added_options,
+        BTreeSet::from(["BUS".to_string(), "D7".to_string()])
+    );
+    // A crash the minimal config does not show goes on to the baseline.
+    let (result, purposes) = drive(input, |c| {
+        5 * u32::from(c.is_enabled("D7") && c.is_enabled("NET"))
+    });
+    assert!(
+        purposes[0].starts_with("a minimal bootable config"),
+        "{purposes:?}"
+    );
+    assert!(purposes[1].starts_with("the baseline"), "{purposes:?}");
+    assert!(result.config.is_enabled("D7") && result.config.is_enabled("NET"));
 }
 
 #[test]

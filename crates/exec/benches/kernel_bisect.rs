@@ -14,6 +14,11 @@
 //! Target: incremental takes at most 0.2 of the clean time.
 //! Run: `cargo bench -p culprit-exec --bench kernel_bisect` (add
 //! `-- incremental` or `-- clean` to run one side only, `-- --rounds 2`).
+//!
+//! `-- bayes plain`: the default strategy against `--strategy plain`
+//! (`git bisect run`'s rules), both incremental from a cold start, side by
+//! side: where builds dominate, time is the cost (target: bayes at most
+//! 1.2x plain's time).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,14 +57,22 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse::<usize>().ok())
         .unwrap_or(1);
-    let mut totals = [Duration::ZERO; 2];
+    // (mode, clean builds, strategy); the last two only when asked for.
+    let sides = [
+        ("incremental", false, "bayes"),
+        ("clean", true, "bayes"),
+        ("bayes", false, "bayes"),
+        ("plain", false, "plain"),
+    ];
+    let asked = |i: usize, mode: &str| match i {
+        0 | 1 => wanted(mode),
+        _ => only.iter().any(|o| o == mode),
+    };
+    let mut totals = [Duration::ZERO; 4];
     for round in 0..rounds {
-        for (side, (mode, clean)) in [("incremental", false), ("clean", true)]
-            .into_iter()
-            .enumerate()
-        {
-            if wanted(mode) {
-                let took = bisect(&root, &scenario, mode, clean);
+        for (side, (mode, clean, strategy)) in sides.into_iter().enumerate() {
+            if asked(side, mode) {
+                let took = bisect(&root, &scenario, mode, clean, strategy);
                 println!(
                     "kernel_bisect: round {}: {mode}: {:.1}s to the culprit",
                     round + 1,
@@ -69,12 +82,16 @@ fn main() {
             }
         }
     }
-    if totals.iter().all(|t| !t.is_zero()) {
-        let ratio = totals[0].as_secs_f64() / totals[1].as_secs_f64();
-        println!(
-            "kernel_bisect: incremental/clean = {ratio:.3} over {rounds} round(s) (target <= 0.2) on {} CPUs",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ratio = |a: usize, b: usize| {
+        let (a, b) = (totals[a], totals[b]);
+        (!a.is_zero() && !b.is_zero()).then(|| a.as_secs_f64() / b.as_secs_f64())
+    };
+    if let Some(r) = ratio(0, 1) {
+        println!("kernel_bisect: incremental/clean = {r:.3} over {rounds} round(s) (target <= 0.2) on {cpus} CPUs");
+    }
+    if let Some(r) = ratio(2, 3) {
+        println!("kernel_bisect: bayes/plain = {r:.3} over {rounds} round(s) (target <= 1.2) on {cpus} CPUs");
     }
 }
 
@@ -89,7 +106,7 @@ fn missing_tool() -> Option<String> {
 }
 
 /// One cause bisection in a fresh work directory; returns its wall time.
-fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
+fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool, strategy: &str) -> Duration {
     let work = root.join("target/culprit-bench").join(mode);
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("bench work directory");
@@ -97,7 +114,7 @@ fn bisect(root: &Path, scenario: &Path, mode: &str, clean: bool) -> Duration {
     // builds made before the benchmark.
     std::env::set_var("CCACHE_DIR", work.join("ccache"));
     let text = format!(
-        "repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {work:?}\nruns = 6\nvms = 2\n\
+        "repo = {scenario:?}\nbad = \"scenario-bad\"\ncrash = {crash:?}\nworkdir = {work:?}\nruns = 6\nvms = 2\nstrategy = {strategy:?}\n\
          [kernel]\nconfig = {config:?}\nclean = {clean}\nccache = {ccache}\njobs = {jobs}\nstore = {store:?}\n\
          build_timeout = \"30m\"\n\
          [reproducer]\nc = {repro:?}\nrun_timeout = \"15s\"\nboot_timeout = \"90s\"\n",

@@ -17,6 +17,10 @@ impl Minimizer {
     pub(super) fn plan(&mut self) -> Option<Test> {
         loop {
             match self.phase.clone() {
+                Phase::Minimal => match self.minimal_config() {
+                    Some(test) => return Some(test),
+                    None => self.phase = self.after_minimal_phase(),
+                },
                 Phase::FilesLean => {
                     let (files, summary) = self.files_config();
                     let groups = droppable(self.input.kind, &files);
@@ -102,6 +106,7 @@ impl Minimizer {
             verified: true,
         };
         match self.phase.clone() {
+            Phase::Minimal => self.after_minimal(good, ok, how),
             Phase::FilesLean => self.after_files(good, ok, how, true),
             Phase::FilesFull => self.after_files(good, ok, how, false),
             Phase::MeasureFull if ok => {
@@ -125,6 +130,74 @@ impl Minimizer {
             verdict,
             reason,
         });
+    }
+
+    /// The smallest bootable config plus the crash files' options and the
+    /// needed instrumentation (with what they depend on), and its summary;
+    /// `None` without one, or when the crash's files are unknown (the
+    /// minimal config alone says nothing then).
+    fn minimal_config(&self) -> Option<Test> {
+        let minimal = self.input.minimal.as_ref()?;
+        let set = self.file_set();
+        if self.input.file_options.is_empty() {
+            return None;
+        }
+        let mut config = minimal.clone();
+        for option in self.input.graph.closure(&set, &self.within()) {
+            if let Some(value) = self.input.full.get(&option) {
+                config.set(&option, value);
+            }
+        }
+        let summary = format!(
+            "a minimal bootable config + {} options of the crash's files",
+            set.len()
+        );
+        Some((config, summary))
+    }
+
+    /// Where the search goes when the minimal config is not the answer.
+    fn after_minimal_phase(&self) -> Phase {
+        match self.input.baseline {
+            Some(_) => Phase::FilesLean,
+            None => Phase::MeasureFull,
+        }
+    }
+
+    fn after_minimal(&mut self, mut good: Good, ok: bool, how: &str) {
+        if !ok {
+            let what = vec![good.summary.clone()];
+            self.decide(what, Verdict::Dropped, format!("did not reproduce: {how}"));
+            self.phase = self.after_minimal_phase();
+            return;
+        }
+        let base = self.input.minimal.clone().unwrap_or_default();
+        let closure = self.input.graph.closure(&self.file_set(), &self.within());
+        good.added = closure
+            .into_iter()
+            .filter(|o| !base.is_enabled(o))
+            .collect();
+        good.verified = true;
+        for (file, options) in self.input.file_options.clone() {
+            let reason = format!("compiles {file}, a file of the crash");
+            let kept: Vec<String> = options
+                .into_iter()
+                .filter(|o| good.config.is_enabled(o))
+                .collect();
+            if !kept.is_empty() {
+                self.decide(kept, Verdict::Kept, reason);
+            }
+        }
+        let reason = format!(
+            "{} reproduces: no other option of the config (nor the baseline) is needed: {how}",
+            good.summary
+        );
+        self.decide(
+            vec!["the rest of the config".into()],
+            Verdict::Dropped,
+            reason,
+        );
+        self.good = good;
+        self.phase = Phase::Finished;
     }
 
     /// The baseline plus the crash files' options and the needed
