@@ -24,7 +24,7 @@ use culprit_vm::{
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const CRASH: &str = "WARNING in prctl_scratch_check";
-/// The C reproducer also hits this one in about one run of six.
+/// The C reproducer also hits this one in about one run of twelve.
 const OTHER_CRASH: &str = "WARNING in lseek_check_whence";
 
 fn root() -> PathBuf {
