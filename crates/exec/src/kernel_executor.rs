@@ -169,7 +169,7 @@ impl KernelExecutor {
         self.inputs = Some(inputs);
     }
 
-    fn say(&mut self, line: &str) {
+    pub(crate) fn say(&mut self, line: &str) {
         let _ = writeln!(self.log, "{line}");
         let _ = self.log.flush();
     }

@@ -170,6 +170,9 @@ impl MinimizeHost for Host<'_> {
             crashes: 0,
         };
         let mut infra = None;
+        // Runs that told nothing (the kernel did not boot, say) are said,
+        // or a candidate that cannot boot would read as "0 of 0 runs".
+        let mut untold: Option<(u32, String)> = None;
         let crash = self.crash.clone();
         self.exec.run(kernel, 0..runs, &mut |_, outcome, _| {
             match &outcome {
@@ -182,11 +185,18 @@ impl MinimizeHost for Host<'_> {
                     }
                 }
                 RunOutcome::Failed { .. } => counts.runs += 1,
-                RunOutcome::Invalid { .. } => {}
+                RunOutcome::Invalid { reason } => {
+                    let (count, _) = untold.get_or_insert((0, reason.clone()));
+                    *count += 1;
+                }
                 RunOutcome::Infra { reason } => infra = Some(reason.clone()),
             }
             infra.is_none()
         });
+        if let Some((count, reason)) = untold {
+            let line = format!("{count} of {runs} runs told nothing (the first: {reason})");
+            self.exec.say(&line);
+        }
         match infra {
             Some(reason) => Err(reason),
             None => Ok(counts),

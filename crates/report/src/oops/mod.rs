@@ -51,8 +51,28 @@ fn next_oops(log: &[u8], from: usize) -> Option<(Line<'_>, &'static Oops)> {
     None
 }
 
+/// What the kernel's decompressor prints (with `earlyprintk`) before the
+/// kernel's own first line: still the first boot, not a reboot.
+const DECOMPRESSOR: [&str; 14] = [
+    "early console in ",
+    "input_data: 0x",
+    "input_len: 0x",
+    "output: 0x",
+    "output_len: 0x",
+    "kernel_total_size: 0x",
+    "needed_size: 0x",
+    "trampoline_32bit: 0x",
+    "KASLR ",
+    "Physical KASLR",
+    "Virtual KASLR",
+    "Decompressing Linux",
+    "Parsing ELF",
+    "Performing relocations",
+];
+
 /// Whether `before` shows something ran before a boot banner (firmware
-/// chatter aside): then the banner means the machine rebooted.
+/// and decompressor chatter aside): then the banner means the machine
+/// rebooted.
 fn ran_before(before: &[u8]) -> bool {
     const FIRMWARE: [&str; 8] = [
         "SeaBIOS",
@@ -69,6 +89,7 @@ fn ran_before(before: &[u8]) -> bool {
         let text = text.trim();
         !text.is_empty()
             && !FIRMWARE.iter().any(|f| text.starts_with(f))
+            && !DECOMPRESSOR.iter().any(|d| text.starts_with(d))
             && !text.contains("BIOS")
             && !text.starts_with("CPUs found")
             && !text.starts_with("Failed to get")
@@ -473,5 +494,29 @@ mod tests {
             "BUG: Dentry still in use [unmount of proc proc]"
         ));
         assert!(!has_context_tag("INFO: [T] x"));
+    }
+
+    /// A kernel whose config prints the decompressor's lines (a minimal
+    /// config with early printk) boots once: no reboot at its start; the
+    /// same banner after the kernel ran is one.
+    #[test]
+    fn the_decompressor_banner_of_the_first_boot_is_no_reboot() {
+        let boot = "early console in extract_kernel\n\
+            input_data: 0x0000000001d102c4\n\
+            input_len: 0x00000000001a566c\n\
+            output: 0x0000000001000000\n\
+            output_len: 0x0000000000e86878\n\
+            kernel_total_size: 0x0000000000e30000\n\
+            needed_size: 0x0000000001000000\n\
+            trampoline_32bit: 0x0000000000000000\n\n\n\
+            KASLR disabled: 'nokaslr' on cmdline.\n\n\n\
+            Decompressing Linux... Parsing ELF... No relocation needed... done.\n\
+            Booting the kernel (entry_offset: 0x0000000000000000).\n\
+            [    0.000000] Linux version 6.1.192 (culprit@culprit) #1\n";
+        assert!(parse(boot.as_bytes()).is_empty(), "{:?}", parse(boot.as_bytes()));
+        let rebooted = format!("{boot}[    1.0] init: starting\n{boot}");
+        let reports = parse(rebooted.as_bytes());
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert_eq!(reports[0].title, "unexpected kernel reboot");
     }
 }
