@@ -220,4 +220,15 @@ fn minimisation_keeps_the_option_the_reproducer_needs_and_drops_the_others() {
         log.contains("config candidate 2: the baseline: building"),
         "{log}"
     );
+    // The minimal config boots and runs the reproducer (its decompressor's
+    // early output is not taken for a reboot): its runs count.
+    let minimal = log
+        .lines()
+        .find(|l| l.starts_with("config candidate 1: crashed in "))
+        .unwrap_or_default();
+    assert!(
+        minimal.starts_with("config candidate 1: crashed in 0 of ")
+            && !minimal.contains(" 0 of 0 runs"),
+        "{log}"
+    );
 }

@@ -513,7 +513,11 @@ mod tests {
             Decompressing Linux... Parsing ELF... No relocation needed... done.\n\
             Booting the kernel (entry_offset: 0x0000000000000000).\n\
             [    0.000000] Linux version 6.1.192 (culprit@culprit) #1\n";
-        assert!(parse(boot.as_bytes()).is_empty(), "{:?}", parse(boot.as_bytes()));
+        assert!(
+            parse(boot.as_bytes()).is_empty(),
+            "{:?}",
+            parse(boot.as_bytes())
+        );
         let rebooted = format!("{boot}[    1.0] init: starting\n{boot}");
         let reports = parse(rebooted.as_bytes());
         assert_eq!(reports.len(), 1, "{reports:?}");
