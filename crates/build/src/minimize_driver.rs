@@ -271,11 +271,12 @@ pub fn minimize<H: MinimizeHost>(
         });
     }
     say(log, &opening_line(&input, commit));
+    let full_on = input.full.enabled().len();
     let result = drive(Minimizer::new(input), commit, places, host, log)?;
     for decision in &result.decisions {
         say(log, &format!("config: {}", decision.describe()));
     }
-    say(log, &closing_line(&result));
+    say(log, &closing_line(&result, full_on));
     result.config.write(&config_file)?;
     store(places, key, &result);
     Ok(MinimizeOutcome {
@@ -355,7 +356,8 @@ fn opening_line(input: &MinimizeInput, commit: &str) -> String {
     line
 }
 
-fn closing_line(result: &Minimized) -> String {
+/// The result in a line; `full_on`: the options on in the full config.
+fn closing_line(result: &Minimized, full_on: usize) -> String {
     let dropped = match result.dropped_instrumentation.is_empty() {
         true => "none".to_string(),
         false => result.dropped_instrumentation.join(", "),
@@ -365,8 +367,9 @@ fn closing_line(result: &Minimized) -> String {
         false => "NOT verified",
     };
     format!(
-        "minimized config: {} ({} options added to the baseline; instrumentation dropped: {dropped}; {verified}) after {} builds",
+        "minimized config: {} ({} options on, {full_on} in the full config; {} added to its base; instrumentation dropped: {dropped}; {verified}) after {} builds",
         result.summary,
+        result.config.enabled().len(),
         result.added_options.len(),
         result.builds
     )
