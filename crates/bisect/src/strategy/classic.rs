@@ -70,15 +70,38 @@ pub fn read(e: &CommitEvidence, asked: u32, base: u32) -> Reading {
 /// syzbot's way of checking an end with `runs` runs per commit: the bad end
 /// gets `runs` runs and crashes when one of them showed the crash; the other
 /// ends get `runs` runs (twice that when the bad end showed a flaky
-/// reproducer) and read with [`read`]'s thresholds.
+/// reproducer) and read with [`read`]'s thresholds. An end (not the bad
+/// one) that reads unclear because another crash took some of its runs gets
+/// one more batch: another crash is no evidence, and an unclear end (the
+/// good end, a culprit's revert) costs the whole bisection or its check.
 pub fn check_end_with(ctx: &EndContext<'_>, runs: u32) -> EndStep {
     let e = ctx.evidence;
+    let asked = asked_at(ctx, runs);
+    let made = e.runs.len() as u32;
+    let masked = e.count(RunClass::OtherCrash) > 0;
+    match check_end_once(ctx, runs, asked) {
+        EndStep::Read(EndReading::Unclear)
+            if ctx.end != End::Bad && masked && !e.build_failed && made < 2 * asked =>
+        {
+            EndStep::Run(2 * asked - made)
+        }
+        step => step,
+    }
+}
+
+/// The runs an end gets in its first batch.
+fn asked_at(ctx: &EndContext<'_>, runs: u32) -> u32 {
     let flaky = ctx.bad_end.count(RunClass::Crash) * 2 < ctx.bad_end.runs.len();
-    let asked = match ctx.end {
+    match ctx.end {
         End::Bad => runs,
         _ if flaky => runs * 2,
         _ => runs,
-    };
+    }
+}
+
+/// An end's reading once it had `asked` runs.
+fn check_end_once(ctx: &EndContext<'_>, runs: u32, asked: u32) -> EndStep {
+    let e = ctx.evidence;
     if e.build_failed {
         return EndStep::Read(EndReading::Unclear);
     }
@@ -265,6 +288,49 @@ mod tests {
 
     fn times(class: RunClass, n: usize) -> Vec<RunClass> {
         vec![class; n]
+    }
+
+    /// A culprit's revert whose 6 runs showed the unrelated crash 4 times
+    /// (2 OK) gets 6 more, and reads clean when they are mostly OK; the bad
+    /// end and a second unclear batch get no more.
+    #[test]
+    fn an_end_another_crash_made_unclear_gets_one_more_batch() {
+        let bad = ev(&times(Crash, 6));
+        let check = |runs: &CommitEvidence, end: End| {
+            check_end_with(
+                &EndContext {
+                    end,
+                    direction: Direction::Cause,
+                    evidence: runs,
+                    bad_end: &bad,
+                    machines: 2,
+                },
+                6,
+            )
+        };
+        let first = ev(&[times(OtherCrash, 4), times(Ok, 2)].concat());
+        assert_eq!(check(&first, End::Check), EndStep::Run(6));
+        assert_eq!(check(&first, End::Good), EndStep::Run(6));
+        let second = ev(&[times(OtherCrash, 5), times(Ok, 7)].concat());
+        assert_eq!(check(&second, End::Check), EndStep::Read(EndReading::Clean));
+        let still = ev(&[times(OtherCrash, 8), times(Ok, 4)].concat());
+        assert_eq!(
+            check(&still, End::Check),
+            EndStep::Read(EndReading::Unclear)
+        );
+        // Unclear without another crash (the build failed, or crashes and
+        // OK runs mixed as syzbot's thresholds cannot read): no more runs.
+        let mut failed = ev(&[]);
+        failed.build_failed = true;
+        assert_eq!(
+            check(&failed, End::Check),
+            EndStep::Read(EndReading::Unclear)
+        );
+        let bad_other = ev(&times(OtherCrash, 6));
+        assert_eq!(
+            check(&bad_other, End::Bad),
+            EndStep::Read(EndReading::Clean)
+        );
     }
 
     #[test]
