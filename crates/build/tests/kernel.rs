@@ -3,10 +3,13 @@
 //! commit that breaks the build. Takes a few minutes on 2 cores (the first
 //! build dominates); skipped with a message when linux-source-6.1 is absent.
 
+#[path = "support/git.rs"]
+mod support_git;
 use culprit_build::{BuildError, KernelRecipe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support_git::git;
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const DOCS_ONLY: &str = "docs: sysctl/kernel: say that panic_on_warn is off by default";
@@ -14,21 +17,6 @@ const BREAKS_BUILD: &str = "prctl: read the scratch value in a helper";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn commit_titled(repo: &Path, title: &str) -> String {

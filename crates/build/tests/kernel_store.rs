@@ -7,6 +7,8 @@
 //! kernel build, through ccache when installed); skipped with a message
 //! when linux-source-6.1 is absent.
 
+#[path = "support/git.rs"]
+mod support_git;
 use culprit_build::deps::{BuildDeps, DepsShare};
 use culprit_build::store::{build_through, KernelStore, ThroughStore};
 use culprit_build::{BuildError, KernelRecipe};
@@ -14,27 +16,13 @@ use culprit_git::Repo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support_git::git;
 
 const TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 const BREAKS_BUILD: &str = "prctl: read the scratch value in a helper";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {

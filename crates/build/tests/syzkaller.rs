@@ -2,29 +2,17 @@
 //! whose Makefile builds the stand-in of tests/syz (so no network and no
 //! Go build are needed), and ready-built binaries.
 
+#[path = "support/git.rs"]
+mod support_git;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use support_git::git;
 
 use culprit_build::syzkaller::{SyzkallerBuilder, SyzkallerError, SyzkallerSource};
 
 fn standin_sources() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/syz")
-}
-
-fn git(repo: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// A syzkaller look-alike: the stand-in's sources, a Makefile that also
