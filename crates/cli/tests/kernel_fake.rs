@@ -165,14 +165,16 @@ fn machine(dir: &Path) {
     std::fs::write(dir.join("repro.sh"), "#!/bin/sh\ntrue\n").unwrap();
 }
 
-/// Runs a job file in `dir` (its first lines given) to its end; returns
-/// the log and the JSON.
+/// Runs a job file in `dir` (its first lines given; tables in them, such
+/// as `[[kernel.backports]]`, go after the others) to its end; returns the
+/// log and the JSON.
 fn run_job(repo: &TestRepo, dir: &Path, name: &str, head: &str) -> (String, serde_json::Value) {
+    let (top, tables) = head.split_at(head.find("\n[").map_or(head.len(), |i| i + 1));
     let job = format!(
-        "{head}json = \"{name}.json\"\nstrategy = \"classic\"\nruns = 2\nvms = 2\n\
+        "{top}json = \"{name}.json\"\nstrategy = \"classic\"\nruns = 2\nvms = 2\n\
          [kernel]\nconfig = \"config\"\nccache = false\nstore = \"store\"\n\
          [reproducer]\nscript = \"repro.sh\"\nrun_timeout = \"10s\"\nboot_timeout = \"10s\"\n\
-         [vm]\nqemu = \"./qemu-fake\"\n"
+         [vm]\nqemu = \"./qemu-fake\"\n{tables}"
     );
     let file = dir.join(format!("{name}.toml"));
     std::fs::write(&file, job).unwrap();
@@ -331,8 +333,7 @@ fn a_backport_is_applied_only_where_its_bug_is_and_the_log_says_so() {
         h[7],
         h[3]
     );
-    // The tables of run_job come after the job's own: move ours last.
-    let (log, json) = run_job_with_tables(&repo, dir.path(), "backport", &head);
+    let (log, json) = run_job(&repo, dir.path(), "backport", &head);
     assert_eq!(json["culprit"]["hash"], h[9].as_str(), "{log}");
     let applied: Vec<&str> = log
         .lines()
@@ -357,39 +358,4 @@ fn a_backport_is_applied_only_where_its_bug_is_and_the_log_says_so() {
             );
         }
     }
-}
-
-/// Like `run_job`, with the job's own `[[...]]` tables after the others.
-fn run_job_with_tables(
-    repo: &TestRepo,
-    dir: &Path,
-    name: &str,
-    head: &str,
-) -> (String, serde_json::Value) {
-    let (top, tables) = head.split_at(head.find("\n[").map_or(head.len(), |i| i + 1));
-    let job = format!(
-        "{top}json = \"{name}.json\"\nstrategy = \"classic\"\nruns = 2\nvms = 2\n\
-         [kernel]\nconfig = \"config\"\nccache = false\nstore = \"store\"\n\
-         [reproducer]\nscript = \"repro.sh\"\nrun_timeout = \"10s\"\nboot_timeout = \"10s\"\n\
-         [vm]\nqemu = \"./qemu-fake\"\n{tables}"
-    );
-    let file = dir.join(format!("{name}.toml"));
-    std::fs::write(&file, job).unwrap();
-    let out = locked(
-        Command::new(env!("CARGO_BIN_EXE_culprit")),
-        repo.home.path(),
-    )
-    .arg("bisect")
-    .arg(&file)
-    .output()
-    .unwrap();
-    let log = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{log}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-    (log, serde_json::from_str(&json).unwrap())
 }
