@@ -13,6 +13,9 @@
 //! is made once per version of the script and patches, under
 //! `target/culprit-scenario/`; ccache lives in `target/culprit-ccache/`.
 
+#[path = "../../../tests/kernel/scenario.rs"]
+mod scenario;
+use scenario::scenario;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -63,7 +66,7 @@ fn kernel_cause_and_fix_bisections_find_their_culprits() {
     }
     let started = Instant::now();
     let root = root();
-    let scenario = scenario(&root);
+    let scenario = scenario(&root).expect("the kernel scenario");
     let work = tempfile::Builder::new()
         .prefix("culprit-e2e-")
         .tempdir_in(root.join("target"))
@@ -476,39 +479,4 @@ fn commit_titled(repo: &Path, title: &str) -> String {
         .collect();
     assert_eq!(hashes.len(), 1, "commits titled {title:?}: {hashes:?}");
     hashes[0].to_owned()
-}
-
-/// The scenario repository, made once per version of the scenario script
-/// and patches.
-fn scenario(root: &Path) -> PathBuf {
-    let kernel = root.join("tests/kernel");
-    let mut inputs = std::fs::read(kernel.join("make-scenario.sh")).expect("scenario script");
-    let mut patches: Vec<PathBuf> = std::fs::read_dir(kernel.join("patches"))
-        .expect("scenario patches")
-        .map(|e| e.expect("patch").path())
-        .collect();
-    patches.sort();
-    for patch in patches {
-        inputs.extend(std::fs::read(&patch).expect("patch"));
-    }
-    let key = culprit_build::signature::bytes_signature(&inputs);
-    let dir = root.join("target/culprit-scenario").join(&key[..16]);
-    let repo = dir.join("linux");
-    if repo.join(".git").is_dir() {
-        return repo;
-    }
-    let partial = dir.join(format!("linux.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&dir).expect("scenario directory");
-    let status = Command::new("bash")
-        .arg(kernel.join("make-scenario.sh"))
-        .arg(&partial)
-        .status()
-        .expect("run make-scenario.sh");
-    assert!(status.success(), "make-scenario.sh failed ({status})");
-    // Another test process may have finished first: its copy is as good.
-    if std::fs::rename(&partial, &repo).is_err() {
-        let _ = std::fs::remove_dir_all(&partial);
-    }
-    repo
 }

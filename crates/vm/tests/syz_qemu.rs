@@ -9,6 +9,9 @@
 //! linux-source-6.1 is absent. The kernel build (a few minutes on 2 cores)
 //! runs at nice 10 and shares ccache with the kernel end-to-end test.
 
+#[path = "../../../tests/kernel/scenario.rs"]
+mod scenario;
+use scenario::scenario;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -55,40 +58,9 @@ fn run(command: &mut Command) {
     );
 }
 
-/// The scenario repository, shared with the kernel end-to-end test (same
-/// place, same key: the script and patches).
-fn scenario(root: &Path) -> PathBuf {
-    let kernel = root.join("tests/kernel");
-    let mut inputs = std::fs::read(kernel.join("make-scenario.sh")).expect("scenario script");
-    let mut patches: Vec<PathBuf> = std::fs::read_dir(kernel.join("patches"))
-        .expect("scenario patches")
-        .map(|e| e.expect("patch").path())
-        .collect();
-    patches.sort();
-    for patch in patches {
-        inputs.extend(std::fs::read(&patch).expect("patch"));
-    }
-    let key = culprit_build::signature::bytes_signature(&inputs);
-    let dir = root.join("target/culprit-scenario").join(&key[..16]);
-    let repo = dir.join("linux");
-    if repo.join(".git").is_dir() {
-        return repo;
-    }
-    let partial = dir.join(format!("linux.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&dir).expect("scenario directory");
-    run(Command::new("bash")
-        .arg(kernel.join("make-scenario.sh"))
-        .arg(&partial));
-    if std::fs::rename(&partial, &repo).is_err() {
-        let _ = std::fs::remove_dir_all(&partial);
-    }
-    repo
-}
-
 /// The kernel of `scenario-bad`, built once per scenario and config.
 fn kernel(root: &Path) -> PathBuf {
-    let scenario = scenario(root);
+    let scenario = scenario(root).expect("the kernel scenario");
     let config = root.join("tests/kernel/config");
     let mut key = std::fs::read(&config).expect("config");
     key.extend(scenario.display().to_string().bytes());
