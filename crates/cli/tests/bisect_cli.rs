@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{bisect_args, culprit, TestRepo};
+use common::{bisect_args, culprit, culprit_in, TestRepo};
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -971,12 +971,13 @@ fn paths_are_read_as_git_reads_them() {
     let work = tempfile::tempdir().unwrap();
     let (path, workdir) = (s(repo.path()), s(work.path()));
     let absolute = s(&repo.path().join("code.c"));
-    let run = |paths: &[&str]| {
+    let run_in = |dir: Option<&Path>, paths: &[&str]| {
         let mut args = bisect_args(&path, &workdir, "HEAD");
         args.extend(["--good", &h[0], "--runs", "1", "--paths"]);
         args.extend(paths);
-        culprit(repo.home.path(), &args)
+        culprit_in(repo.home.path(), dir, &args)
     };
+    let run = |paths: &[&str]| run_in(None, paths);
     // The culprit's own file, spelt as git takes it: from the top, with
     // ./, inside a directory given with .., absolute.
     for spelling in ["f7.c", "./f7.c", "sub/../f7.c", "code.c", absolute.as_str()] {
@@ -984,6 +985,24 @@ fn paths_are_read_as_git_reads_them() {
         assert_eq!(r.code, 0, "{spelling}: {}{}", r.stdout, r.stderr);
         assert_eq!(r.culprit_hash(), h[7], "{spelling}: {}", r.stdout);
     }
+    // From a directory inside the working tree, a relative path starts
+    // there, as with git: ../f7.c is the culprit's file, f7.c is sub/f7.c.
+    let sub = repo.path().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let r = run_in(Some(&sub), &["../f7.c"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.culprit_hash(), h[7], "{}", r.stdout);
+    let r = run_in(Some(&sub), &["f7.c"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["outcome"], "no-suspects", "{}", r.stdout);
+    let r = run_in(Some(&sub), &["../../f7.c"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("--paths ../../f7.c: outside"),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir(&sub).unwrap();
     // Outside the repository: bad input.
     for outside in ["../../etc", "/etc", "a/../../x"] {
         let r = run(&[outside]);

@@ -20,6 +20,13 @@ fn helper() {
     let Some(dir) = std::env::var_os(HELPER_DIR).map(PathBuf::from) else {
         return;
     };
+    // The dispositions this test is about, not the ones inherited: a
+    // script's background job starts with SIGINT ignored, a nohup'd one
+    // with SIGHUP ignored, and either would hang the test that sends it.
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: setting a signal's disposition, before any thread is started.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    }
     if std::env::var_os(HELPER_IGNORES_SIGHUP).is_some() {
         // SAFETY: ignoring a signal, before any thread is started.
         unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
@@ -123,7 +130,17 @@ impl Drop for Cleanup<'_> {
 
 fn assert_dies_of(mut helper: Child, signal: libc::c_int, groups: &[i32]) {
     let _cleanup = Cleanup(groups);
-    let status = helper.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = helper.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            helper.kill().unwrap();
+            panic!("the helper outlived signal {signal} by 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert_eq!(status.signal(), Some(signal), "{status}");
     let deadline = Instant::now() + Duration::from_secs(5);
     for &group in groups {

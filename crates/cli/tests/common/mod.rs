@@ -227,8 +227,17 @@ impl Run {
 /// Runs `culprit ARGS` with `--json` into a fresh file; the work directory
 /// is passed by the caller (or defaults under the locked HOME).
 pub fn culprit(home: &Path, args: &[&str]) -> Run {
+    culprit_in(home, None, args)
+}
+
+/// [`culprit`] started in `dir` (the test's own directory when `None`).
+pub fn culprit_in(home: &Path, dir: Option<&Path>, args: &[&str]) -> Run {
     let json = tempfile::NamedTempFile::new().expect("temp file");
-    let output: Output = locked(Command::new(env!("CARGO_BIN_EXE_culprit")), home)
+    let mut command = locked(Command::new(env!("CARGO_BIN_EXE_culprit")), home);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output: Output = command
         .args(args)
         .arg("--json")
         .arg(json.path())

@@ -9,6 +9,7 @@
 //! its values, and a flag the job's kind does not have is refused.
 
 mod doors;
+mod pathspec;
 pub mod table;
 mod value;
 
@@ -401,6 +402,8 @@ struct Document {
     door: Door,
     base: PathBuf,
     from_flags: HashSet<&'static str>,
+    /// Where `--paths` were given, when they came from the command line.
+    paths_cwd: Option<PathBuf>,
 }
 
 impl Document {
@@ -412,6 +415,7 @@ impl Document {
             door,
             base,
             from_flags: HashSet::new(),
+            paths_cwd: None,
         }
     }
 
@@ -430,6 +434,9 @@ impl Document {
             }
             insert(&mut self.table, def.key, value);
             self.from_flags.insert(def.key);
+            if def.key == "paths" {
+                self.paths_cwd = Some(cwd.to_owned());
+            }
         }
     }
 
@@ -633,13 +640,22 @@ impl Document {
             (None, Scope::Kernel) => Some(self.base.join("culprit-work")),
             (None, _) => None,
         };
+        let repo = v.path("repo").unwrap_or_default();
+        let paths = match &self.paths_cwd {
+            Some(cwd) => pathspec::from_cwd(v.texts("paths"), cwd, &repo).map_err(|path| {
+                let reason = "outside the repository's working tree".to_owned();
+                let value = Value::String(path);
+                self.error(Some(table::get("paths")), "paths", Some(&value), reason)
+            })?,
+            None => v.texts("paths"),
+        };
         Ok(Settings {
-            repo: v.path("repo").unwrap_or_default(),
+            repo,
             direction,
             bad: v.text("bad").unwrap_or_default(),
             good,
             crash: v.text("crash"),
-            paths: v.texts("paths"),
+            paths,
             strategy: StrategyConfig {
                 name: v.text("strategy").unwrap_or_default(),
                 runs: v.int("runs") as u32,
