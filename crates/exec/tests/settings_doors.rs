@@ -291,6 +291,15 @@ fn a_flag_overrides_the_job_file_and_one_of_the_other_kind_is_refused() {
     let e = Settings::from_flags(&other, Some(&file)).unwrap_err();
     assert_eq!(e.name, "--build", "{e}");
     assert!(e.reason.contains("not a setting of kernel jobs"), "{e}");
+    // A generic job (no kernel table) refuses a kernel flag, naming it,
+    // instead of turning into a kernel job that refuses its own build.
+    let generic = dir.path().join("generic.toml");
+    let keys = place.base(Scope::Generic);
+    std::fs::write(&generic, toml::to_string(&table(&keys)).unwrap()).unwrap();
+    let kernel_flag = flag_values(&[("vms", &["3"])]);
+    let e = Settings::from_flags(&kernel_flag, Some(&generic)).unwrap_err();
+    assert_eq!(e.name, "--vms", "{e}");
+    assert!(e.reason.contains("not a setting of generic jobs"), "{e}");
     let bad = flag_values(&[("confidence", &["1.5"])]);
     let e = Settings::from_flags(&bad, Some(&file)).unwrap_err();
     assert_eq!(

@@ -485,16 +485,23 @@ impl Document {
     }
 
     /// The kind of job: kernel when any kernel setting is there.
+    /// A kernel job has a kernel table; without one, a setting only
+    /// generic jobs have (`build`, `test`) makes it generic, so that a
+    /// kernel setting beside them is the one refused.
     fn scope(&self, given: &[(String, &Value)]) -> Scope {
-        let kernel = given.iter().any(|(key, _)| {
-            table::find(key).is_some_and(|d| d.scope == Scope::Kernel)
-                || TABLES_KERNEL
-                    .iter()
-                    .any(|t| key.starts_with(&format!("{t}.")))
+        let has = |scope: Scope| {
+            given
+                .iter()
+                .any(|(key, _)| table::find(key).is_some_and(|d| d.scope == scope))
+        };
+        let table = given.iter().any(|(key, _)| {
+            TABLES_KERNEL
+                .iter()
+                .any(|t| key.starts_with(&format!("{t}.")))
         });
-        match kernel {
-            true => Scope::Kernel,
-            false => Scope::Generic,
+        match (table, has(Scope::Generic), has(Scope::Kernel)) {
+            (true, _, _) | (false, false, true) => Scope::Kernel,
+            _ => Scope::Generic,
         }
     }
 
