@@ -484,8 +484,7 @@ impl Document {
         }
     }
 
-    /// The kind of job: kernel when any kernel setting is there.
-    /// A kernel job has a kernel table; without one, a setting only
+    /// The kind of job. A kernel job has a kernel table; without one, a setting only
     /// generic jobs have (`build`, `test`) makes it generic, so that a
     /// kernel setting beside them is the one refused.
     fn scope(&self, given: &[(String, &Value)]) -> Scope {
@@ -494,12 +493,12 @@ impl Document {
                 .iter()
                 .any(|(key, _)| table::find(key).is_some_and(|d| d.scope == scope))
         };
-        let table = given.iter().any(|(key, _)| {
+        let kernel_table = given.iter().any(|(key, _)| {
             TABLES_KERNEL
                 .iter()
                 .any(|t| key.starts_with(&format!("{t}.")))
         });
-        match (table, has(Scope::Generic), has(Scope::Kernel)) {
+        match (kernel_table, has(Scope::Generic), has(Scope::Kernel)) {
             (true, _, _) | (false, false, true) => Scope::Kernel,
             _ => Scope::Generic,
         }

@@ -40,21 +40,14 @@ fn stays_inside(path: &Path) -> bool {
     true
 }
 
-/// Where `cwd` lies under the working tree's top, when it does and is not
-/// the top itself.
+/// Where `cwd` lies under the working tree's top (as git finds it from
+/// `repo`), when it does and is not the top itself.
 fn prefix(cwd: &Path, repo: &Path) -> Option<PathBuf> {
     let cwd = cwd.canonicalize().ok()?;
-    let top = top_of(&repo.canonicalize().ok()?)?;
+    let opened = culprit_git::Repo::open(repo).ok()?;
+    let top = opened.work_tree()?.canonicalize().ok()?;
     let prefix = cwd.strip_prefix(&top).ok()?;
     (!prefix.as_os_str().is_empty()).then(|| prefix.to_owned())
-}
-
-/// The working tree's top: the nearest directory holding `.git`, as git
-/// finds it from a directory below.
-fn top_of(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_owned)
 }
 
 #[cfg(test)]
@@ -65,7 +58,12 @@ mod tests {
     fn paths_start_at_the_current_directory_inside_the_tree() {
         let tree = tempfile::tempdir().unwrap();
         let top = tree.path();
-        std::fs::create_dir_all(top.join(".git")).unwrap();
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(top)
+            .status()
+            .unwrap();
+        assert!(init.success());
         std::fs::create_dir_all(top.join("d/e")).unwrap();
         let given = || vec!["../f".to_owned(), "./g".to_owned(), "/abs".to_owned()];
         let from_d = from_cwd(given(), &top.join("d"), top).unwrap();
